@@ -1,0 +1,51 @@
+# One Makefile: `make run` serves the web app, `make test` runs lint, types and every test.
+# Each target creates or reuses the virtual environment in .venv.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test lint bench load index chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@# torch first and pinned: an unpinned torch would pull gigabytes of CUDA packages.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+index: $(STAMP)
+	$(VENV)/bin/qa build
+
+run: $(STAMP)
+	$(VENV)/bin/qa serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check qa tests benchmarks app.py
+	$(VENV)/bin/ruff format --check qa tests benchmarks app.py
+	$(VENV)/bin/mypy qa
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; } ; \
+	  else \
+	    echo "The browser tests need $(CHROMIUM): run 'sudo apt-get install -y chromium'" >&2; exit 1; \
+	  fi; \
+	fi
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing: install Debian's chromium" >&2; exit 1; }
+
+test: $(STAMP) chromium lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

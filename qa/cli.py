@@ -1,0 +1,136 @@
+"""The `qa` command: build, ask, eval and serve, as thin layers over the library.
+
+Errors the library raises on purpose (QAError) become one line on stderr and
+exit code 1; nothing here ranks or reads documents itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+EXAMPLES = """examples:
+  qa build                                   index the documents in corpus/
+  qa ask "how do partnerships protect civilians"
+  qa ask -k 3 --json "what is political will"
+  qa serve --port 7860                       open the web app on 127.0.0.1
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Semantic search over documents, answering with cited passages.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    build = commands.add_parser(
+        "build",
+        help="build or refresh the index",
+        description="Build the index of a corpus folder, re-embedding only changed chunks.",
+        epilog="example:\n  qa build --corpus corpus --index index",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("--corpus", type=Path, help="folder of .txt/.md documents (corpus)")
+    build.add_argument("--index", type=Path, help="index folder (index)")
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question with cited passages",
+        description="Print the passages that best answer QUESTION, with their citations. "
+        "The index is built first if it is missing or out of date.",
+        epilog='example:\n  qa ask -k 3 "how do partnerships protect civilians"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ask.add_argument("question", help="the question, in plain words")
+    ask.add_argument("-k", type=int, default=5, help="number of passages (5)")
+    ask.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
+    ask.add_argument("--index", type=Path, help="index folder (index)")
+    ask.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the web app",
+        description="Serve the web app (the same as `python app.py`).",
+        epilog="example:\n  qa serve --port 7861 --read-only",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (7860)")
+    serve.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
+    serve.add_argument("--index", type=Path, help="index folder (index)")
+    serve.add_argument(
+        "--read-only", action="store_true", default=None, help="hide the Rebuild button"
+    )
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        read_only=getattr(args, "read_only", None),
+    )
+
+
+def _build(args: argparse.Namespace) -> None:
+    from qa.index import build_index
+
+    settings = _settings(args)
+    info = build_index(settings.corpus_dir, settings.index_dir, settings=settings)
+    print(
+        f"Indexed {info.documents} document(s), {info.sections} sections, {info.chunks} chunks "
+        f"({info.chunks_embedded} embedded, {info.chunks_reused} reused) with {info.model} "
+        f"in {info.seconds:.1f} s → {settings.index_dir}/"
+    )
+
+
+def _ask(args: argparse.Namespace) -> None:
+    from qa.search import ensure_searcher
+
+    passages = ensure_searcher(_settings(args)).search(args.question, args.k)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+        return
+    from qa.render import render_passages
+
+    print(render_passages(passages, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from qa.webapp import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+
+
+def _show_warning(message: warnings.WarningMessage | Warning | str, *_: object, **__: object) -> None:
+    print(f"qa: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.showwarning = _show_warning  # type: ignore[assignment]
+    handlers = {"build": _build, "ask": _ask, "serve": _serve}
+    try:
+        handlers[args.command](args)
+    except QAError as error:
+        print(f"qa: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Build, store and load the index: FAISS vectors plus JSON metadata, swapped in atomically.
+
+Layout of an index folder:
+
+    index/CURRENT              name of the live build folder (replaced by rename)
+    index/build-<time>-<pid>/  manifest.json, sections.jsonl, chunks.jsonl,
+                               vectors.faiss, embeddings.npy
+
+A build writes a new build folder, then renames a new CURRENT over the old
+one, so an interrupted or failed build leaves the previous index usable.  The
+previous build's vectors serve as the embedding cache: a chunk whose model
+input is unchanged is not embedded again.  Nothing is pickled: metadata is
+JSON, vectors are FAISS's own format and `.npy` read with `allow_pickle=False`.
+
+Not here: ranking (see `qa.search`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.chunking import Chunk, Section, chunk_document
+from qa.corpus import corpus_hashes, read_corpus
+from qa.embedding import Embedder, Vectors, load_embedder
+from qa.errors import BuildLockedError, IndexMismatchError, IndexMissingError, QAError
+from qa.settings import Settings
+
+CURRENT = "CURRENT"
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What a build did."""
+
+    documents: int
+    sections: int
+    chunks: int
+    chunks_embedded: int
+    chunks_reused: int
+    model: str
+    built_at: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How an index on disk compares with the corpus and the settings."""
+
+    index_dir: Path
+    missing: bool = False
+    mismatches: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    @property
+    def fresh(self) -> bool:
+        return not (self.missing or self.mismatches or self.added or self.removed or self.changed)
+
+    def describe(self) -> str:
+        """One line: "index/ is up to date", or what differs."""
+        if self.missing:
+            return f"no index in {self.index_dir}"
+        parts = list(self.mismatches)
+        for label, names in (("changed", self.changed), ("added", self.added),
+                             ("removed", self.removed)):
+            if names:
+                parts.append(f"{label}: {', '.join(names)}")
+        if not parts:
+            return f"{self.index_dir} is up to date"
+        return f"{self.index_dir} is out of date ({'; '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """A verified index, in memory."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    sections: list[Section]
+    chunks: list[Chunk]
+    vectors: Any  # a faiss.Index
+
+
+def current_folder(index_dir: Path) -> Path:
+    """The live build folder of `index_dir`; IndexMissingError when there is none."""
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexMissingError(f"No index in {index_dir}/: run `qa build`") from None
+    except OSError as error:
+        raise IndexMissingError(f"Cannot read {pointer} ({error.strerror}): check permissions") from error
+    if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
+        raise store.corrupt(index_dir, f"{CURRENT} names {name!r}, not a build folder")
+    return index_dir / name
+
+
+def load_index(index_dir: Path | str, settings: Settings | None = None) -> LoadedIndex:
+    """Load and verify the index in `index_dir`; raise a QAError naming the fix if it is unusable."""
+    index_dir = Path(index_dir)
+    settings = settings or Settings()
+    folder = current_folder(index_dir)
+    manifest = store.read_manifest(folder, index_dir)
+    mismatches = store.mismatches(manifest, settings)
+    if mismatches:
+        raise IndexMismatchError(f"{index_dir}/ does not match: {'; '.join(mismatches)}")
+    store.verify_files(folder, manifest, index_dir)
+    sections = store.read_sections(folder, index_dir)
+    chunks = store.read_chunks(folder, index_dir)
+    vectors = store.read_faiss(folder, index_dir)
+    if vectors.ntotal != len(chunks) or vectors.d != manifest["model"]["dimension"]:
+        raise store.corrupt(index_dir, "vector count or size differs from the chunk list")
+    return LoadedIndex(folder, manifest, sections, chunks, vectors)
+
+
+def index_status(
+    corpus_dir: Path | str, index_dir: Path | str, settings: Settings | None = None
+) -> IndexStatus:
+    """Compare the index with the corpus files and the settings, without loading vectors."""
+    index_dir, settings = Path(index_dir), settings or Settings()
+    try:
+        manifest = store.read_manifest(current_folder(index_dir), index_dir)
+    except IndexMissingError:
+        return IndexStatus(index_dir, missing=True)
+    built = manifest["documents"]
+    now = corpus_hashes(Path(corpus_dir))
+    return IndexStatus(
+        index_dir,
+        mismatches=tuple(store.mismatches(manifest, settings)),
+        added=tuple(sorted(set(now) - set(built))),
+        removed=tuple(sorted(set(built) - set(now))),
+        changed=tuple(sorted(p for p in set(now) & set(built) if now[p] != built[p])),
+    )
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    with open(index_dir / ".lock", "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockedError(
+                f"Another build of {index_dir}/ is running: wait for it to finish, then retry"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _cached_vectors(index_dir: Path, embedder: Embedder) -> dict[str, Vectors]:
+    """{chunk hash: vector} from the live build, when it was made with the same model."""
+    try:
+        folder = current_folder(index_dir)
+        manifest = store.read_manifest(folder, index_dir)
+        if manifest["model"] != {"name": embedder.name, "dimension": embedder.dimension}:
+            return {}
+        store.verify_files(folder, manifest, index_dir)
+        chunks = store.read_chunks(folder, index_dir)
+        vectors = np.load(folder / "embeddings.npy", allow_pickle=False)
+    except (QAError, OSError, ValueError):
+        return {}  # an unusable old index is simply not reused
+    if vectors.shape != (len(chunks), embedder.dimension):
+        return {}
+    return {chunk.hash: vectors[row] for row, chunk in enumerate(chunks)}
+
+
+def build_index(
+    corpus_dir: Path | str = "corpus",
+    index_dir: Path | str = "index",
+    *,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+) -> IndexInfo:
+    """Build or refresh the index of `corpus_dir` in `index_dir`, re-embedding only changed chunks.
+
+    `progress` shows a progress bar while embedding, on a terminal only.
+    """
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    settings = (settings or Settings.from_env()).with_overrides(
+        corpus_dir=corpus_dir, index_dir=index_dir
+    )
+    embedder = embedder or load_embedder(settings.model)
+    documents = read_corpus(corpus_dir)
+    sections: list[Section] = []
+    chunks: list[Chunk] = []
+    for doc in documents:
+        doc_sections, doc_chunks = chunk_document(
+            doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
+        )
+        sections += doc_sections
+        chunks += doc_chunks
+    store.make_writable_dir(index_dir)
+    with _build_lock(index_dir):
+        cache = _cached_vectors(index_dir, embedder)
+        hashes = [chunk.hash for chunk in chunks]
+        todo = list(dict.fromkeys(h for h in hashes if h not in cache))
+        texts = {chunk.hash: chunk.embed_text for chunk in chunks}
+        fresh = embedder.encode([texts[h] for h in todo], progress=progress and len(todo) > 64)
+        cache.update(zip(todo, fresh, strict=True))
+        matrix = np.stack([cache[h] for h in hashes]) if hashes else np.zeros(
+            (0, embedder.dimension), dtype=np.float32
+        )
+        built_at = datetime.now(UTC).isoformat(timespec="seconds")
+        manifest = {
+            "format_version": store.FORMAT_VERSION,
+            "qa_version": store.package_version(),
+            "model": {"name": embedder.name, "dimension": embedder.dimension},
+            "chunking": settings.chunking(),
+            "built_at": built_at,
+            "corpus_dir": str(corpus_dir.resolve()),
+            "documents": {doc.path: doc.sha256 for doc in documents},
+            "chunk_hashes": hashes,
+        }
+        folder = store.write_build(index_dir, manifest, sections, chunks, matrix)
+        _swap(index_dir, folder)
+    embedded = set(todo)
+    reused = sum(1 for h in hashes if h not in embedded)
+    return IndexInfo(
+        documents=len(documents),
+        sections=len(sections),
+        chunks=len(chunks),
+        chunks_embedded=len(chunks) - reused,
+        chunks_reused=reused,
+        model=embedder.name,
+        built_at=built_at,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _swap(index_dir: Path, folder: Path) -> None:
+    """Point CURRENT at `folder` by rename, then delete builds older than the previous one."""
+    previous = None
+    with contextlib.suppress(QAError):
+        previous = current_folder(index_dir).name
+    pointer = index_dir / f".{CURRENT}.{os.getpid()}"
+    pointer.write_text(folder.name + "\n", encoding="utf-8")
+    store.fsync_path(pointer)
+    os.replace(pointer, index_dir / CURRENT)
+    store.fsync_path(index_dir)
+    for old in index_dir.glob("build-*"):
+        if old.name not in (folder.name, previous):
+            shutil.rmtree(old, ignore_errors=True)
+
