@@ -43,13 +43,18 @@ _NO_HEADING_END = tuple(".!?:;,…")
 
 @dataclass(frozen=True)
 class Section:
-    """A titled part of a document; lines are 1-based and inclusive, heading included."""
+    """A titled part of a document; lines are 1-based and inclusive, heading included.
+
+    `text` is the source lines `start_line`..`end_line` as they are in the file,
+    so a reader can check a passage in its context.
+    """
 
     doc: str
     title: str
     path: tuple[str, ...]
     start_line: int
     end_line: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,8 @@ def split_sections(doc: Document) -> list[tuple[Section, list[list[_Line]]]]:
             not lines[end_line - 1].text.strip() or is_noise(lines[end_line - 1].text)
         ):
             end_line -= 1
-        section = Section(doc.path, part.title, part.path, part.start_line, end_line)
+        source = "\n".join(line.text for line in lines[part.start_line - 1 : end_line])
+        section = Section(doc.path, part.title, part.path, part.start_line, end_line, source)
         result.append((section, paragraphs))
     return result
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.chunking import Section
 from qa.embedding import Embedder, load_embedder
 from qa.errors import QueryError
 from qa.index import build_index, index_status, load_index
@@ -76,6 +77,16 @@ class Searcher:
         self.index = load_index(self.settings.index_dir, self.settings)
         self.embedder = embedder or load_embedder(self.settings.model)
         self.chunks = self.index.chunks
+
+    def section_for(self, passage: Passage) -> Section:
+        """The whole section a passage comes from, with its source text, for reading in context."""
+        for section in self.index.sections:
+            if (
+                section.doc == passage.doc
+                and section.start_line <= passage.start_line <= section.end_line
+            ):
+                return section
+        raise QueryError(f"No section of this index holds {passage.citation}: search again")
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The `k` best passages for `question`, best first."""

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from qa.ann import make_vector_index
 from qa.chunking import Chunk, Section
 from qa.corpus import file_sha256
 from qa.embedding import Vectors
@@ -80,14 +81,13 @@ def write_build(
         _write_jsonl(folder / "sections.jsonl", [_section_json(s) for s in sections])
         _write_jsonl(folder / "chunks.jsonl", [_chunk_json(c) for c in chunks])
         np.save(folder / "embeddings.npy", matrix, allow_pickle=False)
-        vectors = faiss.IndexFlatIP(matrix.shape[1])  # unit vectors: inner product = cosine
-        vectors.add(matrix)
+        vectors, index_type = make_vector_index(matrix)
         faiss.write_index(vectors, str(folder / "vectors.faiss"))
         files = {}
         for path in sorted(folder.iterdir()):
             fsync_path(path)
             files[path.name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
-        full = {**manifest, "index_type": "flat", "files": files}
+        full = {**manifest, "index_type": index_type, "files": files}
         (folder / MANIFEST).write_text(json.dumps(full, indent=1) + "\n", encoding="utf-8")
         fsync_path(folder / MANIFEST)
         fsync_path(folder)
@@ -113,6 +113,7 @@ def _section_json(section: Section) -> dict[str, Any]:
         "path": list(section.path),
         "start_line": section.start_line,
         "end_line": section.end_line,
+        "text": section.text,
     }
 
 
@@ -234,6 +235,7 @@ def read_sections(folder: Path, index_dir: Path) -> list[Section]:
             path=_path(row, "path"),
             start_line=_field(row, "start_line", int),
             end_line=_field(row, "end_line", int),
+            text=_field(row, "text", str),
         )
 
     return _read_jsonl(folder / "sections.jsonl", index_dir, parse)
