@@ -1,34 +1,237 @@
-"""The Gradio web app over a Searcher (a first page; see the web app issue for the full one)."""
+"""The Gradio web app: ask a question, read cited passages in context, rebuild the index.
+
+`serve()` loads the saved index (building it first when missing or stale, unless
+read-only) and serves the page; `make_app()` returns the page without serving it.
+The search is also the API endpoint "search", returning `Passage.to_dict()` rows.
+
+Not here: HTML (see `qa.web_render`), the swap of a rebuilt index (see `qa.web_state`),
+ranking (see `qa.search`).
+"""
 
 from __future__ import annotations
 
-import html
+import contextlib
+import os
+import threading
+from typing import TYPE_CHECKING, Any
 
+from qa.errors import QAError
 from qa.settings import Settings
+from qa.web_render import index_html, message_html, progress_html, results_html
+from qa.web_state import Rebuild, SearcherHolder, index_facts
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+EXAMPLES = (
+    "how do partnerships protect civilians",
+    "which organizations take part in peacekeeping partnerships",
+    "why does political will matter",
+    "what limits the resources of peacekeeping missions",
+    "how does peacekeeping differ in urban and rural settings",
+)
+MAX_RESULTS = 10
+SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
+QUESTION_HINT = "Type a question first, for example: how do partnerships protect civilians"
+
+# After a search, put the question in the address bar so the page link can be shared.
+_URL_JS = """(q, k) => {
+  try {
+    const url = new URL(window.location.href);
+    if (q && q.trim()) { url.searchParams.set("q", q.trim()); url.searchParams.set("k", k); }
+    history.replaceState(history.state, "", url);
+  } catch (e) {}
+  return [];
+}"""
+
+
+def _results_count(value: Any, default: int = 5) -> int:
+    """A results count from the slider or a link, clamped to 1..10: `"12"` → 10."""
+    try:
+        return max(1, min(MAX_RESULTS, int(float(value))))
+    except (TypeError, ValueError):
+        return default
+
+
+def load_holder(settings: Settings) -> SearcherHolder:
+    """The Searcher to start with; read-only never writes the index, it reports what is wrong."""
+    from qa.search import Searcher, ensure_searcher
+
+    if not settings.read_only:
+        return SearcherHolder(ensure_searcher(settings))
+    try:
+        return SearcherHolder(Searcher(settings.index_dir, settings=settings))
+    except QAError as error:
+        return SearcherHolder(None, f"{error} (this page is read-only)")
+
+
+def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blocks:
+    """The page, over `holder` (loaded from `settings` when not given)."""
+    import gradio as gr
+    from gradio.events import api
+
+    holder = holder or load_holder(settings)
+
+    def answer(question: str, k: float) -> str:
+        if not (question or "").strip():
+            return message_html(QUESTION_HINT)
+        try:
+            searcher = holder.get()
+            passages = searcher.search(question, _results_count(k))
+            hits = [(p, _section_or_none(searcher, p)) for p in passages]
+        except QAError as error:
+            return message_html(str(error), error=True)
+        return results_html(question.strip(), hits, _results_count(k))
+
+    def answer_example(example: str, k: float) -> tuple[str, str]:
+        return example, answer(example, k)
+
+    def rerun(question: str, k: float) -> Any:
+        return answer(question, k) if (question or "").strip() else gr.skip()
+
+    def panel() -> str:
+        from qa.index import index_status
+
+        try:
+            searcher = holder.get()
+        except QAError as error:
+            return index_html({}, None, str(error))
+        try:
+            status = index_status(settings.corpus_dir, settings.index_dir, settings)
+        except QAError as error:
+            return index_html(index_facts(searcher), None, str(error))
+        return index_html(index_facts(searcher), status)
+
+    def on_load(request: gr.Request) -> tuple[Any, Any, str, str]:
+        params = request.query_params
+        question = (params.get("q") or "").strip()
+        k = _results_count(params.get("k"), 5)
+        if not question:
+            return gr.skip(), gr.skip(), gr.skip(), panel()
+        return question, k, answer(question, k), panel()
+
+    # Gradio finds the request parameter by its type, and string annotations do not resolve here.
+    on_load.__annotations__["request"] = gr.Request
+
+    def rebuild() -> Any:
+        if not holder.rebuilding.acquire(blocking=False):
+            yield message_html("A rebuild is already running: wait for it to finish."), gr.skip()
+            return
+        try:
+            job = Rebuild(settings, holder)
+            job.start()
+            while not job.wait(0.2):
+                yield progress_html(*job.progress()), gr.skip()
+            text = job.error or job.summary
+            yield message_html(text, error=bool(job.error)), panel()
+        finally:
+            holder.rebuilding.release()
+
+    def api_search(question: str, k: int = 5) -> list[dict[str, Any]]:
+        """The `k` (1 to 10) passages that best answer `question`, best first, with citations."""
+        try:
+            passages = holder.get().search(question, _results_count(k))
+        except QAError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return [p.to_dict() for p in passages]
+
+    with gr.Blocks(title="qa · ask the documents", analytics_enabled=False) as page:
+        gr.HTML(_HEADER, elem_id="qa-header")
+        with gr.Row(equal_height=True, elem_id="qa-ask"):
+            question = gr.Textbox(
+                label="Question",
+                placeholder="Ask the documents a question, then press Enter",
+                max_lines=1,
+                autofocus=True,
+                scale=6,
+                min_width=220,
+                elem_id="qa-question",
+            )
+            go = gr.Button("Search", variant="primary", scale=1, min_width=96, elem_id="qa-go")
+        with gr.Row(elem_id="qa-examples"):
+            chips = [gr.Button(text, size="sm", elem_classes="qa-chip") for text in EXAMPLES]
+        k = gr.Slider(1, MAX_RESULTS, value=5, step=1, label="Number of results", elem_id="qa-k")
+        results = gr.HTML(
+            message_html("Results appear here, each with its citation."),
+            elem_id="qa-results",
+            js_on_load=None,
+        )
+        with gr.Accordion("Index", open=True, elem_id="qa-index-panel"):
+            panel_view = gr.HTML(elem_id="qa-index", js_on_load=None)
+            if not settings.read_only:
+                rebuild_button = gr.Button("Rebuild index", size="sm", elem_id="qa-rebuild")
+                rebuild_view = gr.HTML(elem_id="qa-rebuild-status", js_on_load=None)
+                rebuild_button.click(
+                    rebuild,
+                    None,
+                    [rebuild_view, panel_view],
+                    concurrency_limit=1,
+                    concurrency_id="rebuild",
+                    api_visibility="private",
+                )
+
+        search: dict[str, Any] = {
+            "concurrency_limit": SEARCH_CONCURRENCY,
+            "concurrency_id": "search",
+            "api_visibility": "private",
+        }
+        for trigger in (question.submit, go.click):
+            trigger(answer, [question, k], results, **search).then(
+                None, [question, k], None, js=_URL_JS
+            )
+        for chip in chips:
+            chip.click(answer_example, [chip, k], [question, results], **search).then(
+                None, [question, k], None, js=_URL_JS
+            )
+        k.release(rerun, [question, k], results, **search).then(
+            None, [question, k], None, js=_URL_JS
+        )
+        page.load(on_load, None, [question, k, results, panel_view], api_visibility="private")
+        api(
+            api_search,
+            api_name="search",
+            concurrency_limit=SEARCH_CONCURRENCY,
+            concurrency_id="search",
+        )
+    blocks: gr.Blocks = page
+    return blocks
+
+
+def _section_or_none(searcher: Any, passage: Any) -> Any:
+    try:
+        return searcher.section_for(passage)
+    except QAError:
+        return None
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Build the index if needed, then serve the page until interrupted."""
-    import gradio as gr
+    from qa.web_assets import CSS, theme
 
-    from qa.search import ensure_searcher
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    holder = load_holder(settings)
+    # Load the model while the server starts, so the first question does not wait for it.
+    threading.Thread(target=_warm_up, args=(holder,), daemon=True).start()
+    page = make_app(settings, holder)
+    page.queue(default_concurrency_limit=1)
+    page.launch(
+        server_name=host,
+        server_port=port,
+        css=CSS,
+        theme=theme(),
+        ssr_mode=False,
+        footer_links=["api"],
+        show_error=False,
+    )
 
-    searcher = ensure_searcher(settings)
 
-    def answer(question: str) -> str:
-        from qa.errors import QAError
+def _warm_up(holder: SearcherHolder) -> None:
+    with contextlib.suppress(QAError):  # the page shows the problem
+        holder.get().embedder.encode(["warm up"])
 
-        try:
-            passages = searcher.search(question, 5)
-        except QAError as error:
-            return f"<p>{html.escape(str(error))}</p>"
-        return "".join(
-            f"<div><b>{html.escape(p.citation)}</b><p>{html.escape(p.text)}</p></div>"
-            for p in passages
-        )
 
-    with gr.Blocks(title="qa") as page:
-        question = gr.Textbox(label="Question")
-        results = gr.HTML()
-        question.submit(answer, question, results, api_name="search")
-    page.launch(server_name=host, server_port=port)
+_HEADER = (
+    '<div class="qa-head"><h1>Ask the documents</h1>'
+    "<p>Semantic search over the corpus: each answer cites its document, section and lines. "
+    "Open a citation to read the passage in its section.</p></div>"
+)

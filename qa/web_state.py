@@ -1,0 +1,166 @@
+"""What the web app keeps between requests: the live Searcher, and a rebuild in progress.
+
+Searches read the current Searcher from a `SearcherHolder`; a `Rebuild` builds
+the new index in a background thread, loads it, and only then swaps it in, so
+searches keep being answered from the old index meanwhile.  One rebuild runs
+at a time per process (and `qa.index` locks the index folder across processes).
+
+Not here: HTML (see `qa.web_render`) or Gradio (see `qa.webapp`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.embedding import Embedder, Vectors
+    from qa.index import IndexInfo, IndexStatus
+    from qa.search import Searcher
+    from qa.settings import Settings
+
+
+class SearcherHolder:
+    """The Searcher that answers questions now; `problem` says why there is none."""
+
+    def __init__(self, searcher: Searcher | None, problem: str = "") -> None:
+        self._lock = threading.Lock()
+        self._searcher = searcher
+        self.problem = problem
+        self.rebuilding = threading.Lock()
+
+    def get(self) -> Searcher:
+        with self._lock:
+            if self._searcher is None:
+                raise QAError(self.problem or "No index is loaded: run `qa build`")
+            return self._searcher
+
+    def swap(self, searcher: Searcher) -> None:
+        with self._lock:
+            self._searcher, self.problem = searcher, ""
+
+
+def index_facts(searcher: Searcher) -> dict[str, str]:
+    """What the index panel lists: documents, sections, chunks, model, build time."""
+    from qa.web_render import built_label
+
+    manifest = searcher.index.manifest
+    model = manifest.get("model", {})
+    return {
+        "Documents": str(len(manifest.get("documents", {}))),
+        "Sections": str(len(searcher.index.sections)),
+        "Chunks": str(len(searcher.chunks)),
+        "Model": str(model.get("name", "?") if isinstance(model, dict) else model),
+        "Built": built_label(str(manifest.get("built_at", "?"))),
+    }
+
+
+class _ProgressEmbedder:
+    """An Embedder that reports how many texts it has encoded, batch by batch."""
+
+    def __init__(self, inner: Embedder, report: Callable[[int, int], None]) -> None:
+        self.inner, self.report = inner, report
+        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        self.report(0, len(texts))
+        parts = []
+        for start in range(0, len(texts), 32):
+            parts.append(self.inner.encode(texts[start : start + 32]))
+            self.report(min(start + 32, len(texts)), len(texts))
+        if not parts:
+            return self.inner.encode([])
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+_NO_FRACTION: float | None = None  # an indeterminate bar until embedding starts
+
+
+class Rebuild:
+    """One incremental rebuild in a background thread; the page polls `progress()`.
+
+    Afterwards `summary` says what changed, or `error` why it failed (the old
+    index then stays in use).
+    """
+
+    def __init__(self, settings: Settings, holder: SearcherHolder) -> None:
+        self.settings, self.holder = settings, holder
+        self._lock = threading.Lock()
+        self._stage, self._fraction = "Reading the corpus…", _NO_FRACTION
+        self.summary = self.error = ""
+        self._thread = threading.Thread(target=self._run, name="qa-rebuild", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, seconds: float) -> bool:
+        """True once the rebuild has finished."""
+        self._thread.join(seconds)
+        return not self._thread.is_alive()
+
+    def progress(self) -> tuple[str, float | None]:
+        with self._lock:
+            return self._stage, self._fraction
+
+    def _step(self, stage: str, fraction: float | None = None) -> None:
+        with self._lock:
+            self._stage, self._fraction = stage, fraction
+
+    def _embedded(self, done: int, total: int) -> None:
+        if total:
+            self._step(f"Embedding changed passages: {done} of {total}…", done / total)
+        else:
+            self._step("No passage changed: nothing to embed…")
+
+    def _run(self) -> None:
+        from qa.embedding import load_embedder
+        from qa.index import build_index, index_status
+        from qa.search import Searcher
+
+        s = self.settings
+        try:
+            before = index_status(s.corpus_dir, s.index_dir, s)
+            embedder = _ProgressEmbedder(load_embedder(s.model), self._embedded)
+            info = build_index(
+                s.corpus_dir, s.index_dir, settings=s, embedder=embedder, progress=False
+            )
+            self._step("Loading the new index…")
+            self.holder.swap(Searcher(s.index_dir, settings=s))
+            self.summary = describe_rebuild(before, info)
+        except QAError as error:
+            self.error = str(error)
+        except Exception as error:  # shown on the page; the old index stays in use
+            self.error = (
+                f"The rebuild failed ({type(error).__name__}: {error}); the old index "
+                "is still in use. See the server log"
+            )
+            raise
+
+
+def describe_rebuild(before: IndexStatus, info: IndexInfo) -> str:
+    """`Rebuilt in 2.1 s. Changed: a.txt. 3 chunks embedded, 57 reused.`"""
+    changes = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (
+            ("Added", before.added),
+            ("Changed", before.changed),
+            ("Removed", before.removed),
+        )
+        if names
+    ]
+    if before.missing:
+        changes = ["Built a new index"]
+    what = ". ".join(changes) if changes else "No document changed since the last build"
+    return (
+        f"Rebuilt in {info.seconds:.1f} s. {what}. {info.chunks_embedded} chunks embedded, "
+        f"{info.chunks_reused} reused; {info.documents} documents, {info.sections} sections, "
+        f"{info.chunks} chunks. Searches now use the new index."
+    )
