@@ -117,7 +117,8 @@ def card_html(rank: int, passage: Passage, section: Section | None) -> str:
         )
     weak = "" if passage.confident else " qa-weak"
     return (
-        f'<article class="qa-card{weak}" data-rank="{rank}">'
+        f'<article class="qa-card{weak}" data-rank="{rank}" '
+        f'data-citation="{_esc(passage.citation)}">'
         f'<div class="qa-card-top"><span class="qa-rank">{rank}</span>'
         f'<span class="qa-score" title="Relevance {percent}%">'
         f'<span class="qa-bar"><span style="width:{percent}%"></span></span>'

@@ -183,7 +183,7 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
             chip.click(answer_example, [chip, k], [question, results], **search).then(
                 None, [question, k], None, js=_URL_JS
             )
-        k.release(rerun, [question, k], results, **search).then(
+        k.input(rerun, [question, k], results, trigger_mode="always_last", **search).then(
             None, [question, k], None, js=_URL_JS
         )
         page.load(on_load, None, [question, k, results, panel_view], api_visibility="private")

@@ -1,0 +1,343 @@
+"""The web app as a person uses it: Debian's Chromium, driven by Playwright, against `app.py`.
+
+One writable server over a temporary copy of corpus/ (plus a document full of
+HTML) is shared by the module; a read-only server over a missing index starts
+when its test runs.  Screenshots go to test-artifacts/ (ignored by git).
+These tests never skip: without Chromium they fail saying how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+QUESTION = "how do partnerships protect civilians"
+HOSTILE_DOC = """# Notes on markup
+
+This note shows <script>window.__qaPwned = 1</script> and <img src=x onerror="window.__qaPwned = 2"> as plain text.
+
+## Template braces
+
+Template braces like ${window.__qaPwned = 3} and {{constructor}} stay literal in these notes.
+"""  # noqa: E501
+
+
+@dataclass
+class Server:
+    url: str
+    corpus: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start(workdir: Path, corpus: Path, index: Path, *flags: str) -> Server:
+    """`python app.py` on a free port; waits until the page answers, or fails with its log."""
+    port, log = _free_port(), workdir / f"server-{len(list(workdir.glob('server-*')))}.log"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "QA_CORPUS_DIR": str(corpus),
+        "QA_INDEX_DIR": str(index),
+    }
+    env.pop("QA_READ_ONLY", None)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port), *flags],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return Server(url, corpus, process, log)
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"app.py did not answer on {url} within 180 s:\n{log.read_text()}")
+
+
+def _stop(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("webapp")
+    corpus = workdir / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    (corpus / "notes-with-markup.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    running = _start(workdir, corpus, workdir / "index")
+    yield running
+    _stop(running)
+
+
+@pytest.fixture(scope="module")
+def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("webapp-read-only")
+    running = _start(workdir, ROOT / "corpus", workdir / "no-index", "--read-only")
+    yield running
+    _stop(running)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"The browser tests need {CHROMIUM}: run `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    yield opened
+    context.close()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type `question`, press Enter, and return the result cards once they are shown."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_label("Question")
+    box.fill(question)
+    box.press("Enter")
+    expect(page.locator(".qa-summary")).to_contain_text(question)
+    return page.locator(".qa-card")
+
+
+def no_error_box(page: Any) -> None:
+    """Gradio shows a red "Error" toast for unhandled exceptions; the app must never need one."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_answer_cites_protection_of_civilians_with_a_highlighted_sentence(
+    server: Server, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    cards = ask(page, QUESTION)
+    first = cards.first
+    expect(first.locator(".qa-cite")).to_contain_text("Protection of Civilians")
+    expect(first.locator(".qa-score")).to_contain_text("%")
+    mark = first.locator(".qa-text mark").first
+    expect(mark).to_be_visible()
+    assert len(mark.inner_text().split()) >= 4  # a sentence, not a stray word
+    shot(page, "search-results.png")
+
+
+def test_example_fills_the_question_and_the_results_count_follows_the_control(
+    server: Server, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    example = page.locator(".qa-chip").nth(1)
+    text = example.inner_text().strip()
+    example.click()
+    expect(page.get_by_label("Question")).to_have_value(text)
+    expect(page.locator(".qa-summary")).to_contain_text(text)
+    expect(page.locator(".qa-card")).to_have_count(5)
+    for count in ("3", "8"):
+        number = page.locator("#qa-k input[type=number]")
+        number.fill(count)
+        number.press("Enter")
+        expect(page.locator(".qa-card")).to_have_count(int(count))
+    assert f"q={text.split()[0]}" in page.url  # the address bar now links to this search
+
+
+def test_citation_opens_the_section_with_the_passage_marked(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    first = ask(page, QUESTION).first
+    passage = first.locator(".qa-text").inner_text().strip()
+    first.locator(".qa-cite").click()
+    section = first.locator(".qa-section")
+    expect(section).to_be_visible()
+    assert section.locator(".qa-line").count() > section.locator(".qa-hit").count() >= 1
+    marked = " ".join(section.locator(".qa-hit").all_inner_texts())
+    assert passage[:60] in " ".join(marked.split())
+    shot(page, "section-in-context.png")
+
+
+def test_shared_link_runs_its_question(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}?q=why+does+political+will+matter&k=2")
+    expect(page.get_by_label("Question")).to_have_value("why does political will matter")
+    expect(page.locator(".qa-card")).to_have_count(2)
+
+
+def test_question_the_document_cannot_answer_gets_the_notice(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    ask(page, "What is the capital of France?")
+    notice = page.locator(".qa-notice")
+    expect(notice).to_contain_text("does not seem to answer")
+    assert notice.bounding_box()["y"] < page.locator(".qa-card").first.bounding_box()["y"]
+    shot(page, "no-match.png")
+
+
+def test_empty_question_gets_a_friendly_hint(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#qa-results")).to_contain_text("Type a question first")
+    no_error_box(page)
+
+
+def test_html_in_a_document_shows_as_text(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    ask(page, "how do script tags and template braces show in the notes")
+    card = page.locator(".qa-card", has_text="notes-with-markup.md").first
+    expect(card).to_be_visible()
+    card.locator(".qa-cite").click()
+    results = page.locator("#qa-results")
+    expect(results).to_contain_text("<script>window.__qaPwned = 1</script>")
+    expect(results).to_contain_text("${window.__qaPwned = 3}")
+    assert results.locator("script, img").count() == 0
+    assert page.evaluate("window.__qaPwned") is None
+
+
+def test_api_endpoint_returns_the_same_first_citation(server: Server, page: Any) -> None:
+    from gradio_client import Client
+
+    page.goto(server.url)
+    shown = ask(page, QUESTION).first.get_attribute("data-citation")
+    rows = Client(server.url, verbose=False).predict(QUESTION, 5, api_name="/search")
+    assert len(rows) == 5
+    assert rows[0]["citation"] == shown
+    assert {"text", "score", "confident", "highlights", "start_line"} <= set(rows[0])
+
+
+def test_phone_width_in_dark_mode(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        color_scheme="dark",
+        device_scale_factor=2,
+    )
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server.url}?__theme=dark&q={QUESTION.replace(' ', '+')}")
+        expect(phone.locator(".qa-card").first).to_be_visible(timeout=30_000)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
+        box = phone.get_by_role("button", name="Search", exact=True).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        card_background = phone.locator(".qa-card").first.evaluate(
+            "e => getComputedStyle(e).backgroundColor"
+        )
+        text_color = phone.locator(".qa-text").first.evaluate("e => getComputedStyle(e).color")
+        assert _luminance(card_background) < 0.2 < _luminance(text_color), "not dark mode"
+        shot(phone, "phone-dark.png")
+    finally:
+        context.close()
+
+
+def test_rebuild_after_editing_the_corpus_finds_the_new_text(server: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    (server.corpus / "supply-notes.txt").write_text(
+        "Supply notes\n\nThe quartermaster counted seventeen striped zebras guarding the "
+        "fuel depot at the northern camp.\n",
+        encoding="utf-8",
+    )
+    page.goto(server.url)
+    expect(page.locator("#qa-index")).to_contain_text("supply-notes.txt")  # corpus changed since
+    page.get_by_role("button", name="Rebuild index").click()
+    status = page.locator("#qa-rebuild-status")
+    expect(status).to_contain_text("Rebuilt", timeout=120_000)
+    expect(status).to_contain_text("supply-notes.txt")
+    expect(page.locator("#qa-index")).to_contain_text("Up to date")
+    first = ask(page, "how many zebras guard the fuel depot").first
+    expect(first).to_have_attribute("data-citation", "supply-notes.txt › Supply notes, line 3")
+    expect(first).to_contain_text("seventeen striped zebras")
+    no_error_box(page)
+
+
+def test_read_only_page_has_no_rebuild_and_explains_a_missing_index(
+    read_only_server: Server, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(read_only_server.url)
+    expect(page.locator("#qa-index")).to_contain_text("qa build")
+    expect(page.get_by_role("button", name="Rebuild index")).to_have_count(0)
+    page.get_by_label("Question").fill(QUESTION)
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#qa-results .qa-error")).to_contain_text("qa build")
+    no_error_box(page)
+    shot(page, "read-only.png")
+
+
+def _luminance(css_color: str) -> float:
+    """0 (black) to 1 (white) for an `rgb(...)` or `rgba(...)` colour."""
+    numbers = css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")
+    red, green, blue = (float(n) / 255 for n in numbers[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue

@@ -1,0 +1,198 @@
+"""Fast tests of the web app's HTML, state and wiring: no model, no browser."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from qa.chunking import Section
+from qa.errors import QAError
+from qa.index import IndexInfo, IndexStatus
+from qa.search import Highlight, Passage
+from qa.settings import Settings
+from qa.web_render import (
+    NO_MATCH,
+    built_label,
+    card_html,
+    index_html,
+    mark_highlights,
+    message_html,
+    progress_html,
+    results_html,
+    section_html,
+    share_link,
+)
+from qa.web_state import SearcherHolder, describe_rebuild
+from qa.webapp import _results_count, load_holder, make_app
+
+HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(2)"> ${alert(3)} {{this}}'
+
+
+def passage(
+    text: str = "One sentence. The answer sentence. Another.", **changes: object
+) -> Passage:
+    fields: dict[str, object] = {
+        "text": text,
+        "doc": "doc.txt",
+        "section": "Protection of Civilians",
+        "section_path": ("Guide", "Protection of Civilians"),
+        "start_line": 12,
+        "end_line": 12,
+        "score": 0.734,
+        "confident": True,
+        "highlights": (Highlight(14, 34, "The answer sentence."),),
+    }
+    fields.update(changes)
+    return Passage(**fields)  # type: ignore[arg-type]
+
+
+def section(
+    text: str = "Protection of Civilians\n\nIntro line.\n\nOne sentence. The answer "
+    "sentence. Another.\nLast line.",
+) -> Section:
+    return Section(
+        "doc.txt", "Protection of Civilians", ("Guide", "Protection of Civilians"), 8, 13, text
+    )
+
+
+def visible_text(fragment: str) -> str:
+    """Roughly what a browser shows: tags dropped, entities decoded."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_highlight_is_marked_and_the_rest_is_plain() -> None:
+    marked = mark_highlights(passage())
+    assert marked == "One sentence. <mark>The answer sentence.</mark> Another."
+
+
+def test_overlapping_or_out_of_range_highlights_are_ignored_not_garbled() -> None:
+    p = passage(
+        highlights=(
+            Highlight(0, 13, "One sentence."),
+            Highlight(5, 20, "x"),
+            Highlight(30, 999, "y"),
+        )
+    )
+    assert mark_highlights(p) == "<mark>One sentence.</mark> The answer sentence. Another."
+
+
+@pytest.mark.parametrize("fragment", ["card", "section", "results", "index", "message"])
+def test_corpus_and_question_text_is_inert(fragment: str) -> None:
+    p = passage(
+        text=HOSTILE,
+        doc=HOSTILE + ".md",
+        section_path=(HOSTILE,),
+        highlights=(Highlight(0, 8, "<script>"),),
+    )
+    s = Section(HOSTILE + ".md", HOSTILE, (HOSTILE,), 12, 12, HOSTILE)
+    html_out = {
+        "card": card_html(1, p, s),
+        "section": section_html(s, p),
+        "results": results_html(HOSTILE, [(p, s)]),
+        "index": index_html({"Model": HOSTILE}, None, ""),
+        "message": message_html(HOSTILE, error=True),
+    }[fragment]
+    assert "<script" not in html_out and "<img" not in html_out
+    assert "${" not in html_out and "{{" not in html_out  # Gradio's template engine sees none
+    assert "alert(1)" in visible_text(html_out)
+
+
+def test_card_shows_rank_citation_score_and_section_in_context() -> None:
+    shown = card_html(2, passage(), section())
+    text = visible_text(shown)
+    assert 'data-rank="2"' in shown
+    assert "doc.txt › Guide › Protection of Civilians · line 12" in text
+    assert "73%" in text and "width:73%" in shown
+    assert "<details" in shown and "Read in context" in text
+    assert "lines 8–13" in text
+
+
+def test_section_marks_the_passage_lines_only() -> None:
+    shown = section_html(section(), passage())
+    hits = re.findall(r'<div class="qa-line qa-hit"><span class="qa-ln">(\d+)</span>', shown)
+    assert hits == ["12"]
+    assert "<mark>The answer sentence.</mark>" in shown
+    assert shown.count('class="qa-ln"') == 6  # every line of the section, numbered
+
+
+def test_no_confident_passage_shows_the_notice_first() -> None:
+    weak = [(passage(confident=False, score=0.1), None), (passage(confident=False), None)]
+    shown = results_html("What is the capital of France?", weak)
+    assert shown.index(NO_MATCH) < shown.index("qa-card")
+    assert NO_MATCH not in results_html("q", [(passage(), None), (passage(confident=False), None)])
+
+
+def test_results_count_cards_and_offer_a_share_link() -> None:
+    hits = [(passage(start_line=n, end_line=n), None) for n in range(1, 4)]
+    shown = results_html("how do partnerships protect civilians", hits, k=3)
+    assert shown.count('<article class="qa-card') == 3
+    assert "3 passages for" in shown
+    assert 'href="?q=how+do+partnerships+protect+civilians&amp;k=3"' in shown
+
+
+def test_share_link_encodes_the_question() -> None:
+    assert share_link("a&b=c ?", 4) == "?q=a%26b%3Dc+%3F&k=4"
+
+
+@pytest.mark.parametrize(
+    ("value", "count"), [(5, 5), (0, 1), (11, 10), ("3", 3), ("x", 5), (None, 5), (7.6, 7)]
+)
+def test_results_count_is_clamped(value: object, count: int) -> None:
+    assert _results_count(value) == count
+
+
+def test_built_label_is_readable() -> None:
+    now = datetime(2026, 1, 2, 12, 30, tzinfo=UTC)
+    assert built_label("2026-01-02T12:00:00+00:00", now) == "2026-01-02 12:00 UTC (30 min ago)"
+    assert built_label("not a time", now) == "not a time"
+
+
+def test_index_panel_says_whether_the_corpus_changed() -> None:
+    fresh = index_html({"Documents": "1"}, IndexStatus(Path("index")))
+    stale = index_html({"Documents": "1"}, IndexStatus(Path("index"), changed=("a.txt",)))
+    assert "Up to date" in fresh
+    assert "changed since" in stale and "a.txt" in stale
+
+
+def test_rebuild_summary_names_what_changed() -> None:
+    info = IndexInfo(2, 9, 30, 3, 27, "m", "2026-01-02T12:00:00+00:00", 1.2)
+    before = IndexStatus(Path("index"), added=("new.md",), changed=("a.txt",))
+    text = describe_rebuild(before, info)
+    assert "Added: new.md" in text and "Changed: a.txt" in text
+    assert "3 chunks embedded, 27 reused" in text and "in 1.2 s" in text
+    assert "No document changed" in describe_rebuild(IndexStatus(Path("index")), info)
+
+
+def test_progress_shows_a_bar() -> None:
+    assert "width:40%" in progress_html("Embedding 4 of 10", 0.4)
+    assert "qa-busy" in progress_html("Loading", None)
+
+
+def test_holder_without_index_explains_why() -> None:
+    holder = SearcherHolder(None, "No index in index/: run `qa build`")
+    with pytest.raises(QAError, match="qa build"):
+        holder.get()
+
+
+def test_read_only_page_without_index_has_no_rebuild_and_keeps_the_api(tmp_path: Path) -> None:
+    settings = Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", read_only=True
+    )
+    holder = load_holder(settings)  # must not build: read-only never writes
+    with pytest.raises(QAError, match="read-only"):
+        holder.get()
+    assert not (tmp_path / "index").exists()
+    page = make_app(settings, holder)
+    config = page.get_config_file()
+    labels = [c.get("props", {}).get("value") for c in config["components"]]
+    assert "Rebuild index" not in labels
+    assert any(d.get("api_name") == "search" for d in config["dependencies"])
+    assert "Rebuild index" in [
+        c.get("props", {}).get("value")
+        for c in make_app(Settings(read_only=False), holder).get_config_file()["components"]
+    ]
