@@ -26,16 +26,29 @@ if TYPE_CHECKING:
 
 
 class SearcherHolder:
-    """The Searcher that answers questions now; `problem` says why there is none."""
+    """The Searcher that answers questions now; `problem` says why there is none.
 
-    def __init__(self, searcher: Searcher | None, problem: str = "") -> None:
+    With a `loader`, a holder without a Searcher tries again on each request, so a
+    read-only page starts answering once someone runs `qa build`.
+    """
+
+    def __init__(
+        self,
+        searcher: Searcher | None,
+        problem: str = "",
+        loader: Callable[[], Searcher] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
-        self._searcher = searcher
-        self.problem = problem
+        self._searcher, self.problem, self._loader = searcher, problem, loader
         self.rebuilding = threading.Lock()
 
     def get(self) -> Searcher:
         with self._lock:
+            if self._searcher is None and self._loader is not None:
+                try:
+                    self._searcher, self.problem = self._loader(), ""
+                except QAError as error:
+                    self.problem = str(error)
             if self._searcher is None:
                 raise QAError(self.problem or "No index is loaded: run `qa build`")
             return self._searcher
@@ -116,7 +129,7 @@ class Rebuild:
 
     def _embedded(self, done: int, total: int) -> None:
         if total:
-            self._step(f"Embedding changed passages: {done} of {total}…", done / total)
+            self._step(f"Embedding new and changed text: {done} of {total} pieces…", done / total)
         else:
             self._step("No passage changed: nothing to embed…")
 

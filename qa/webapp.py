@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
@@ -32,6 +33,7 @@ EXAMPLES = (
 )
 MAX_RESULTS = 10
 SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
+UNEXPECTED = "Something went wrong while searching; the server log says what. Try again."
 QUESTION_HINT = "Type a question first, for example: how do partnerships protect civilians"
 
 # After a search, put the question in the address bar so the page link can be shared.
@@ -59,10 +61,17 @@ def load_holder(settings: Settings) -> SearcherHolder:
 
     if not settings.read_only:
         return SearcherHolder(ensure_searcher(settings))
+
+    def load() -> Searcher:
+        try:
+            return Searcher(settings.index_dir, settings=settings)
+        except QAError as error:
+            raise QAError(f"{error} (this page is read-only)") from error
+
     try:
-        return SearcherHolder(Searcher(settings.index_dir, settings=settings))
+        return SearcherHolder(load())
     except QAError as error:
-        return SearcherHolder(None, f"{error} (this page is read-only)")
+        return SearcherHolder(None, str(error), loader=load)
 
 
 def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blocks:
@@ -81,6 +90,9 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
             hits = [(p, _section_or_none(searcher, p)) for p in passages]
         except QAError as error:
             return message_html(str(error), error=True)
+        except Exception:  # a bug: the log gets the traceback, the reader a sentence
+            traceback.print_exc()
+            return message_html(UNEXPECTED, error=True)
         return results_html(question.strip(), hits, _results_count(k))
 
     def answer_example(example: str, k: float) -> tuple[str, str]:

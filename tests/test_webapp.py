@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,20 @@ def test_read_only_page_without_index_has_no_rebuild_and_keeps_the_api(tmp_path:
         c.get("props", {}).get("value")
         for c in make_app(Settings(read_only=False), holder).get_config_file()["components"]
     ]
+
+
+def test_holder_without_searcher_retries_its_loader_until_the_index_exists() -> None:
+    calls: list[int] = []
+    ready: Any = object()
+
+    def loader() -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise QAError("No index in index/: run `qa build`")
+        return ready
+
+    holder = SearcherHolder(None, "No index in index/: run `qa build`", loader=loader)
+    with pytest.raises(QAError, match="qa build"):
+        holder.get()
+    assert holder.get() is ready and holder.get() is ready
+    assert len(calls) == 2  # loaded once, then kept
