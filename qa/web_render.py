@@ -176,8 +176,13 @@ def built_label(built_at: str, now: datetime | None = None) -> str:
     return f"{when:%Y-%m-%d %H:%M} UTC ({ago})"
 
 
-def index_html(facts: dict[str, str], status: IndexStatus | None, problem: str = "") -> str:
-    """The index panel: a table of facts, then whether the corpus changed since the build."""
+def index_html(
+    facts: dict[str, str], status: IndexStatus | None, problem: str = "", *, fix: str = ""
+) -> str:
+    """The index panel: a table of facts, then whether the corpus changed since the build.
+
+    `fix` says how to bring a stale index up to date ("Press Rebuild index.").
+    """
     if problem:
         return f'<div class="qa-index"><p class="qa-error">{_esc(problem)}</p></div>'
     rows = "".join(f"<dt>{_esc(key)}</dt><dd>{_esc(value)}</dd>" for key, value in facts.items())
@@ -186,8 +191,26 @@ def index_html(facts: dict[str, str], status: IndexStatus | None, problem: str =
     elif status.fresh:
         state = '<p class="qa-fresh">✓ Up to date with the corpus.</p>'
     else:
-        state = f'<p class="qa-stale">⚠ The corpus changed since: {_esc(status.describe())}.</p>'
+        state = f'<p class="qa-stale">⚠ {_esc(stale_label(status))} {_esc(fix)}</p>'
     return f'<div class="qa-index"><dl>{rows}</dl>{state}</div>'
+
+
+def stale_label(status: IndexStatus) -> str:
+    """`The corpus changed since this build: added b.md; changed a.txt.`"""
+    if status.missing:
+        return "There is no index yet."
+    parts = list(status.mismatches) + [
+        f"{label} {', '.join(names)}"
+        for label, names in (
+            ("added", status.added),
+            ("changed", status.changed),
+            ("removed", status.removed),
+        )
+        if names
+    ]
+    changed = status.added or status.changed or status.removed
+    lead = "The corpus changed since this build" if changed else "The index differs"
+    return f"{lead}: {'; '.join(parts)}."
 
 
 def progress_html(stage: str, fraction: float | None) -> str:

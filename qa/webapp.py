@@ -112,7 +112,8 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
             status = index_status(settings.corpus_dir, settings.index_dir, settings)
         except QAError as error:
             return index_html(index_facts(searcher), None, str(error))
-        return index_html(index_facts(searcher), status)
+        fix = "Run `qa build` to update it." if settings.read_only else "Press Rebuild index."
+        return index_html(index_facts(searcher), status, fix=fix)
 
     def on_load(request: gr.Request) -> tuple[Any, Any, str, str]:
         params = request.query_params
@@ -126,16 +127,18 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
     on_load.__annotations__["request"] = gr.Request
 
     def rebuild() -> Any:
+        # Not queued behind each other: a second click, from anyone, is told a rebuild runs.
         if not holder.rebuilding.acquire(blocking=False):
-            yield message_html("A rebuild is already running: wait for it to finish."), gr.skip()
+            busy = "A rebuild is already running: wait for it to finish."
+            yield message_html(busy), gr.skip(), gr.skip()
             return
         try:
             job = Rebuild(settings, holder)
             job.start()
             while not job.wait(0.2):
-                yield progress_html(*job.progress()), gr.skip()
+                yield progress_html(*job.progress()), gr.skip(), gr.update(interactive=False)
             text = job.error or job.summary
-            yield message_html(text, error=bool(job.error)), panel()
+            yield message_html(text, error=bool(job.error)), panel(), gr.update(interactive=True)
         finally:
             holder.rebuilding.release()
 
@@ -176,8 +179,8 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
                 rebuild_button.click(
                     rebuild,
                     None,
-                    [rebuild_view, panel_view],
-                    concurrency_limit=1,
+                    [rebuild_view, panel_view, rebuild_button],
+                    concurrency_limit=None,
                     concurrency_id="rebuild",
                     api_visibility="private",
                 )

@@ -155,9 +155,10 @@ def test_built_label_is_readable() -> None:
 
 def test_index_panel_says_whether_the_corpus_changed() -> None:
     fresh = index_html({"Documents": "1"}, IndexStatus(Path("index")))
-    stale = index_html({"Documents": "1"}, IndexStatus(Path("index"), changed=("a.txt",)))
+    status = IndexStatus(Path("index"), changed=("a.txt",), added=("b.md",))
+    stale = index_html({"Documents": "1"}, status, fix="Press Rebuild index.")
     assert "Up to date" in fresh
-    assert "changed since" in stale and "a.txt" in stale
+    assert "changed since this build: added b.md; changed a.txt. Press Rebuild index." in stale
 
 
 def test_rebuild_summary_names_what_changed() -> None:
