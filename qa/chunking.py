@@ -74,10 +74,20 @@ class Chunk:
     end_line: int
     text: str
     embed_text: str
+    sentences: tuple[tuple[int, int], ...]
+    """Character spans of the sentences of `text`: the candidates for answer highlights."""
 
     @property
     def hash(self) -> str:
-        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
+        return text_hash(self.embed_text)
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[a:b] for a, b in self.sentences]
+
+
+def text_hash(text: str) -> str:
+    """The key of a text in the embedding cache."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -268,6 +278,7 @@ def chunk_document(
                     end_line=piece.end_line,
                     text=piece.text,
                     embed_text=f"{context}\n{piece.text}" if context else piece.text,
+                    sentences=tuple(sentence_spans(piece.text)),
                 )
             )
     return sections, chunks

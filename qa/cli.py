@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from qa.errors import QAError
 from qa.settings import Settings
@@ -21,6 +22,7 @@ EXAMPLES = """examples:
   qa build                                   index the documents in corpus/
   qa ask "how do partnerships protect civilians"
   qa ask -k 3 --json "what is political will"
+  qa eval tests/data/dev_questions.jsonl     measure retrieval quality
   qa serve --port 7860                       open the web app on 127.0.0.1
 """
 
@@ -57,6 +59,24 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
     ask.add_argument("--index", type=Path, help="index folder (index)")
     ask.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval on a question set",
+        description="Score the index against QUESTIONS (JSON lines of "
+        '{"question": ..., "gold": [section titles]}; empty gold = not answerable): '
+        "Hit@1, Hit@3, MRR@10, nDCG@10, and how unanswerable questions were flagged.",
+        epilog="examples:\n  qa eval tests/data/dev_questions.jsonl\n"
+        "  qa eval --ablation tests/data/dev_questions.jsonl tests/data/paraphrase_questions.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("questions", type=Path, nargs="+", help="question file(s), JSON lines")
+    evaluate.add_argument("--index", type=Path, help="index folder (index)")
+    evaluate.add_argument("-k", type=int, default=10, help="passages per question (10)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    evaluate.add_argument(
+        "--ablation", action="store_true", help="compare ranking variants (the README table)"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -107,20 +127,62 @@ def _ask(args: argparse.Namespace) -> None:
     print(render_passages(passages, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
 
 
+def _eval(args: argparse.Namespace) -> None:
+    from qa.evaluate import ablation_rankings, evaluate
+    from qa.ranking import Ranking
+    from qa.search import Searcher
+
+    settings = _settings(args)
+    variants = ablation_rankings() if args.ablation else [("qa", Ranking())]
+    results: dict[str, dict[str, object]] = {}
+    for name, ranking in variants:
+        searcher = Searcher(settings.index_dir, settings=settings, ranking=ranking)
+        results[name] = {str(p): evaluate(p, searcher, args.k) for p in args.questions}
+    if args.json:
+        payload = {n: {p: r.to_dict() for p, r in rs.items()} for n, rs in results.items()}  # type: ignore[attr-defined]
+        print(json.dumps(payload if args.ablation else payload["qa"], indent=2))
+    elif args.ablation:
+        print(_ablation_table(results))
+    else:
+        for path, report in results["qa"].items():
+            print(f"{path}\n{report.describe()}\n")  # type: ignore[attr-defined]
+
+
+def _ablation_table(results: dict[str, dict[str, object]]) -> str:
+    files = list(next(iter(results.values())))
+    header = "| ranking | " + " | ".join(Path(f).stem for f in files)
+    lines = [header + " |", "|---" * (len(files) + 1) + "|"]
+    for name, reports in results.items():
+        cells = [_cell(report) for report in reports.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(report: Any) -> str:
+    if not report.answerable:
+        return f"{report.unanswerable_flagged}/{report.unanswerable} flagged"
+    cell = f"{report.hit_at_1:.3f} / {report.hit_at_3:.3f} / {report.mrr_at_10:.3f}"
+    return cell + (
+        f" ({report.answerable_flagged} wrongly flagged)" if report.answerable_flagged else ""
+    )
+
+
 def _serve(args: argparse.Namespace) -> None:
     from qa.webapp import serve
 
     serve(_settings(args), host=args.host, port=args.port)
 
 
-def _show_warning(message: warnings.WarningMessage | Warning | str, *_: object, **__: object) -> None:
+def _show_warning(
+    message: warnings.WarningMessage | Warning | str, *_: object, **__: object
+) -> None:
     print(f"qa: warning: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    warnings.showwarning = _show_warning  # type: ignore[assignment]
-    handlers = {"build": _build, "ask": _ask, "serve": _serve}
+    warnings.showwarning = _show_warning
+    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
     try:
         handlers[args.command](args)
     except QAError as error:

@@ -109,7 +109,9 @@ def read_corpus(corpus_dir: Path | str) -> list[Document]:
         try:
             raw = path.read_bytes()
         except OSError as error:
-            raise CorpusError(f"Cannot read {path}: {error.strerror}. Check its permissions.") from error
+            raise CorpusError(
+                f"Cannot read {path}: {error.strerror}. Check its permissions."
+            ) from error
         text = decode(raw, name)
         if text is not None:
             documents.append(Document(name, text, hashlib.sha256(raw).hexdigest()))

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from qa import store
-from qa.chunking import Chunk, Section, chunk_document
+from qa.chunking import Chunk, Section, chunk_document, text_hash
 from qa.corpus import corpus_hashes, read_corpus
 from qa.embedding import Embedder, Vectors, load_embedder
 from qa.errors import BuildLockedError, IndexMismatchError, IndexMissingError, QAError
@@ -74,8 +75,11 @@ class IndexStatus:
         if self.missing:
             return f"no index in {self.index_dir}"
         parts = list(self.mismatches)
-        for label, names in (("changed", self.changed), ("added", self.added),
-                             ("removed", self.removed)):
+        for label, names in (
+            ("changed", self.changed),
+            ("added", self.added),
+            ("removed", self.removed),
+        ):
             if names:
                 parts.append(f"{label}: {', '.join(names)}")
         if not parts:
@@ -91,7 +95,10 @@ class LoadedIndex:
     manifest: dict[str, Any]
     sections: list[Section]
     chunks: list[Chunk]
-    vectors: Any  # a faiss.Index
+    vectors: Any  # a faiss.Index over the chunk vectors
+    embeddings: Vectors  # the same chunk vectors, row by row (memory-mapped)
+    sentence_vectors: Vectors  # one row per sentence of every chunk, in chunk order
+    sentence_offsets: npt.NDArray[np.int64]  # chunk i's sentences: rows offsets[i]:offsets[i+1]
 
 
 def current_folder(index_dir: Path) -> Path:
@@ -102,14 +109,16 @@ def current_folder(index_dir: Path) -> Path:
     except FileNotFoundError:
         raise IndexMissingError(f"No index in {index_dir}/: run `qa build`") from None
     except OSError as error:
-        raise IndexMissingError(f"Cannot read {pointer} ({error.strerror}): check permissions") from error
+        raise IndexMissingError(
+            f"Cannot read {pointer} ({error.strerror}): check permissions"
+        ) from error
     if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
         raise store.corrupt(index_dir, f"{CURRENT} names {name!r}, not a build folder")
     return index_dir / name
 
 
 def load_index(index_dir: Path | str, settings: Settings | None = None) -> LoadedIndex:
-    """Load and verify the index in `index_dir`; raise a QAError naming the fix if it is unusable."""
+    """Load and verify the index in `index_dir`; a QAError naming the fix if it is unusable."""
     index_dir = Path(index_dir)
     settings = settings or Settings()
     folder = current_folder(index_dir)
@@ -121,9 +130,17 @@ def load_index(index_dir: Path | str, settings: Settings | None = None) -> Loade
     sections = store.read_sections(folder, index_dir)
     chunks = store.read_chunks(folder, index_dir)
     vectors = store.read_faiss(folder, index_dir)
-    if vectors.ntotal != len(chunks) or vectors.d != manifest["model"]["dimension"]:
+    dimension = manifest["model"]["dimension"]
+    if vectors.ntotal != len(chunks) or vectors.d != dimension:
         raise store.corrupt(index_dir, "vector count or size differs from the chunk list")
-    return LoadedIndex(folder, manifest, sections, chunks, vectors)
+    offsets = np.cumsum([0] + [len(chunk.sentences) for chunk in chunks], dtype=np.int64)
+    embeddings = store.read_matrix(folder, "embeddings.npy", (len(chunks), dimension), index_dir)
+    sentence_vectors = store.read_matrix(
+        folder, "sentences.npy", (int(offsets[-1]), dimension), index_dir
+    )
+    return LoadedIndex(
+        folder, manifest, sections, chunks, vectors, embeddings, sentence_vectors, offsets
+    )
 
 
 def index_status(
@@ -162,20 +179,32 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _cached_vectors(index_dir: Path, embedder: Embedder) -> dict[str, Vectors]:
-    """{chunk hash: vector} from the live build, when it was made with the same model."""
+    """{text hash: vector} of each chunk and sentence of the live build, if of this model."""
     try:
         folder = current_folder(index_dir)
         manifest = store.read_manifest(folder, index_dir)
         if manifest["model"] != {"name": embedder.name, "dimension": embedder.dimension}:
             return {}
-        store.verify_files(folder, manifest, index_dir)
-        chunks = store.read_chunks(folder, index_dir)
-        vectors = np.load(folder / "embeddings.npy", allow_pickle=False)
-    except (QAError, OSError, ValueError):
+        old = load_index(index_dir, Settings(model=embedder.name, **manifest["chunking"]))
+    except (QAError, OSError, ValueError, TypeError):
         return {}  # an unusable old index is simply not reused
-    if vectors.shape != (len(chunks), embedder.dimension):
-        return {}
-    return {chunk.hash: vectors[row] for row, chunk in enumerate(chunks)}
+    cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
+    sentences = (text for chunk in old.chunks for text in chunk.sentence_texts())
+    cache.update(zip(map(text_hash, sentences), old.sentence_vectors, strict=True))
+    return cache
+
+
+def _embed(
+    texts: list[str], cache: dict[str, Vectors], embedder: Embedder, progress: bool
+) -> Vectors:
+    """Vectors of `texts`: cached ones reused, the rest embedded (and added to `cache`)."""
+    keys = [text_hash(text) for text in texts]
+    todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in cache}
+    fresh = embedder.encode(list(todo.values()), progress=progress and len(todo) > 64)
+    cache.update(zip(todo, fresh, strict=True))
+    if not keys:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.stack([cache[key] for key in keys]).astype(np.float32)
 
 
 def build_index(
@@ -208,14 +237,11 @@ def build_index(
     store.make_writable_dir(index_dir)
     with _build_lock(index_dir):
         cache = _cached_vectors(index_dir, embedder)
-        hashes = [chunk.hash for chunk in chunks]
-        todo = list(dict.fromkeys(h for h in hashes if h not in cache))
-        texts = {chunk.hash: chunk.embed_text for chunk in chunks}
-        fresh = embedder.encode([texts[h] for h in todo], progress=progress and len(todo) > 64)
-        cache.update(zip(todo, fresh, strict=True))
-        matrix = np.stack([cache[h] for h in hashes]) if hashes else np.zeros(
-            (0, embedder.dimension), dtype=np.float32
-        )
+        reused = sum(1 for chunk in chunks if chunk.hash in cache)
+        # Chunks and their sentences in one pass, so the progress bar covers all the work.
+        sentence_texts = [text for chunk in chunks for text in chunk.sentence_texts()]
+        matrix = _embed([c.embed_text for c in chunks] + sentence_texts, cache, embedder, progress)
+        chunk_matrix, sentence_matrix = matrix[: len(chunks)], matrix[len(chunks) :]
         built_at = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = {
             "format_version": store.FORMAT_VERSION,
@@ -225,12 +251,12 @@ def build_index(
             "built_at": built_at,
             "corpus_dir": str(corpus_dir.resolve()),
             "documents": {doc.path: doc.sha256 for doc in documents},
-            "chunk_hashes": hashes,
+            "chunk_hashes": [chunk.hash for chunk in chunks],
         }
-        folder = store.write_build(index_dir, manifest, sections, chunks, matrix)
+        folder = store.write_build(
+            index_dir, manifest, sections, chunks, chunk_matrix, sentence_matrix
+        )
         _swap(index_dir, folder)
-    embedded = set(todo)
-    reused = sum(1 for h in hashes if h not in embedded)
     return IndexInfo(
         documents=len(documents),
         sections=len(sections),
@@ -256,4 +282,3 @@ def _swap(index_dir: Path, folder: Path) -> None:
     for old in index_dir.glob("build-*"):
         if old.name not in (folder.name, previous):
             shutil.rmtree(old, ignore_errors=True)
-

@@ -24,8 +24,12 @@ def mark_highlights(passage: Passage, color: bool) -> str:
             highlight.start == 0 and highlight.end == len(passage.text)
         ):
             continue  # overlapping, or the whole text: nothing to single out
-        pieces += [passage.text[position : highlight.start], start_mark,
-                   passage.text[highlight.start : highlight.end], end_mark]
+        pieces += [
+            passage.text[position : highlight.start],
+            start_mark,
+            passage.text[highlight.start : highlight.end],
+            end_mark,
+        ]
         position = highlight.end
     pieces.append(passage.text[position:])
     return "".join(pieces)
@@ -43,7 +47,12 @@ def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
         lines.append(f"{rank}. {citation}  (score {passage.score:.2f})")
         body = mark_highlights(passage, color)
         for paragraph in body.split("\n"):
-            lines.append(textwrap.fill(paragraph.strip(), width=88, initial_indent="   ",
-                                       subsequent_indent="   ") if paragraph.strip() else "")
+            lines.append(
+                textwrap.fill(
+                    paragraph.strip(), width=88, initial_indent="   ", subsequent_indent="   "
+                )
+                if paragraph.strip()
+                else ""
+            )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

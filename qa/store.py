@@ -29,6 +29,7 @@ from qa.settings import Settings
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+VECTOR_FILES = ("embeddings.npy", "sentences.npy")
 T = TypeVar("T")
 
 
@@ -70,6 +71,7 @@ def write_build(
     sections: list[Section],
     chunks: list[Chunk],
     matrix: Vectors,
+    sentence_matrix: Vectors,
 ) -> Path:
     """Write a complete build folder and return it; on failure remove it and raise QAError."""
     import faiss
@@ -81,6 +83,7 @@ def write_build(
         _write_jsonl(folder / "sections.jsonl", [_section_json(s) for s in sections])
         _write_jsonl(folder / "chunks.jsonl", [_chunk_json(c) for c in chunks])
         np.save(folder / "embeddings.npy", matrix, allow_pickle=False)
+        np.save(folder / "sentences.npy", sentence_matrix, allow_pickle=False)
         vectors, index_type = make_vector_index(matrix)
         faiss.write_index(vectors, str(folder / "vectors.faiss"))
         files = {}
@@ -127,6 +130,7 @@ def _chunk_json(chunk: Chunk) -> dict[str, Any]:
         "end_line": chunk.end_line,
         "text": chunk.text,
         "embed_text": chunk.embed_text,
+        "sentences": [list(span) for span in chunk.sentences],
     }
 
 
@@ -197,7 +201,7 @@ def verify_files(folder: Path, manifest: dict[str, Any], index_dir: Path) -> Non
             raise corrupt(index_dir, f"{name} has {size} bytes, expected {expected.get('bytes')}")
         if file_sha256(path) != expected.get("sha256"):
             raise corrupt(index_dir, f"{name} was altered (checksum differs)")
-    for required in ("sections.jsonl", "chunks.jsonl", "vectors.faiss", "embeddings.npy"):
+    for required in (*VECTOR_FILES, "sections.jsonl", "chunks.jsonl", "vectors.faiss"):
         if required not in manifest["files"]:
             raise corrupt(index_dir, f"{MANIFEST} does not list {required}")
 
@@ -209,7 +213,9 @@ def _read_jsonl(path: Path, index_dir: Path, parse: Callable[[dict[str, Any]], T
             try:
                 rows.append(parse(json.loads(line)))
             except (ValueError, TypeError, KeyError) as error:
-                raise corrupt(index_dir, f"{path.name} line {number} is invalid: {error}") from error
+                raise corrupt(
+                    index_dir, f"{path.name} line {number} is invalid: {error}"
+                ) from error
     return rows
 
 
@@ -225,6 +231,17 @@ def _path(row: dict[str, Any], key: str) -> tuple[str, ...]:
     if not all(isinstance(part, str) for part in value):
         raise TypeError(f"{key!r} is not a list of strings")
     return tuple(value)
+
+
+def _spans(row: dict[str, Any], key: str, limit: int) -> tuple[tuple[int, int], ...]:
+    spans = []
+    for span in _field(row, key, list):
+        if not (isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)):
+            raise TypeError(f"{key!r} holds a span that is not [start, end]")
+        if not 0 <= span[0] < span[1] <= limit:
+            raise ValueError(f"{key!r} holds a span outside the text")
+        spans.append((span[0], span[1]))
+    return tuple(spans)
 
 
 def read_sections(folder: Path, index_dir: Path) -> list[Section]:
@@ -252,6 +269,7 @@ def read_chunks(folder: Path, index_dir: Path) -> list[Chunk]:
             end_line=_field(row, "end_line", int),
             text=_field(row, "text", str),
             embed_text=_field(row, "embed_text", str),
+            sentences=_spans(row, "sentences", len(row["text"])),
         )
 
     return _read_jsonl(folder / "chunks.jsonl", index_dir, parse)
@@ -264,3 +282,14 @@ def read_faiss(folder: Path, index_dir: Path) -> Any:
         return faiss.read_index(str(folder / "vectors.faiss"))
     except RuntimeError as error:
         raise corrupt(index_dir, f"vectors.faiss cannot be read: {error}") from error
+
+
+def read_matrix(folder: Path, name: str, shape: tuple[int, int], index_dir: Path) -> Vectors:
+    """A stored float32 matrix, memory-mapped, checked against the shape it must have."""
+    try:
+        matrix = np.load(folder / name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise corrupt(index_dir, f"{name} cannot be read: {error}") from error
+    if matrix.shape != shape or matrix.dtype != np.float32:
+        raise corrupt(index_dir, f"{name} holds {matrix.shape} {matrix.dtype}, expected {shape}")
+    return matrix  # type: ignore[no-any-return]

@@ -14,11 +14,65 @@ LIST_ITEM = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–—]|\(?\d{1,3}[.)]|
 
 # Words that end with a period without ending a sentence (compared in lower case).
 ABBREVIATIONS = frozenset(
-    """
-    e.g i.e vs v cf al etc approx dr mr mrs ms mx prof sr jr st mt no nos fig figs
-    vol vols pp ed eds inc ltd co corp dept est gen gov lt col sgt capt adm rev jan feb
-    mar apr jun jul aug sep sept oct nov dec art sec ch para
-    """.split()
+    {
+        "e.g",
+        "i.e",
+        "vs",
+        "v",
+        "cf",
+        "al",
+        "etc",
+        "approx",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "no",
+        "nos",
+        "fig",
+        "figs",
+        "vol",
+        "vols",
+        "pp",
+        "ed",
+        "eds",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "est",
+        "gen",
+        "gov",
+        "lt",
+        "col",
+        "sgt",
+        "capt",
+        "adm",
+        "rev",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "art",
+        "sec",
+        "ch",
+        "para",
+    }
 )
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
@@ -53,6 +107,8 @@ def _sentences_in_line_group(text: str, offset: int) -> list[tuple[int, int]]:
             continue
         if _is_abbreviation(text, match.start()) and not first.isdigit():
             continue
+        if re.fullmatch(r"\s*\(?(?:\d{1,3}|[a-zA-Z])", text[: match.start()]):
+            continue  # the marker of a numbered list item: "1. United Nations"
         spans.append((start, end))
         start = end
     spans.append((start, len(text)))

@@ -1,0 +1,60 @@
+"""The public API is exactly what the README promises."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import qa
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    import __future__
+
+    import types
+
+    public = {
+        name
+        for name, value in vars(qa).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType | __future__._Feature)
+    }
+    assert sorted(qa.__all__) == qa.__all__
+    assert set(qa.__all__) == public
+
+
+def test_readme_names_are_exported() -> None:
+    for name in ("build_index", "Searcher", "search", "Passage", "QAError", "evaluate"):
+        assert name in qa.__all__
+
+
+def test_passage_is_frozen_and_cites_its_lines() -> None:
+    passage = qa.Passage(
+        text="Some text.",
+        doc="a.txt",
+        section="Intro",
+        section_path=("Intro",),
+        start_line=3,
+        end_line=5,
+        score=0.8,
+        confident=True,
+        highlights=(),
+    )
+    assert passage.citation == "a.txt › Intro, lines 3–5"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        passage.text = "other"  # type: ignore[misc]
+    assert passage.to_dict()["citation"] == passage.citation
+
+
+def test_every_error_is_a_qa_error() -> None:
+    from qa import errors
+
+    for name in dir(errors):
+        value = getattr(errors, name)
+        if (
+            isinstance(value, type)
+            and issubclass(value, Exception)
+            and not issubclass(value, Warning)
+        ):
+            assert issubclass(value, qa.QAError), name

@@ -1,0 +1,124 @@
+"""Sections and chunks: known answers on the seed document and a Markdown fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from conftest import DATA, SEED, FakeEmbedder
+
+from qa.chunking import Chunk, chunk_document, is_noise, split_sections
+from qa.corpus import Document, read_corpus
+
+
+def seed_document() -> Document:
+    return read_corpus(SEED.parent)[0]
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_seed_sections_match_the_golden_file() -> None:
+    golden = json.loads((DATA / "peacekeeping_sections.json").read_text(encoding="utf-8"))
+    sections = [section for section, _ in split_sections(seed_document())]
+    assert len(sections) == 18
+    found = [
+        {"title": s.title, "start_line": s.start_line, "end_line": s.end_line} for s in sections
+    ]
+    assert found == golden
+
+
+def test_markdown_headings_give_nested_section_paths() -> None:
+    golden = json.loads((DATA / "nested_sections.json").read_text(encoding="utf-8"))
+    doc = read_corpus(DATA / "nested")[0]
+    found = [
+        {"path": list(s.path), "start_line": s.start_line, "end_line": s.end_line}
+        for s, _ in split_sections(doc)
+    ]
+    assert found == golden
+
+
+def test_no_text_is_lost_and_none_is_repeated() -> None:
+    doc = seed_document()
+    sections, chunks = chunk_document(doc, FakeEmbedder().count_tokens)
+    headings = {s.start_line for s in sections}
+    lines = doc.text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or is_noise(line) or number in headings:
+            continue
+        holders = [
+            c
+            for c in chunks
+            if c.start_line <= number <= c.end_line and normalized(line) in normalized(c.text)
+        ]
+        assert len(holders) == 1, f"line {number} is in {len(holders)} chunks: {line[:50]!r}"
+
+
+def cited_text(doc: Document, chunk: Chunk) -> str:
+    lines = doc.text.split("\n")[chunk.start_line - 1 : chunk.end_line]
+    return normalized(" ".join(line for line in lines if not is_noise(line)))
+
+
+def test_every_citation_is_truthful() -> None:
+    doc = seed_document()
+    _, chunks = chunk_document(doc, FakeEmbedder().count_tokens)
+    for chunk in chunks:
+        assert normalized(chunk.text) in cited_text(doc, chunk), chunk.start_line
+        assert chunk.text.strip()
+
+
+def test_noise_lines_are_in_no_chunk() -> None:
+    _, chunks = chunk_document(seed_document(), FakeEmbedder().count_tokens)
+    assert not any("See also" in chunk.text for chunk in chunks)
+    assert is_noise("See also  Exploring Peacekeeping and Military Diplomacy")
+
+
+def test_lists_stay_inside_their_sections() -> None:
+    _, chunks = chunk_document(seed_document(), FakeEmbedder().count_tokens)
+    [organisations] = [c for c in chunks if "North Atlantic Treaty Organization" in c.text]
+    assert organisations.section == "Types of Organizations Involved in Peacekeeping Partnerships"
+    assert "Key organizations involved in these partnerships include:" in organisations.text
+    [bullets] = [c for c in chunks if "Re-establishing infrastructure" in c.text]
+    assert bullets.section == "Post-Conflict Reconstruction"
+    assert "Key actions within this framework typically include:" in bullets.text
+
+
+def test_long_sections_are_split_within_the_model_budget(real_embedder: FakeEmbedder) -> None:
+    sentence = "Peacekeepers repaired {n} bridges and {n} schools in the northern districts. "
+    paragraph = "".join(sentence.format(n=i) for i in range(40))
+    text = "Long Report\n\nRepairs\n\n" + "\n\n".join([paragraph] * 3) + "\n"
+    doc = Document("long.txt", text, "0")
+    count = real_embedder.count_tokens
+    _, chunks = chunk_document(doc, count, max_tokens=256)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        assert chunk.section == "Repairs"
+        assert count(chunk.embed_text) + 2 <= 256  # [CLS] and [SEP] count too
+        assert chunk.embed_text.startswith("Repairs\n")
+        assert re.match(r"Peacekeepers repaired \d+", chunk.text)
+    assert normalized(" ".join(c.text for c in chunks)) == normalized(" ".join([paragraph] * 3))
+
+
+def test_a_sentence_longer_than_the_model_reads_is_split_at_words() -> None:
+    doc = Document("one.txt", "Title\n\n" + " ".join(["word"] * 700) + "\n", "0")
+    _, chunks = chunk_document(doc, FakeEmbedder().count_tokens, max_tokens=256)
+    assert sum(c.text.count("word") for c in chunks) == 700
+    assert all(FakeEmbedder().count_tokens(c.embed_text) <= 254 for c in chunks)
+
+
+def test_text_before_the_first_heading_is_named_after_the_file(tmp_path: Path) -> None:
+    doc = Document("notes/plain.txt", "just a paragraph of text, with no heading at all.\n", "0")
+    sections, chunks = chunk_document(doc, FakeEmbedder().count_tokens)
+    assert [s.title for s in sections] == ["plain"]
+    assert chunks[0].section_path == ("plain",)
+
+
+def test_heading_rules_for_plain_text() -> None:
+    text = (
+        "My Title\n\nA line that ends with a colon:\n\n  • A bullet item\n\n"
+        "1. Numbered item\n\nReal Heading\n\nBody sentence here.\n"
+    )
+    sections = [s.title for s, _ in split_sections(Document("t.txt", text, "0"))]
+    assert sections == ["My Title", "Real Heading"]

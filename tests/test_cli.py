@@ -1,0 +1,149 @@
+"""The `qa` command as a user runs it: output, JSON, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+
+from qa.cli import main
+
+
+@pytest.fixture
+def index_args(seed_index: Path) -> list[str]:
+    return ["--index", str(seed_index)]
+
+
+def test_ask_prints_cited_passages_with_marked_answers(
+    index_args: list[str], seed_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    code = main(
+        [
+            "ask",
+            "how do partnerships protect civilians",
+            "-k",
+            "2",
+            "--corpus",
+            str(corpus),
+            *index_args,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("1. peacekeeping-partnerships.txt › Protection of Civilians, line")
+    assert "2. " in out and "**" in out  # highlights marked when not on a terminal
+
+
+def test_ask_json_lists_the_passage_fields(
+    index_args: list[str], seed_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    assert (
+        main(["ask", "political will", "--json", "-k", "3", "--corpus", str(corpus), *index_args])
+        == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3
+    assert {
+        "text",
+        "doc",
+        "section",
+        "section_path",
+        "start_line",
+        "end_line",
+        "score",
+        "confident",
+        "highlights",
+        "citation",
+    } <= set(rows[0])
+    assert rows[0]["section"] == "Political Will and Commitment"
+
+
+def test_ask_says_when_nothing_answers(
+    index_args: list[str], seed_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    assert (
+        main(["ask", "What is the capital of France?", "--corpus", str(corpus), *index_args]) == 0
+    )
+    assert capsys.readouterr().out.startswith("No passage answers this confidently")
+
+
+def test_ask_builds_a_missing_index_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(Path(__file__).parent.parent / "corpus", tmp_path / "corpus")
+    code = main(
+        [
+            "ask",
+            "how do partnerships protect civilians",
+            "-k",
+            "1",
+            "--corpus",
+            str(tmp_path / "corpus"),
+            "--index",
+            str(tmp_path / "index"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "no index in" in captured.err and "building it now" in captured.err
+    assert "Protection of Civilians" in captured.out.splitlines()[0]
+
+
+def test_errors_are_one_line_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["build", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "index")])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("qa: error: Corpus folder") and "--corpus" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_empty_question_is_a_clean_error(
+    index_args: list[str], seed_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    assert main(["ask", "  ", "--corpus", str(corpus), *index_args]) == 1
+    assert "type a few words" in capsys.readouterr().err
+
+
+def test_eval_reports_the_metrics(
+    index_args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", str(DATA / "dev_questions.jsonl"), *index_args]) == 0
+    out = capsys.readouterr().out
+    assert "Hit@1" in out and "MRR@10" in out and "flagged not confident: 3" in out
+
+
+def test_eval_json_and_bad_file(
+    index_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", str(DATA / "dev_questions.jsonl"), "--json", *index_args]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report[str(DATA / "dev_questions.jsonl")]["hit_at_1"] >= 0.93
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "x", "gold": "not a list"}\n')
+    assert main(["eval", str(bad), *index_args]) == 1
+    assert "line 1" in capsys.readouterr().err
+
+
+def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["--help"],
+        ["ask", "--help"],
+        ["build", "--help"],
+        ["eval", "--help"],
+        ["serve", "--help"],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 0
+        assert "example" in capsys.readouterr().out

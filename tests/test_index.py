@@ -1,0 +1,154 @@
+"""Building, storing and loading the index: reference, round-trip and failure tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder
+
+from qa.ann import make_vector_index
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
+from qa.index import build_index, current_folder, index_status, load_index
+from qa.search import Searcher
+from qa.settings import Settings
+
+
+@pytest.mark.parametrize(("rows", "dim", "k"), [(1, 3, 1), (97, 384, 10), (1013, 17, 33)])
+def test_faiss_top_k_equals_numpy_brute_force(rows: int, dim: int, k: int) -> None:
+    rng = np.random.default_rng(rows)
+    matrix = rng.standard_normal((rows, dim)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    queries = rng.standard_normal((7, dim)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    index, _ = make_vector_index(matrix)
+    scores, found = index.search(queries, min(k, rows))
+    expected = np.argsort(-(queries @ matrix.T), axis=1, kind="stable")[:, : min(k, rows)]
+    assert np.array_equal(found, expected)
+    assert np.allclose(scores, np.take_along_axis(queries @ matrix.T, expected, axis=1), atol=1e-5)
+
+
+def build(corpus: Path, index: Path, fake: FakeEmbedder, settings: Settings):  # type: ignore[no-untyped-def]
+    return build_index(corpus, index, settings=settings, embedder=fake, progress=False)
+
+
+def test_round_trip_gives_the_same_passages(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    info = build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    assert (info.documents, info.sections) == (1, 18)
+    assert info.chunks_embedded == info.chunks and info.chunks_reused == 0
+    first = Searcher(tmp_path / "index", settings=fake_settings, embedder=fake)
+    again = Searcher(tmp_path / "index", settings=fake_settings, embedder=FakeEmbedder())
+    question = "how do partnerships protect civilians"
+    assert first.search(question, 5) == again.search(question, 5)
+    manifest = json.loads((current_folder(tmp_path / "index") / "manifest.json").read_text())
+    assert manifest["model"] == {"name": "fake-hash", "dimension": 64}
+    assert len(manifest["chunk_hashes"]) == info.chunks
+    assert not list((tmp_path / "index").rglob("*.pkl"))
+
+
+def test_an_edited_section_is_stale_then_rebuilt_incrementally(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    first = build(seed_corpus, index, fake, fake_settings)
+    assert index_status(seed_corpus, index, fake_settings).fresh
+    document = seed_corpus / "peacekeeping-partnerships.txt"
+    text = document.read_text(encoding="utf-8")
+    old = "conducting patrols, establishing safe zones"
+    assert old in text
+    document.write_text(
+        text.replace(old, "running zeppelin patrols, establishing safe zones"), encoding="utf-8"
+    )
+    status = index_status(seed_corpus, index, fake_settings)
+    assert status.changed == ("peacekeeping-partnerships.txt",) and not status.fresh
+    assert "peacekeeping-partnerships.txt" in status.describe()
+    second = build(seed_corpus, index, fake, fake_settings)
+    assert second.chunks == first.chunks
+    assert second.chunks_embedded == 1 and second.chunks_reused == first.chunks - 1
+    passages = Searcher(index, settings=fake_settings, embedder=fake).search('"zeppelin"', 1)
+    assert "zeppelin" in passages[0].text
+    assert passages[0].section == "Protection of Civilians"
+    assert index_status(seed_corpus, index, fake_settings).fresh
+
+
+def test_added_and_removed_documents_are_reported(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    (seed_corpus / "new.md").write_text("# New\n\nFresh words.\n", encoding="utf-8")
+    (seed_corpus / "peacekeeping-partnerships.txt").unlink()
+    status = index_status(seed_corpus, tmp_path / "index", fake_settings)
+    assert status.added == ("new.md",)
+    assert status.removed == ("peacekeeping-partnerships.txt",)
+
+
+def test_a_missing_index_names_the_fix(tmp_path: Path, fake_settings: Settings) -> None:
+    with pytest.raises(IndexMissingError, match="qa build"):
+        Searcher(tmp_path / "nowhere", settings=fake_settings, embedder=FakeEmbedder())
+
+
+def test_an_index_of_another_model_says_which(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    with pytest.raises(IndexMismatchError, match=r"fake-hash.*qa build"):
+        load_index(tmp_path / "index", Settings(model="all-MiniLM-L6-v2"))
+    status = index_status(seed_corpus, tmp_path / "index", Settings())
+    assert not status.fresh and "fake-hash" in status.describe()
+
+
+def test_an_altered_index_file_is_detected(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    chunks = current_folder(tmp_path / "index") / "chunks.jsonl"
+    chunks.write_text(chunks.read_text().replace("civilians", "civilianz"))
+    with pytest.raises(IndexCorruptError, match=r"chunks.jsonl.*qa build"):
+        load_index(tmp_path / "index", fake_settings)
+
+
+def test_a_failed_build_leaves_the_previous_index_usable(
+    seed_corpus: Path,
+    tmp_path: Path,
+    fake: FakeEmbedder,
+    fake_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = tmp_path / "index"
+    build(seed_corpus, index, fake, fake_settings)
+    before = Searcher(index, settings=fake_settings, embedder=fake).search("civilians", 3)
+    (seed_corpus / "extra.txt").write_text("Extra\n\nMore words about civilians.\n")
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("faiss.write_index", disk_full)
+    with pytest.raises(QAError, match=r"No space left on device.*previous index is unchanged"):
+        build(seed_corpus, index, fake, fake_settings)
+    assert len(list(index.glob("build-*"))) == 1  # the half-written folder is gone
+    after = Searcher(index, settings=fake_settings, embedder=fake).search("civilians", 3)
+    assert after == before
+
+
+def test_rebuilding_keeps_at_most_two_build_folders(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    for _ in range(4):
+        build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    assert len(list((tmp_path / "index").glob("build-*"))) == 2
+    assert (tmp_path / "index" / "CURRENT").read_text().strip().startswith("build-")
+
+
+def test_chunks_and_sentences_are_embedded_once_and_reused(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    first_call = sum(fake.calls)
+    fake.calls.clear()
+    info = build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    assert info.chunks_embedded == 0 and info.chunks_reused == info.chunks
+    assert sum(fake.calls) == 0 < first_call
