@@ -279,6 +279,9 @@ def _swap(index_dir: Path, folder: Path) -> None:
     store.fsync_path(pointer)
     os.replace(pointer, index_dir / CURRENT)
     store.fsync_path(index_dir)
+    # Folders of older builds, and what an interrupted build left behind.
     for old in index_dir.glob("build-*"):
         if old.name not in (folder.name, previous):
             shutil.rmtree(old, ignore_errors=True)
+    for stray in index_dir.glob(f".{CURRENT}.*"):
+        stray.unlink(missing_ok=True)
