@@ -108,7 +108,7 @@ def test_searches_during_a_rebuild_are_answered(seed_corpus: Path, tmp_path: Pat
             try:
                 assert searcher.search("how do partnerships protect civilians", 3)
                 answered += 1
-            except BaseException as error:  # noqa: BLE001 - any failure is the finding
+            except BaseException as error:
                 errors.append(error)
 
     thread = threading.Thread(target=keep_searching)

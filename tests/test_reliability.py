@@ -41,15 +41,15 @@ def test_a_huge_question_is_cut_to_what_the_model_reads(seed_searcher: Searcher)
     passages = seed_searcher.search(question, 3)
     assert time.perf_counter() - started < 30  # bounded: only the first characters are read
     assert passages[0].section == "Protection of Civilians"
-    assert MAX_QUESTION_CHARS < len(question)
+    assert len(question) > MAX_QUESTION_CHARS
 
 
 def test_missing_and_empty_corpus_folders(tmp_path: Path, fake_settings: Settings) -> None:
-    with pytest.raises(CorpusError, match="does not exist.*--corpus"):
+    with pytest.raises(CorpusError, match=r"does not exist.*--corpus"):
         build(tmp_path / "nope", tmp_path / "index", fake_settings)
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.pdf").write_bytes(b"%PDF")
-    with pytest.raises(CorpusError, match="No .txt or .md documents"):
+    with pytest.raises(CorpusError, match=r"No \.txt or \.md documents"):
         build(tmp_path / "empty", tmp_path / "index", fake_settings)
 
 
@@ -125,7 +125,7 @@ def test_an_index_folder_that_cannot_be_written(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(QAError, match="Cannot write to .*--index"):
+    with pytest.raises(QAError, match=r"Cannot write to .*--index"):
         build(seed_corpus, blocker / "index", fake_settings)
 
 
@@ -134,7 +134,7 @@ def test_a_second_build_at_once_is_refused_clearly(
 ) -> None:
     index = tmp_path / "index"
     build(seed_corpus, index, fake_settings)
-    with _build_lock(index), pytest.raises(BuildLockedError, match="Another build .* is running"):
+    with _build_lock(index), pytest.raises(BuildLockedError, match=r"Another build .* is running"):
         build(seed_corpus, index, fake_settings)
     assert load_index(index, fake_settings).chunks  # the index is untouched
 
