@@ -1,4 +1,4 @@
-"""The web app's look: a Gradio theme and the CSS of the HTML fragments from `qa.web_render`.
+"""The web app's look: a Gradio theme, the CSS of `qa.web_render`'s HTML, the header, a JS hook.
 
 Colours come from Gradio's CSS variables, so light and dark mode both work;
 `.dark` rules adjust the few colours of our own (marks, notices).  Fonts are
@@ -103,3 +103,19 @@ CSS = """
   .qa-ln { flex-basis: 2rem; }
 }
 """
+
+HEADER = (
+    '<div class="qa-head"><h1>Ask the documents</h1>'
+    "<p>Semantic search over the corpus: each answer cites its document, section and lines. "
+    "Open a citation to read the passage in its section.</p></div>"
+)
+
+# After a search, put the question in the address bar so the page link can be shared.
+URL_JS = """(q, k) => {
+  try {
+    const url = new URL(window.location.href);
+    if (q && q.trim()) { url.searchParams.set("q", q.trim()); url.searchParams.set("k", k); }
+    history.replaceState(history.state, "", url);
+  } catch (e) {}
+  return [];
+}"""

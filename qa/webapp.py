@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.settings import Settings
+from qa.web_assets import CSS, HEADER, URL_JS, theme
 from qa.web_render import index_html, message_html, progress_html, results_html
 from qa.web_state import Rebuild, SearcherHolder, index_facts
 
@@ -35,16 +36,6 @@ MAX_RESULTS = 10
 SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
 UNEXPECTED = "Something went wrong while searching; the server log says what. Try again."
 QUESTION_HINT = "Type a question first, for example: how do partnerships protect civilians"
-
-# After a search, put the question in the address bar so the page link can be shared.
-_URL_JS = """(q, k) => {
-  try {
-    const url = new URL(window.location.href);
-    if (q && q.trim()) { url.searchParams.set("q", q.trim()); url.searchParams.set("k", k); }
-    history.replaceState(history.state, "", url);
-  } catch (e) {}
-  return [];
-}"""
 
 
 def _results_count(value: Any, default: int = 5) -> int:
@@ -151,7 +142,7 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
         return [p.to_dict() for p in passages]
 
     with gr.Blocks(title="qa · ask the documents", analytics_enabled=False) as page:
-        gr.HTML(_HEADER, elem_id="qa-header")
+        gr.HTML(HEADER, elem_id="qa-header")
         with gr.Row(equal_height=True, elem_id="qa-ask"):
             question = gr.Textbox(
                 label="Question",
@@ -192,14 +183,14 @@ def make_app(settings: Settings, holder: SearcherHolder | None = None) -> gr.Blo
         }
         for trigger in (question.submit, go.click):
             trigger(answer, [question, k], results, **search).then(
-                None, [question, k], None, js=_URL_JS
+                None, [question, k], None, js=URL_JS
             )
         for chip in chips:
             chip.click(answer_example, [chip, k], [question, results], **search).then(
-                None, [question, k], None, js=_URL_JS
+                None, [question, k], None, js=URL_JS
             )
         k.input(rerun, [question, k], results, trigger_mode="always_last", **search).then(
-            None, [question, k], None, js=_URL_JS
+            None, [question, k], None, js=URL_JS
         )
         page.load(on_load, None, [question, k, results, panel_view], api_visibility="private")
         api(
@@ -221,7 +212,6 @@ def _section_or_none(searcher: Any, passage: Any) -> Any:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Build the index if needed, then serve the page until interrupted."""
-    from qa.web_assets import CSS, theme
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     holder = load_holder(settings)
@@ -243,10 +233,3 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
 def _warm_up(holder: SearcherHolder) -> None:
     with contextlib.suppress(QAError):  # the page shows the problem
         holder.get().embedder.encode(["warm up"])
-
-
-_HEADER = (
-    '<div class="qa-head"><h1>Ask the documents</h1>'
-    "<p>Semantic search over the corpus: each answer cites its document, section and lines. "
-    "Open a citation to read the passage in its section.</p></div>"
-)
