@@ -20,7 +20,7 @@ import numpy as np
 
 from qa.chunking import Section
 from qa.embedding import Embedder, load_embedder
-from qa.errors import QueryError
+from qa.errors import IndexCorruptError, IndexMismatchError, QueryError
 from qa.highlight import Highlight, choose_highlights
 from qa.index import build_index, index_status, load_index
 from qa.lexical import LexicalIndex, contains_phrase, quoted_phrases, terms
@@ -244,9 +244,17 @@ def search(
 
 
 def ensure_searcher(settings: Settings) -> Searcher:
-    """A Searcher on an up-to-date index, rebuilding it first (with a notice) when needed."""
-    status = index_status(settings.corpus_dir, settings.index_dir, settings)
-    if not status.fresh:
-        print(f"qa: {status.describe()}; building it now…", file=sys.stderr, flush=True)
-        build_index(settings.corpus_dir, settings.index_dir, settings=settings)
+    """A Searcher on an up-to-date index, (re)building it first, with a notice, when needed.
+
+    A missing, stale, mismatched or damaged index is rebuilt: the corpus is the source of truth.
+    """
+    try:
+        status = index_status(settings.corpus_dir, settings.index_dir, settings)
+        if status.fresh:
+            return Searcher(settings.index_dir, settings=settings)
+        reason = status.describe()
+    except (IndexCorruptError, IndexMismatchError) as error:
+        reason = str(error).split(": run `qa build`")[0]
+    print(f"qa: {reason}; building it now…", file=sys.stderr, flush=True)
+    build_index(settings.corpus_dir, settings.index_dir, settings=settings)
     return Searcher(settings.index_dir, settings=settings)

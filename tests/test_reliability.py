@@ -155,3 +155,27 @@ def test_a_truncated_index_is_reported_by_the_cli(
     )
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("qa: error:") and "qa build" in err
+
+
+def test_a_damaged_index_is_rebuilt_by_ask(
+    seed_corpus: Path,
+    tmp_path: Path,
+    fake_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    from qa.search import ensure_searcher
+
+    index = tmp_path / "index"
+    build(seed_corpus, index, fake_settings)
+    [folder] = index.glob("build-*")
+    (folder / "chunks.jsonl").write_text("garbage\n")
+    # `qa.search` names the function; the module is reached through sys.modules.
+    for module in ("qa.index", "qa.search"):
+        monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
+    settings = fake_settings.with_overrides(corpus_dir=seed_corpus, index_dir=index)
+    searcher = ensure_searcher(settings)
+    assert "damaged (chunks.jsonl" in capsys.readouterr().err
+    assert searcher.search('"patrols"', 1)[0].section == "Protection of Civilians"
