@@ -47,5 +47,9 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/bench.py
 
+load: $(STAMP)
+	$(VENV)/bin/qa build
+	$(PY) benchmarks/load.py
+
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -8,19 +8,13 @@ These tests never skip: without Chromium they fail saying how to install it.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from appserver import Server, start_app, stop_app
 
 pytestmark = pytest.mark.browser
 
@@ -47,80 +41,23 @@ Template braces like ${window.__qaPwned = 3} and {{constructor}} stay literal in
 """  # noqa: E501
 
 
-@dataclass
-class Server:
-    url: str
-    corpus: Path
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start(workdir: Path, corpus: Path, index: Path, *flags: str) -> Server:
-    """`python app.py` on a free port; waits until the page answers, or fails with its log."""
-    port, log = _free_port(), workdir / f"server-{len(list(workdir.glob('server-*')))}.log"
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "QA_CORPUS_DIR": str(corpus),
-        "QA_INDEX_DIR": str(index),
-    }
-    env.pop("QA_READ_ONLY", None)
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), *flags],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return Server(url, corpus, process, log)
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"app.py did not answer on {url} within 180 s:\n{log.read_text()}")
-
-
-def _stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("webapp")
     corpus = workdir / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
     (corpus / "notes-with-markup.md").write_text(HOSTILE_DOC, encoding="utf-8")
-    running = _start(workdir, corpus, workdir / "index")
+    running = start_app(workdir, corpus, workdir / "index")
     yield running
-    _stop(running)
+    stop_app(running)
 
 
 @pytest.fixture(scope="module")
 def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("webapp-read-only")
-    running = _start(workdir, ROOT / "corpus", workdir / "no-index", "--read-only")
+    running = start_app(workdir, ROOT / "corpus", workdir / "no-index", "--read-only")
     yield running
-    _stop(running)
+    stop_app(running)
 
 
 @pytest.fixture(scope="module")

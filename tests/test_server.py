@@ -1,0 +1,104 @@
+"""The running web app under load and attack: concurrent clients, file paths, binding, logs."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from appserver import ROOT, Server, start_app, stop_app
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from load import run_load
+
+SECRET_QUESTION = "which sentinel question 7f3a9 mentions civilians"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("server")
+    shutil.copytree(ROOT / "corpus", workdir / "corpus")
+    (workdir / "secret.txt").write_text("outside the corpus: do not serve\n")
+    running = start_app(workdir, workdir / "corpus", workdir / "index")
+    yield running
+    stop_app(running)
+
+
+def test_concurrent_clients_get_answers_without_errors(server: Server) -> None:
+    result = run_load(server.url, clients=4, total=100)
+    print(
+        f"\nload: 4 clients, 100 questions: p50 {result.p50 * 1000:.0f} ms, "
+        f"p95 {result.p95 * 1000:.0f} ms"
+    )
+    assert result.errors == []
+    assert len(result.latencies) == 100
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gradio_api/file=../secret.txt",
+        "gradio_api/file=../../../../etc/passwd",
+        "gradio_api/file=/etc/passwd",
+        "file=../secret.txt",
+        "gradio_api/file=" + urllib.parse.quote("../corpus/peacekeeping-partnerships.txt"),
+        "static/../../secret.txt",
+        "assets/..%2F..%2Fsecret.txt",
+    ],
+)
+def test_no_path_reaches_files_outside_the_app(server: Server, path: str) -> None:
+    url = server.url + path
+    code = status_of(url)
+    if code == 200:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = response.read().decode("utf-8", "replace")
+        assert "do not serve" not in body and "root:" not in body
+        assert "Protection of civilians refers" not in body
+    else:
+        assert code in (400, 403, 404, 405)
+
+
+def test_question_text_is_not_logged(server: Server) -> None:
+    from gradio_client import Client
+
+    passages = Client(server.url, verbose=False).predict(SECRET_QUESTION, 2, api_name="/search")
+    assert passages
+    assert "7f3a9" not in server.log.read_text(errors="replace")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses of the sockets listening on `port`, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                words = [raw[i : i + 4][::-1] for i in range(0, len(raw), 4)]  # little-endian
+                found.add(
+                    socket.inet_ntop(
+                        socket.AF_INET if len(raw) == 4 else socket.AF_INET6, b"".join(words)
+                    )
+                )
+    return found
+
+
+def test_the_app_listens_on_loopback_only(server: Server) -> None:
+    port = urllib.parse.urlparse(server.url).port
+    assert port is not None
+    assert listening_addresses(port) == {"127.0.0.1"}
