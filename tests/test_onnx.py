@@ -1,0 +1,206 @@
+"""The ONNX Runtime embedder gives sentence-transformers' vectors and rankings, without torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import onnx_model
+from qa.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
+from qa.errors import ModelError, QAWarning
+from qa.onnx_model import OnnxEmbedder
+from qa.settings import DEFAULT_MODEL
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "peacekeeping-partnerships.txt"
+DEV_QUESTIONS = Path(__file__).resolve().parent / "data" / "dev_questions.jsonl"
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def onnx() -> OnnxEmbedder:
+    embedder = load_embedder(DEFAULT_MODEL)
+    assert isinstance(embedder, OnnxEmbedder)
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def reference() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(DEFAULT_MODEL)
+
+
+def varied_texts() -> list[str]:
+    """About 250 texts: paragraphs, sentences, long runs past 128 and 256 pieces, odd input."""
+    text = SEED.read_text(encoding="utf-8")
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    sentences = [s.strip() + "." for s in text.replace("\n", " ").split(". ") if s.strip()]
+    words = text.split()
+    rng = random.Random(5)
+    long_runs = [
+        " ".join(words[start : start + rng.randint(120, 420)])
+        for start in rng.sample(range(len(words) - 420), 40)
+    ]
+    odd = [
+        "",
+        "   ",
+        "UN",
+        "PEACEKEEPING!!!",
+        "Résumé naïve café — “quoted” text…",
+        "1998 2004 17.5% $3,000,000",
+        "what is political will?",
+        "日本語のテキストと English mixed",
+        "a " * 300,
+    ]
+    return paragraphs + sentences[:120] + long_runs + odd
+
+
+def test_vectors_match_sentence_transformers(
+    onnx: OnnxEmbedder, reference: SentenceTransformerEmbedder
+) -> None:
+    texts = varied_texts()
+    assert len(texts) >= 200
+    assert sum(onnx.count_tokens(t) > 128 for t in texts) >= 30  # past the file's 128 cut
+    ours, theirs = onnx.encode(texts), reference.encode(texts)
+    assert ours.dtype == np.float32 and ours.shape == (len(texts), 384)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = (ours * theirs).sum(axis=1)
+    assert cosines.min() >= 0.999, texts[int(cosines.argmin())][:80]
+
+
+def test_a_single_query_is_not_padded_and_batches_do_not_change_vectors(
+    onnx: OnnxEmbedder,
+) -> None:
+    texts = varied_texts()[:40]
+    together = onnx.encode(texts)
+    alone = np.vstack([onnx.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=2e-5)
+
+
+def test_long_text_is_cut_at_the_models_256_pieces(onnx: OnnxEmbedder) -> None:
+    words = SEED.read_text(encoding="utf-8").split()
+    long_text = " ".join(words[:600])
+    assert onnx.max_tokens == 256
+    assert onnx.count_tokens(long_text) > 600
+    head = onnx._tokenizer.encode(long_text)
+    assert len(head.ids) == 256  # [CLS] + 254 pieces + [SEP]
+    same_head = " ".join(words[:400])  # also beyond 256 pieces: same model input, same vector
+    np.testing.assert_allclose(onnx.encode([long_text]), onnx.encode([same_head]), atol=1e-6)
+
+
+def test_token_counts_match_the_reference_tokenizer(
+    onnx: OnnxEmbedder, reference: SentenceTransformerEmbedder
+) -> None:
+    for text in varied_texts()[::7]:
+        assert onnx.count_tokens(text) == reference.count_tokens(text)
+
+
+def test_same_top_passage_on_the_development_questions(
+    tmp_path: Path, onnx: OnnxEmbedder, reference: SentenceTransformerEmbedder
+) -> None:
+    from qa.index import build_index, load_index
+    from qa.search import Searcher
+    from qa.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    questions = [json.loads(line)["question"] for line in DEV_QUESTIONS.read_text().splitlines()]
+    tops: dict[str, list[int]] = {}
+    citations: dict[str, list[str]] = {}
+    for label, embedder in (("onnx", onnx), ("st", reference)):
+        index_dir = tmp_path / label
+        settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+        build_index(corpus, index_dir, settings=settings, embedder=embedder, progress=False)
+        vectors = load_index(index_dir, settings).vectors
+        _, rows = vectors.search(embedder.encode(questions), 1)
+        tops[label] = rows[:, 0].tolist()
+        searcher = Searcher(index_dir, settings=settings, embedder=embedder)
+        citations[label] = [searcher.search(q, 1)[0].citation for q in questions]
+    assert tops["onnx"] == tops["st"]
+    assert citations["onnx"] == citations["st"]
+
+
+def test_the_query_path_never_imports_torch(tmp_path: Path, onnx: OnnxEmbedder) -> None:
+    from qa.index import build_index
+    from qa.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, settings=Settings(), embedder=onnx, progress=False)
+    script = (
+        "import sys\n"
+        "from qa.cli import main\n"
+        f"code = main(['ask', '-k', '2', '--corpus', {str(corpus)!r}, '--index', "
+        f"{str(index_dir)!r}, 'how do peacekeepers protect civilians'])\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "if m in sys.modules)\n"
+        "print('HEAVY', heavy, code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=True,
+    )
+    assert "HEAVY [] 0" in done.stdout, done.stdout + done.stderr
+    assert SEED.name in done.stdout
+
+
+def _model_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled model folder; the large weights are linked, not copied."""
+    source = local_folder(DEFAULT_MODEL)
+    target = tmp_path / "model"
+    for path in source.rglob("*"):
+        if path.is_file():
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if path.stat().st_size > 1 << 20:
+                dest.symlink_to(path)
+            else:
+                shutil.copy(path, dest)
+    return target
+
+
+def test_a_changed_model_gets_a_new_export_and_an_unchanged_one_reuses_it(
+    tmp_path: Path, onnx: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _model_copy(tmp_path)
+    before = onnx_model.fingerprint(copy)
+    assert before == onnx_model.fingerprint(local_folder(DEFAULT_MODEL))
+    config = json.loads((copy / "config.json").read_text())
+    config["layer_norm_eps"] = 1e-6
+    (copy / "config.json").write_text(json.dumps(config))
+    assert onnx_model.fingerprint(copy) != before
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_model.subprocess, "run", no_export)
+    assert onnx_model.exported_model(DEFAULT_MODEL, local_folder(DEFAULT_MODEL)) == onnx.path
+
+
+def test_a_model_onnx_cannot_run_falls_back_to_sentence_transformers_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    copy = _model_copy(tmp_path)
+    modules = json.loads((copy / "modules.json").read_text())
+    modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense", "type": "x.models.Dense"})
+    (copy / "modules.json").write_text(json.dumps(modules))
+    with pytest.raises(ModelError, match="Dense"):
+        onnx_model.read_config(copy)
+    with pytest.warns(QAWarning, match="ONNX Runtime cannot run it"):
+        embedder = load_embedder(str(copy))
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert embedder.dimension == 384
