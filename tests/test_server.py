@@ -102,3 +102,40 @@ def test_the_app_listens_on_loopback_only(server: Server) -> None:
     port = urllib.parse.urlparse(server.url).port
     assert port is not None
     assert listening_addresses(port) == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do partnerships protect civilians 🕊️",
+        "كيف تحمي الشراكات المدنيين؟ protect civilians",
+        "protect\x07 civilians\x1b[31m",
+        "how do partnerships protect civilians " * 2700,  # about 100,000 characters
+    ],
+)
+def test_odd_questions_through_the_api_are_answered(server: Server, question: str) -> None:
+    from gradio_client import Client
+
+    passages = Client(server.url, verbose=False).predict(question, 3, api_name="/search")
+    assert len(passages) == 3
+    assert any(p["section"] == "Protection of Civilians" for p in passages)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!…", "\x00\x01"])
+def test_questions_without_words_get_a_message_not_a_traceback(
+    server: Server, question: str
+) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="type a few words") as raised:
+        Client(server.url, verbose=False).predict(question, 3, api_name="/search")
+    assert "Traceback" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("k", "expected"), [(0, 1), (-5, 1), (1000, 10)])
+def test_out_of_range_k_is_clamped(server: Server, k: int, expected: int) -> None:
+    from gradio_client import Client
+
+    passages = Client(server.url, verbose=False).predict("civilians", k, api_name="/search")
+    assert len(passages) == expected
