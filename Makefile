@@ -43,9 +43,10 @@ chromium:
 test: $(STAMP) chromium lint
 	$(PY) -m pytest
 
+# `make bench BENCH_ARGS="--repeats 5 --skip scale"`: see benchmarks/bench.py --help.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 load: $(STAMP)
 	$(VENV)/bin/qa build

@@ -43,6 +43,7 @@ _SUPPORTED_MODULES = (
     ],
 )
 _BATCH = 32
+_BATCH_TOKENS = 1024
 _SMALL_FILE = 1 << 20
 
 
@@ -192,9 +193,13 @@ def export(model_dir: Path, target: Path) -> None:
 
 
 class OnnxEmbedder:
-    """A sentence-transformers model run by ONNX Runtime; thread-safe after construction."""
+    """A sentence-transformers model run by ONNX Runtime; thread-safe after construction.
 
-    def __init__(self, name: str, model_dir: Path) -> None:
+    `onnx_file` replaces the cached export with another one of the same model
+    (the benchmark measures an int8 copy this way).
+    """
+
+    def __init__(self, name: str, model_dir: Path, onnx_file: Path | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -205,7 +210,7 @@ class OnnxEmbedder:
         self._pooling: str = config["pooling"]
         self._lowercase: bool = config["lowercase"]
         self._model_dir = model_dir
-        self.path = exported_model(name, model_dir)
+        self.path = onnx_file or exported_model(name, model_dir)
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         # The file pads every input to 128 and cuts at 128; the model reads up to max_tokens.
         self._tokenizer.no_padding()
@@ -235,11 +240,9 @@ class OnnxEmbedder:
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks early
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        starts = range(0, len(order), _BATCH)
         bar = _progress(len(texts)) if progress and sys.stderr.isatty() else None
-        for start in starts:
-            rows = order[start : start + _BATCH]
-            out[rows] = self._run([encodings[i].ids for i in rows], int(lengths[rows].max()))
+        for rows in _batches(lengths[order], order):
+            out[rows] = self._run([encodings[i].ids for i in rows], int(lengths[rows[0]]))
             if bar is not None:
                 bar.update(len(rows))
         if bar is not None:
@@ -278,6 +281,37 @@ class OnnxEmbedder:
         if self._lowercase:
             text = text.lower()
         return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Write an int8 copy of `source` (dynamic, per-channel weights): about 3× faster on CPU.
+
+    Not used by default: its vectors have cosine ~0.994 to the fp32 ones, so
+    `make bench` measures its effect on ranking first.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": 1},  # float: the fused ops hide their types
+    )
+
+
+def _batches(lengths: Any, order: Any) -> list[Any]:
+    """Runs of `order` (longest first) of at most _BATCH rows and about _BATCH_TOKENS pieces.
+
+    Small matrices stay in the CPU caches: 6 paragraphs or 32 sentences a
+    batch ran faster than a fixed 32 or 64 of either.
+    """
+    batches, start = [], 0
+    while start < len(order):
+        rows = max(1, min(_BATCH, _BATCH_TOKENS // max(1, int(lengths[start]))))
+        batches.append(order[start : start + rows])
+        start += rows
+    return batches
 
 
 def _threads() -> int:

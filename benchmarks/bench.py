@@ -1,0 +1,479 @@
+"""`make bench`: how fast qa answers, builds and scales, next to the usual recipe in the same run.
+
+    python benchmarks/bench.py [--repeats 3] [--build-repeats 1] [--paragraphs 2000]
+                               [--scale 10000,100000,1000000] [--skip app,scale]
+
+Prints a table of medians (each qa figure beside the recipe's, with the
+ratio) and writes it as JSON to benchmarks/results/bench-<time>.json.  The
+recipe is LangChain + HuggingFaceEmbeddings + FAISS (see recipe.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import corpora
+import recipe
+
+ROOT = corpora.ROOT
+QUESTIONS = ROOT / "tests" / "data" / "dev_questions.jsonl"
+QUESTION = "How do peacekeepers keep ordinary people safe?"
+SECTIONS = ("cold", "warm", "app", "quality", "build", "incremental", "scale")
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+# Runs the command and reports its peak RSS: a child forked from this large process would
+# inherit our high-water mark, so the measured process is started from a small launcher.
+LAUNCHER = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - started
+print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
+def run_child(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of a fresh process; raise if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], cwd=ROOT, capture_output=True, text=True
+    )
+    wall, rss_kib, code = done.stdout.split()
+    if done.returncode or code != "0":
+        raise RuntimeError(f"{' '.join(command[:4])} … failed: {done.stderr.strip()[-400:]}")
+    return float(wall), int(rss_kib) / 1024
+
+
+def qa_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "qa.cli", *args]
+
+
+def questions() -> list[str]:
+    return [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line]
+
+
+class Bench:
+    def __init__(self, work: Path, args: argparse.Namespace) -> None:
+        self.work, self.args = work, args
+        self.rows: list[dict[str, Any]] = []
+        self.seed = work / "seed"
+        self.seed.mkdir()
+        shutil.copy(corpora.SEED, self.seed / corpora.SEED.name)
+        self.qa_index, self.recipe_index = work / "qa-index", work / "recipe-index"
+
+    def row(
+        self,
+        metric: str,
+        qa: float | None,
+        recipe_value: float | None,
+        unit: str,
+        target: str = "",
+        note: str = "",
+    ) -> None:
+        ratio = qa / recipe_value if qa is not None and recipe_value else None
+        self.rows.append(
+            {
+                "metric": metric,
+                "qa": qa,
+                "recipe": recipe_value,
+                "ratio": ratio,
+                "unit": unit,
+                "target": target,
+                "note": note,
+            }
+        )
+        print(f"  {metric}: qa {fmt(qa)} {unit}, recipe {fmt(recipe_value)}", flush=True)
+
+    def prepare(self) -> None:
+        from qa.index import build_index
+
+        print("Building the seed indexes (qa, recipe)…", flush=True)
+        build_index(self.seed, self.qa_index, progress=False)  # exports the ONNX model once
+        recipe.build(self.seed, self.recipe_index)
+
+    def cold(self) -> None:
+        print("Cold ask…", flush=True)
+        ours, theirs = [], []
+        for _ in range(self.args.repeats):
+            ours.append(
+                run_child(
+                    qa_cmd(
+                        "ask", "--corpus", str(self.seed), "--index", str(self.qa_index), QUESTION
+                    )
+                )
+            )
+            theirs.append(
+                run_child(
+                    [
+                        sys.executable,
+                        str(ROOT / "benchmarks" / "recipe.py"),
+                        "ask",
+                        str(self.recipe_index),
+                        QUESTION,
+                    ]
+                )
+            )
+        self.row(
+            "cold ask wall",
+            median([w for w, _ in ours]),
+            median([w for w, _ in theirs]),
+            "s",
+            "≤ 0.8 s and ≤ 0.1× recipe",
+        )
+        self.row(
+            "cold ask peak RSS",
+            median([m for _, m in ours]),
+            median([m for _, m in theirs]),
+            "MiB",
+            "≤ 250 MiB",
+        )
+
+    def warm(self) -> None:
+        from qa.search import Searcher
+
+        print("Warm queries…", flush=True)
+        searcher = Searcher(self.qa_index, settings=self.settings(self.seed, self.qa_index))
+        store = recipe.load(self.recipe_index)
+        qs = questions()
+        for q in qs[:3]:
+            searcher.search(q, 5)
+            store.similarity_search(q, k=5)
+        # One system at a time: ONNX Runtime's threads spin briefly after a run.
+        ours = [
+            timed(lambda q=q: searcher.search(q, 5)) for _ in range(self.args.repeats) for q in qs
+        ]
+        theirs = [
+            timed(lambda q=q: store.similarity_search(q, k=5))
+            for _ in range(self.args.repeats)
+            for q in qs
+        ]
+        ms = 1000
+        self.row(
+            "warm query p50", ms * median(ours), ms * median(theirs), "ms", "≤ 5 ms with highlights"
+        )
+        self.row(
+            "warm query p95",
+            ms * float(np.percentile(ours, 95)),
+            ms * float(np.percentile(theirs, 95)),
+            "ms",
+        )
+
+    def app(self) -> None:
+        print("App ready…", flush=True)
+        times = []
+        for _ in range(self.args.repeats):
+            times.append(self.app_once())
+        self.row("app ready", median(times), None, "s", "≤ 5 s", "python app.py → first answer")
+
+    def app_once(self) -> float:
+        port = free_port()
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+        command = [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--corpus",
+            str(self.seed),
+            "--index",
+            str(self.qa_index),
+        ]
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            while time.perf_counter() - started < 120:
+                if server.poll() is not None:
+                    raise RuntimeError(f"app.py exited with {server.returncode}")
+                if ask_app(port):
+                    return time.perf_counter() - started
+                time.sleep(0.05)
+            raise RuntimeError("app.py did not answer within 120 s")
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    def quality(self) -> None:
+        """Hit@1 on the development questions and encode speed: fp32 ONNX, int8 ONNX, ST."""
+        from qa.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
+        from qa.evaluate import evaluate
+        from qa.index import build_index, load_index
+        from qa.onnx_model import OnnxEmbedder, quantize_int8
+        from qa.search import Searcher
+
+        print("Quality and encode speed: ONNX fp32, ONNX int8, sentence-transformers…", flush=True)
+        fp32 = load_embedder()
+        assert isinstance(fp32, OnnxEmbedder)
+        int8_file = self.work / "int8.onnx"
+        quantize_int8(fp32.path, int8_file)
+        folder = local_folder(fp32.name)
+        embedders = {
+            "onnx fp32": fp32,
+            "onnx int8": OnnxEmbedder(fp32.name, folder, int8_file),
+            "sentence-transformers": SentenceTransformerEmbedder(fp32.name),
+        }
+        hits, tops, speed = {}, {}, {}
+        for label, embedder in embedders.items():
+            index = self.work / f"q-{label.replace(' ', '-')}"
+            settings = self.settings(self.seed, index)
+            build_index(self.seed, index, settings=settings, embedder=embedder, progress=False)
+            searcher = Searcher(index, settings=settings, embedder=embedder)
+            hits[label] = evaluate(QUESTIONS, searcher).hit_at_1
+            tops[label] = [searcher.search(q, 1)[0].citation for q in questions()]
+            texts = [c.embed_text for c in load_index(index, settings).chunks]
+            embedder.encode(texts[:8])
+            speed[label] = median(
+                [len(texts) / timed(lambda e=embedder, t=texts: e.encode(t)) for _ in range(3)]
+            )
+        st = "sentence-transformers"
+        for label in ("onnx fp32", "onnx int8"):
+            same = sum(a == b for a, b in zip(tops[label], tops[st], strict=True))
+            self.row(
+                f"Hit@1, dev questions ({label})",
+                hits[label],
+                hits[st],
+                "",
+                "within 0.01 of sentence-transformers",
+                f"same top passage as sentence-transformers on {same}/{len(tops[st])}",
+            )
+            self.row(
+                f"encode seed chunks ({label})",
+                speed[label],
+                speed[st],
+                "chunks/s",
+                note="encode only, recipe column: SentenceTransformer.encode",
+            )
+
+    def settings(self, corpus: Path, index: Path) -> Any:
+        from qa.settings import Settings
+
+        return Settings.from_env().with_overrides(corpus_dir=corpus, index_dir=index)
+
+    def build(self) -> None:
+        from qa.embedding import load_embedder
+
+        big = self.work / "big"
+        paragraphs = corpora.markov_corpus(big, 100, 4, max(1, self.args.paragraphs // 400))
+        onnx = load_embedder()
+        reference = st_model()
+        for label, corpus, repeats in (
+            ("seed document", self.seed, self.args.repeats),
+            (f"{paragraphs}-paragraph corpus", big, self.args.build_repeats),
+        ):
+            print(f"Full build of the {label}…", flush=True)
+            ours, st, theirs = [], [], []
+            for run in range(repeats):
+                info, chunks = self.qa_build(corpus, self.work / f"b-{label[:4]}-{run}")
+                ours.append(info.chunks / info.seconds)
+                st.append(len(chunks) / timed(lambda c=chunks: reference.encode(c, batch_size=32)))
+                count, seconds = recipe.build(corpus, self.work / f"r-{label[:4]}-{run}")
+                theirs.append(count / seconds)
+            tokens = sum(onnx.count_tokens(c) for c in chunks)
+            note = f"{info.chunks} chunks, {tokens} tokens; recipe: {count} chunks of 1000 chars"
+            self.row(f"build {label}", median(ours), median(theirs), "chunks/s", note=note)
+            self.row(
+                f"build {label} vs SentenceTransformer.encode",
+                median(ours),
+                median(st),
+                "chunks/s",
+                "≥ 2× plain encode (batch 32)",
+                "qa: whole build, sentences for highlights included",
+            )
+        self.big = big
+
+    def qa_build(self, corpus: Path, index: Path) -> tuple[Any, list[str]]:
+        from qa.index import build_index, load_index
+
+        settings = self.settings(corpus, index)
+        info = build_index(corpus, index, settings=settings, progress=False)
+        chunks = [c.embed_text for c in load_index(index, settings).chunks]
+        return info, chunks
+
+    def incremental(self) -> None:
+        from qa.index import build_index
+
+        print("Incremental rebuild…", flush=True)
+        corpus = self.work / "hundred"
+        corpora.markov_corpus(corpus, 100, 4, max(1, self.args.paragraphs // 400), seed=7)
+        index = self.work / "hundred-index"
+        full = build_index(corpus, index, settings=self.settings(corpus, index), progress=False)
+        times = []
+        for _ in range(self.args.repeats):
+            corpora.edit_one_section(corpus)
+            info = build_index(corpus, index, settings=self.settings(corpus, index), progress=False)
+            times.append(info.seconds)
+        self.row(
+            "incremental rebuild (1 section of 100 docs)",
+            median(times),
+            full.seconds,
+            "s",
+            "≤ 5% of the full build",
+            "recipe column: qa's full build of that corpus",
+        )
+
+    def scale(self) -> None:
+        import faiss
+
+        from qa.ann import make_vector_index
+
+        for count in self.args.scale:
+            print(f"Scale: {count} vectors…", flush=True)
+            matrix, queries = corpora.synthetic_vectors(count, 200, seed=count)
+            exact = faiss.IndexFlatIP(matrix.shape[1])
+            exact.add(matrix)
+            _, truth = exact.search(queries, 10)
+            started = time.perf_counter()
+            index, kind = make_vector_index(matrix)
+            built = time.perf_counter() - started
+            _, rows = index.search(queries, 10)
+            recall = float(
+                np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth, strict=True)])
+            )
+            ours = latencies(index, queries)
+            flat = latencies(exact, queries[:50])
+            per_vector = len(faiss.serialize_index(index)) / count
+            note = (
+                f"{kind}; recall@10 {recall:.3f}; {per_vector:.0f} B/vector; built in {built:.0f} s"
+            )
+            self.row(
+                f"scale {count:,} query p50",
+                1000 * median(ours),
+                1000 * median(flat),
+                "ms",
+                "1M: ≤ 20 ms, recall@10 ≥ 0.95",
+                note + "; recipe column: exact search",
+            )
+            self.rows[-1].update(recall_at_10=recall, bytes_per_vector=per_vector, index_type=kind)
+
+
+def st_model() -> Any:
+    """Plain sentence-transformers, the baseline for build throughput."""
+    from sentence_transformers import SentenceTransformer
+
+    from qa.embedding import local_folder
+
+    return SentenceTransformer(str(local_folder("all-MiniLM-L6-v2")), device="cpu")
+
+
+def latencies(index: Any, queries: np.ndarray) -> list[float]:
+    """Seconds per single-query search, one query at a time as a user asks."""
+    return [timed(lambda q=q: index.search(q[None, :], 10)) for q in queries]
+
+
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ask_app(port: int) -> bool:
+    """True once the app's "search" API answers a question (Gradio's HTTP API, two steps)."""
+    import urllib.error
+    import urllib.request
+
+    base = f"http://127.0.0.1:{port}/gradio_api/call/search"
+    for data in ([QUESTION], [QUESTION, 5]):
+        request = urllib.request.Request(
+            base, json.dumps({"data": data}).encode(), {"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                event = json.loads(response.read())["event_id"]
+            with urllib.request.urlopen(f"{base}/{event}", timeout=60) as response:
+                body = response.read().decode()
+        except (OSError, ValueError, KeyError, urllib.error.URLError):
+            return False
+        if "event: complete" in body:
+            return True
+    return False
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| metric | qa | recipe | ratio | target | note |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—"
+        lines.append(
+            f"| {r['metric']} | {fmt(r['qa'])} {r['unit']} | {fmt(r['recipe'])} | {ratio} "
+            f"| {r['target']} | {r['note']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 3)))
+    parser.add_argument("--build-repeats", type=int, default=1, help="for the large corpus")
+    parser.add_argument("--paragraphs", type=int, default=2000)
+    parser.add_argument(
+        "--scale",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[10_000, 100_000, 1_000_000],
+    )
+    parser.add_argument("--skip", default="", help=f"comma-separated: {','.join(SECTIONS)}")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # its DEBUG lines would bury the table
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
+        bench = Bench(Path(tmp), args)
+        bench.prepare()
+        for section in SECTIONS:
+            if section not in skip:
+                getattr(bench, section)()
+    print()
+    print(table(bench.rows))
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    meta = {
+        "machine": platform.platform(),
+        "cores": os.cpu_count(),
+        "args": vars(args),
+        "seconds": time.perf_counter() - started,
+    }
+    path.write_text(json.dumps({"meta": meta, "rows": bench.rows}, indent=1) + "\n")
+    print(f"\n{len(bench.rows)} figures in {meta['seconds']:.0f} s → {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
