@@ -70,18 +70,16 @@ class IndexStatus:
     def fresh(self) -> bool:
         return not (self.missing or self.mismatches or self.added or self.removed or self.changed)
 
+    def file_changes(self) -> list[str]:
+        """What happened to the documents, a phrase per kind: `["added b.md", "changed a.txt"]`."""
+        kinds = (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+        return [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+
     def describe(self) -> str:
         """One line: "index/ is up to date", or what differs."""
         if self.missing:
             return f"no index in {self.index_dir}"
-        parts = list(self.mismatches)
-        for label, names in (
-            ("changed", self.changed),
-            ("added", self.added),
-            ("removed", self.removed),
-        ):
-            if names:
-                parts.append(f"{label}: {', '.join(names)}")
+        parts = list(self.mismatches) + self.file_changes()
         if not parts:
             return f"{self.index_dir} is up to date"
         return f"{self.index_dir} is out of date ({'; '.join(parts)})"

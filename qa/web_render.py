@@ -199,15 +199,7 @@ def stale_label(status: IndexStatus) -> str:
     """`The corpus changed since this build: added b.md; changed a.txt.`"""
     if status.missing:
         return "There is no index yet."
-    parts = list(status.mismatches) + [
-        f"{label} {', '.join(names)}"
-        for label, names in (
-            ("added", status.added),
-            ("changed", status.changed),
-            ("removed", status.removed),
-        )
-        if names
-    ]
+    parts = list(status.mismatches) + status.file_changes()
     changed = status.added or status.changed or status.removed
     lead = "The corpus changed since this build" if changed else "The index differs"
     return f"{lead}: {'; '.join(parts)}."

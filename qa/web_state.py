@@ -160,15 +160,7 @@ class Rebuild:
 
 def describe_rebuild(before: IndexStatus, info: IndexInfo) -> str:
     """`Rebuilt in 2.1 s. Changed: a.txt. 3 chunks embedded, 57 reused.`"""
-    changes = [
-        f"{label}: {', '.join(names)}"
-        for label, names in (
-            ("Added", before.added),
-            ("Changed", before.changed),
-            ("Removed", before.removed),
-        )
-        if names
-    ]
+    changes = [change[0].upper() + change[1:] for change in before.file_changes()]
     if before.missing:
         changes = ["Built a new index"]
     what = ". ".join(changes) if changes else "No document changed since the last build"

@@ -165,7 +165,7 @@ def test_rebuild_summary_names_what_changed() -> None:
     info = IndexInfo(2, 9, 30, 3, 27, "m", "2026-01-02T12:00:00+00:00", 1.2)
     before = IndexStatus(Path("index"), added=("new.md",), changed=("a.txt",))
     text = describe_rebuild(before, info)
-    assert "Added: new.md" in text and "Changed: a.txt" in text
+    assert "Added new.md" in text and "Changed a.txt" in text
     assert "3 chunks embedded, 27 reused" in text and "in 1.2 s" in text
     assert "No document changed" in describe_rebuild(IndexStatus(Path("index")), info)
 
