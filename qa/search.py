@@ -87,6 +87,7 @@ class Searcher:
         self.chunks = self.index.chunks
         sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
         self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
+        self._section_array = np.array(self._section_of, dtype=np.int64)
         self._chunk_bm25 = LexicalIndex(
             [
                 (" ".join(c.section_path) + "\n" if self.ranking.chunk_titles else "") + c.text
@@ -117,7 +118,8 @@ class Searcher:
         plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
         query = self.embedder.encode([plain])[0]
         query_terms = terms(plain)
-        candidates = self._candidates(query, query_terms, phrases, k)
+        chunk_bm25 = self._chunk_bm25.scores(query_terms)
+        candidates = self._candidates(query, chunk_bm25, phrases, k)
         if not candidates:
             return []
         rows = np.array(candidates)
@@ -127,14 +129,14 @@ class Searcher:
         )
         ranking = self.ranking
         section_scores = (
-            self._section_bm25.scores(query_terms)[np.array(self._section_of)[rows]]
+            self._section_bm25.scores(query_terms)[self._section_array[rows]]
             if ranking.section_keywords
             else np.zeros(len(rows), dtype=np.float32)
         )
         fused = fuse(
             chunk_cosine,
             np.maximum(sentence_cosine, chunk_cosine),
-            self._chunk_bm25.scores(query_terms)[rows],
+            chunk_bm25[rows],
             section_scores,
             ranking.dense_weight,
             ranking.sentence_share,
@@ -151,8 +153,9 @@ class Searcher:
         return [self._passage(sorted(g), cosine_of, query, query_terms) for g in groups]
 
     def _candidates(
-        self, query: np.ndarray, query_terms: list[str], phrases: list[str], k: int
+        self, query: np.ndarray, chunk_bm25: np.ndarray, phrases: list[str], k: int
     ) -> list[int]:
+        """Rows worth ranking: every chunk with the quoted phrases, or both retrievers' best."""
         if phrases:
             return [
                 row
@@ -163,10 +166,11 @@ class Searcher:
         if depth == 0:
             return []
         _, nearest = self.index.vectors.search(query.reshape(1, -1), depth)
-        lexical = self._chunk_bm25.scores(query_terms)
-        keyword_best = np.argsort(-lexical, kind="stable")[:depth]
+        keyword_best = np.argpartition(-chunk_bm25, depth - 1)[:depth]
         found = [int(r) for r in nearest[0] if r >= 0]
-        found += [int(r) for r in keyword_best if lexical[r] > 0]
+        found += sorted(
+            (int(r) for r in keyword_best if chunk_bm25[r] > 0), key=lambda r: -chunk_bm25[r]
+        )
         return list(dict.fromkeys(found))
 
     def _sentence_rows(self, row: int) -> slice:
