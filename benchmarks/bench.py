@@ -233,7 +233,9 @@ class Bench:
         fp32 = load_embedder()
         assert isinstance(fp32, OnnxEmbedder)
         int8_file = self.work / "int8.onnx"
+        logging.disable(logging.WARNING)  # the quantizer's advice on pre-processing
         quantize_int8(fp32.path, int8_file)
+        logging.disable(logging.NOTSET)
         folder = local_folder(fp32.name)
         embedders = {
             "onnx fp32": fp32,
@@ -452,7 +454,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help=f"comma-separated: {','.join(SECTIONS)}")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # its DEBUG lines would bury the table
+    logging.getLogger("bm25s").disabled = True  # its DEBUG lines would bury the table
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         bench = Bench(Path(tmp), args)
