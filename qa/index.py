@@ -22,6 +22,7 @@ import fcntl
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +36,13 @@ from qa import store
 from qa.chunking import Chunk, Section, chunk_document, text_hash
 from qa.corpus import corpus_hashes, read_corpus
 from qa.embedding import Embedder, Vectors, load_embedder
-from qa.errors import BuildLockedError, IndexMismatchError, IndexMissingError, QAError
+from qa.errors import (
+    BuildLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    QAError,
+    QAWarning,
+)
 from qa.settings import Settings
 
 CURRENT = "CURRENT"
@@ -53,6 +60,7 @@ class IndexInfo:
     model: str
     built_at: str
     seconds: float
+    warnings: tuple[str, ...] = ()  # documents that were skipped or decoded as a guess
 
 
 @dataclass(frozen=True)
@@ -223,7 +231,12 @@ def build_index(
         corpus_dir=corpus_dir, index_dir=index_dir
     )
     embedder = embedder or load_embedder(settings.model)
-    documents = read_corpus(corpus_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QAWarning)
+        documents = read_corpus(corpus_dir)
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, QAWarning))
+    for note in notes:  # still shown as usual (the CLI prints them), and kept in IndexInfo
+        warnings.warn(note, QAWarning, stacklevel=2)
     sections: list[Section] = []
     chunks: list[Chunk] = []
     for doc in documents:
@@ -264,6 +277,7 @@ def build_index(
         model=embedder.name,
         built_at=built_at,
         seconds=time.perf_counter() - started,
+        warnings=notes,
     )
 
 

@@ -168,4 +168,5 @@ def describe_rebuild(before: IndexStatus, info: IndexInfo) -> str:
         f"Rebuilt in {info.seconds:.1f} s. {what}. {info.chunks_embedded} chunks embedded, "
         f"{info.chunks_reused} reused; {info.documents} documents, {info.sections} sections, "
         f"{info.chunks} chunks. Searches now use the new index."
+        + "".join(f" Warning: {note}" for note in info.warnings)
     )

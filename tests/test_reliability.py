@@ -179,3 +179,54 @@ def test_a_damaged_index_is_rebuilt_by_ask(
     searcher = ensure_searcher(settings)
     assert "damaged (chunks.jsonl" in capsys.readouterr().err
     assert searcher.search('"patrols"', 1)[0].section == "Protection of Civilians"
+
+
+def test_a_build_reports_the_documents_it_skipped_or_guessed(
+    seed_corpus: Path, tmp_path: Path, fake_settings: Settings
+) -> None:
+    (seed_corpus / "scan.txt").write_bytes(b"\x00\x01binary")
+    (seed_corpus / "old.txt").write_bytes("Old Notes\n\nNa\xefve caf\xe9.\n".encode("latin-1"))
+    with pytest.warns(QAWarning) as caught:
+        info = build(seed_corpus, tmp_path / "index", fake_settings)
+    assert len(caught) >= 2
+    assert info.documents == 2
+    assert any("Skipped scan.txt" in note for note in info.warnings)
+    assert any("old.txt is not valid UTF-8" in note for note in info.warnings)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ask", "?!"], "type a few words"),
+        (["ask", "\x00\x01"], "type a few words"),
+        (["ask", "civilians", "-k", "0"], "k must be"),
+        (["ask", "civilians", "-k", "-3"], "k must be"),
+        (["build", "--corpus", "/nonexistent/corpus"], "does not exist"),
+    ],
+)
+def test_bad_input_on_the_command_line_is_one_clear_line(
+    seed_index: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    extra = [] if "--corpus" in argv else ["--corpus", str(corpus)]
+    assert main([*argv, *extra, "--index", str(seed_index)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "protect civilians 🕊️",
+        "كيف تحمي الشراكات المدنيين؟ protect civilians",
+        "protect civilians " * 6000,
+    ],
+)
+def test_odd_questions_on_the_command_line_are_answered(
+    seed_index: Path, question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    assert (
+        main(["ask", question, "-k", "3", "--corpus", str(corpus), "--index", str(seed_index)]) == 0
+    )
+    assert "Protection of Civilians" in capsys.readouterr().out

@@ -168,6 +168,18 @@ def test_rebuild_summary_names_what_changed() -> None:
     assert "Added new.md" in text and "Changed a.txt" in text
     assert "3 chunks embedded, 27 reused" in text and "in 1.2 s" in text
     assert "No document changed" in describe_rebuild(IndexStatus(Path("index")), info)
+    skipped = IndexInfo(
+        2,
+        9,
+        30,
+        3,
+        27,
+        "m",
+        "2026-01-02T12:00:00+00:00",
+        1.2,
+        warnings=("Skipped scan.txt: it looks binary, not text.",),
+    )
+    assert "Warning: Skipped scan.txt" in describe_rebuild(before, skipped)
 
 
 def test_progress_shows_a_bar() -> None:
