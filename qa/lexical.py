@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 Scores = npt.NDArray[np.float32]
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
 
 
@@ -25,14 +26,22 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def terms(text: str) -> list[str]:
-    """Stemmed words of `text` without English stop words: "The partnerships" → ["partnership"]."""
-    import bm25s
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
 
-    tokens: list[list[str]] = bm25s.tokenize(
-        [text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [t for t in tokens[0] if t]
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed words of `text` without English stop words: "The partnerships" → ["partnership"].
+
+    The same tokens as `bm25s.tokenize` with these settings, without its per-call overhead
+    (it runs for every question and every sentence considered for a highlight).
+    """
+    stop = _stopwords()
+    words = [word for word in _TOKEN.findall(text.lower()) if word not in stop]
+    return [term for term in _stemmer().stemWords(words) if term]
 
 
 class LexicalIndex:
