@@ -86,11 +86,11 @@ class IndexStatus:
     def describe(self) -> str:
         """One line: "index/ is up to date", or what differs."""
         if self.missing:
-            return f"no index in {self.index_dir}"
+            return f"no index in {self.index_dir}/"
         parts = list(self.mismatches) + self.file_changes()
         if not parts:
-            return f"{self.index_dir} is up to date"
-        return f"{self.index_dir} is out of date ({'; '.join(parts)})"
+            return f"{self.index_dir}/ is up to date"
+        return f"{self.index_dir}/ is out of date ({'; '.join(parts)})"
 
 
 @dataclass(frozen=True)
