@@ -284,13 +284,22 @@ def chunk_document(
     return sections, chunks
 
 
+def line_gap(previous_end: int, next_start: int) -> str:
+    r"""What separates two neighbouring pieces of a source: a space, a line break or a blank line.
+
+    >>> line_gap(5, 5), line_gap(5, 6), line_gap(5, 8)
+    (' ', '\n', '\n\n')
+    """
+    if next_start == previous_end:
+        return " "
+    return "\n" if next_start == previous_end + 1 else "\n\n"
+
+
 def _merge_short(pieces: list[_Piece], budget: int, min_tokens: int) -> list[_Piece]:
     """Join a piece shorter than `min_tokens` to the next one (or the previous one) if both fit."""
 
     def join(a: _Piece, b: _Piece) -> _Piece:
-        gap = "\n" if b.start_line == a.end_line + 1 else "\n\n"
-        if b.start_line == a.end_line:
-            gap = " "
+        gap = line_gap(a.end_line, b.start_line)
         return _Piece(a.start_line, b.end_line, a.text + gap + b.text, a.tokens + b.tokens)
 
     merged: list[_Piece] = []

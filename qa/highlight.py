@@ -25,6 +25,32 @@ class Highlight:
     text: str
 
 
+def segments(text: str, highlights: Sequence[Highlight]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_highlight) in reading order, for marking up.
+
+    Overlapping, empty or out-of-range highlights are left unmarked rather than marked wrong.
+
+    >>> segments("Ab. Cd.", [Highlight(4, 7, "Cd.")])
+    [('Ab. ', False), ('Cd.', True)]
+    """
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for highlight in sorted(highlights, key=lambda h: h.start):
+        if (
+            highlight.start < position
+            or highlight.end <= highlight.start
+            or highlight.end > len(text)
+        ):
+            continue
+        pieces += [
+            (text[position : highlight.start], False),
+            (text[highlight.start : highlight.end], True),
+        ]
+        position = highlight.end
+    pieces.append((text[position:], False))
+    return [(piece, marked) for piece, marked in pieces if piece]
+
+
 def choose_highlights(
     text: str,
     spans: Sequence[tuple[int, int]],

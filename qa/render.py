@@ -9,30 +9,21 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from qa.highlight import segments
+
 if TYPE_CHECKING:
     from qa.search import Passage
 
-BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+BOLD, RESET = "\033[1m", "\033[0m"
 
 
 def mark_highlights(passage: Passage, color: bool) -> str:
     """The passage text with each highlight wrapped in bold (terminal) or ** markers."""
     start_mark, end_mark = (BOLD, RESET) if color else ("**", "**")
-    pieces, position = [], 0
-    for highlight in sorted(passage.highlights, key=lambda h: h.start):
-        if highlight.start < position or (
-            highlight.start == 0 and highlight.end == len(passage.text)
-        ):
-            continue  # overlapping, or the whole text: nothing to single out
-        pieces += [
-            passage.text[position : highlight.start],
-            start_mark,
-            passage.text[highlight.start : highlight.end],
-            end_mark,
-        ]
-        position = highlight.end
-    pieces.append(passage.text[position:])
-    return "".join(pieces)
+    parts = segments(passage.text, passage.highlights)
+    if parts == [(passage.text, True)]:
+        return passage.text  # the whole text: nothing to single out
+    return "".join(f"{start_mark}{piece}{end_mark}" if marked else piece for piece, marked in parts)
 
 
 def render_passages(passages: Sequence[Passage], color: bool = False) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunking import Section
+from qa.chunking import Section, line_gap
 from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexCorruptError, IndexMismatchError, QueryError
 from qa.highlight import Highlight, choose_highlights
@@ -194,7 +194,7 @@ class Searcher:
         for row in rows:
             chunk = self.chunks[row]
             if previous_end is not None:
-                text += _gap(previous_end, chunk.start_line)
+                text += line_gap(previous_end, chunk.start_line)
             spans += [(len(text) + a, len(text) + b) for a, b in chunk.sentences]
             text += chunk.text
             previous_end = chunk.end_line
@@ -213,13 +213,6 @@ class Searcher:
             confident=is_confident(score),
             highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
         )
-
-
-def _gap(previous_end: int, next_start: int) -> str:
-    """What separates two neighbouring chunks in the source: a space, a line or a blank line."""
-    if next_start == previous_end:
-        return " "
-    return "\n" if next_start == previous_end + 1 else "\n\n"
 
 
 def _clean_question(question: str) -> str:

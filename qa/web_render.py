@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from qa.highlight import segments
+
 if TYPE_CHECKING:
     from qa.chunking import Section
     from qa.index import IndexStatus
@@ -48,19 +50,10 @@ def lines_label(start: int, end: int) -> str:
 
 def mark_highlights(passage: Passage) -> str:
     """The passage text, escaped, with each highlight in a `<mark>`; bad offsets are ignored."""
-    text, pieces, position = passage.text, [], 0
-    for hl in sorted(passage.highlights, key=lambda h: h.start):
-        if hl.start < position or hl.end <= hl.start or hl.end > len(text):
-            continue  # overlapping or out of range: show the text unmarked rather than wrong
-        pieces += [
-            _esc(text[position : hl.start]),
-            "<mark>",
-            _esc(text[hl.start : hl.end]),
-            "</mark>",
-        ]
-        position = hl.end
-    pieces.append(_esc(text[position:]))
-    return "".join(pieces)
+    return "".join(
+        f"<mark>{_esc(piece)}</mark>" if marked else _esc(piece)
+        for piece, marked in segments(passage.text, passage.highlights)
+    )
 
 
 def _mark_line(line: str, sentences: Sequence[str]) -> str:
