@@ -112,7 +112,9 @@ class Bench:
         from qa.index import build_index
 
         print("Building the seed indexes (qa, recipe)…", flush=True)
-        build_index(self.seed, self.qa_index, progress=False)  # exports the ONNX model once
+        build_index(
+            self.settings(self.seed, self.qa_index), progress=False
+        )  # exports the ONNX model once
         recipe.build(self.seed, self.recipe_index)
 
     def cold(self) -> None:
@@ -156,7 +158,7 @@ class Bench:
         from qa.search import Searcher
 
         print("Warm queries…", flush=True)
-        searcher = Searcher(self.qa_index, settings=self.settings(self.seed, self.qa_index))
+        searcher = Searcher.open(self.settings(self.seed, self.qa_index))
         store = recipe.load(self.recipe_index)
         qs = questions()
         for q in qs[:3]:
@@ -246,11 +248,11 @@ class Bench:
         for label, embedder in embedders.items():
             index = self.work / f"q-{label.replace(' ', '-')}"
             settings = self.settings(self.seed, index)
-            build_index(self.seed, index, settings=settings, embedder=embedder, progress=False)
-            searcher = Searcher(index, settings=settings, embedder=embedder)
+            build_index(settings, embedder=embedder, progress=False)
+            searcher = Searcher.open(settings, embedder=embedder)
             hits[label] = evaluate(QUESTIONS, searcher).hit_at_1
             tops[label] = [searcher.search(q, 1)[0].citation for q in questions()]
-            texts = [c.embed_text for c in load_index(index, settings).chunks]
+            texts = [c.embed_text for c in load_index(settings).chunks]
             embedder.encode(texts[:8])
             speed[label] = median(
                 [len(texts) / timed(lambda e=embedder, t=texts: e.encode(t)) for _ in range(3)]
@@ -315,8 +317,8 @@ class Bench:
         from qa.index import build_index, load_index
 
         settings = self.settings(corpus, index)
-        info = build_index(corpus, index, settings=settings, progress=False)
-        chunks = [c.embed_text for c in load_index(index, settings).chunks]
+        info = build_index(settings, progress=False)
+        chunks = [c.embed_text for c in load_index(settings).chunks]
         return info, chunks
 
     def incremental(self) -> None:
@@ -326,11 +328,11 @@ class Bench:
         corpus = self.work / "hundred"
         corpora.markov_corpus(corpus, 100, 4, max(1, self.args.paragraphs // 400), seed=7)
         index = self.work / "hundred-index"
-        full = build_index(corpus, index, settings=self.settings(corpus, index), progress=False)
+        full = build_index(self.settings(corpus, index), progress=False)
         times = []
         for _ in range(self.args.repeats):
             corpora.edit_one_section(corpus)
-            info = build_index(corpus, index, settings=self.settings(corpus, index), progress=False)
+            info = build_index(self.settings(corpus, index), progress=False)
             times.append(info.seconds)
         self.row(
             "incremental rebuild (1 section of 100 docs)",

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -87,6 +91,43 @@ def run_load(url: str, clients: int, total: int, k: int = 5) -> LoadResult:
     return LoadResult(total, errors, latencies, time.perf_counter() - started)
 
 
+@dataclass
+class App:
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+def start_app() -> App:
+    """`python app.py --no-watch` on a free port over corpus/ and index/, once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--no-watch"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                return App(port, process)
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"app.py did not start on port {port}")
+
+
+def stop_app(app: App) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(10)
+    except subprocess.TimeoutExpired:
+        app.process.kill()
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -108,14 +149,8 @@ def main() -> int:
     args = parser.parse_args()
     server = None
     if args.url is None:
-        sys.path.insert(0, str(ROOT / "tests"))
-        import tempfile
-
-        from appserver import start_app, stop_app
-
-        workdir = Path(tempfile.mkdtemp(prefix="qa-load-"))
-        server = start_app(workdir, ROOT / "corpus", ROOT / "index")
-        url = server.url
+        server = start_app()
+        url = f"http://127.0.0.1:{server.port}/"
     else:
         url = args.url
     try:

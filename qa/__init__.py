@@ -10,21 +10,26 @@ from __future__ import annotations
 from qa.errors import QAError
 from qa.evaluate import EvalReport, evaluate
 from qa.highlight import Highlight
-from qa.index import IndexInfo, IndexStatus, build_index, index_status
+from qa.index import IndexInfo, IndexStatus, OpenedIndex, build_index, index_status, open_index
 from qa.search import Passage, Searcher, search
 from qa.settings import Settings
+from qa.watch import CorpusWatcher, WatchEvent
 
 __all__ = [
+    "CorpusWatcher",
     "EvalReport",
     "Highlight",
     "IndexInfo",
     "IndexStatus",
+    "OpenedIndex",
     "Passage",
     "QAError",
     "Searcher",
     "Settings",
+    "WatchEvent",
     "build_index",
     "evaluate",
     "index_status",
+    "open_index",
     "search",
 ]

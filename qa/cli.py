@@ -13,17 +13,21 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.settings import Settings
 
+if TYPE_CHECKING:
+    from qa.index import IndexInfo, IndexStatus
+
 EXAMPLES = """examples:
   qa build                                   index the documents in corpus/
+  qa build --watch                           ...and rebuild whenever they change
   qa ask "how do partnerships protect civilians"
   qa ask -k 3 --json "what is political will"
   qa eval tests/data/dev_questions.jsonl     measure retrieval quality
-  qa serve --port 7860                       open the web app on 127.0.0.1
+  qa serve --port 7860                       open the web app on 127.0.0.1 (watches corpus/)
 """
 
 
@@ -45,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--corpus", type=Path, help="folder of .txt/.md documents (corpus)")
     build.add_argument("--index", type=Path, help="index folder (index)")
+    build.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep watching the corpus and rebuild when documents change (Ctrl-C stops)",
+    )
 
     ask = commands.add_parser(
         "ask",
@@ -92,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--read-only", action="store_true", default=None, help="hide the Rebuild button"
     )
+    serve.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not rebuild the index when documents in the corpus change",
+    )
     return parser
 
 
@@ -107,24 +121,59 @@ def _build(args: argparse.Namespace) -> None:
     from qa.index import build_index
 
     settings = _settings(args)
-    info = build_index(settings.corpus_dir, settings.index_dir, settings=settings)
+    _print_build(build_index(settings), settings)
+    if args.watch:
+        _watch(settings)
+
+
+def _print_build(info: IndexInfo, settings: Settings) -> None:
+    kinds = (("added", info.added), ("changed", info.changed), ("removed", info.removed))
+    changes = [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+    first = len(info.added) == info.documents and not (info.changed or info.removed)
     print(
         f"Indexed {info.documents} document(s), {info.sections} sections, {info.chunks} chunks "
         f"({info.chunks_embedded} embedded, {info.chunks_reused} reused) with {info.model} "
         f"in {info.seconds:.1f} s → {settings.index_dir}/"
+        + (f" ({'; '.join(changes)})" if changes and not first else ""),
+        flush=True,
     )
 
 
-def _ask(args: argparse.Namespace) -> None:
-    from qa.search import ensure_searcher
+def _watch(settings: Settings) -> None:
+    """Rebuild after every settled change of the corpus, printing each, until Ctrl-C."""
+    import threading
 
-    passages = ensure_searcher(_settings(args)).search(args.question, args.k)
+    from qa.watch import CorpusWatcher, WatchEvent
+
+    def report(event: WatchEvent) -> None:
+        if event.info is not None:
+            _print_build(event.info, settings)
+        else:
+            print(f"qa: {event.error}", file=sys.stderr, flush=True)
+
+    print(f"Watching {settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
+    watcher = CorpusWatcher(settings, on_event=report).start()
+    try:
+        threading.Event().wait()
+    finally:
+        watcher.stop()
+
+
+def _ask(args: argparse.Namespace) -> None:
+    from qa.search import Searcher
+
+    searcher = Searcher.open(_settings(args), rebuild=True, before_build=_say_rebuilding)
+    passages = searcher.search(args.question, args.k)
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
         return
     from qa.render import render_passages
 
     print(render_passages(passages, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+
+
+def _say_rebuilding(status: IndexStatus) -> None:
+    print(f"qa: {status.describe()}; building it now…", file=sys.stderr, flush=True)
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -136,7 +185,7 @@ def _eval(args: argparse.Namespace) -> None:
     variants = ablation_rankings() if args.ablation else [("qa", Ranking())]
     results: dict[str, dict[str, object]] = {}
     for name, ranking in variants:
-        searcher = Searcher(settings.index_dir, settings=settings, ranking=ranking)
+        searcher = Searcher.open(settings, ranking=ranking)
         results[name] = {str(p): evaluate(p, searcher, args.k) for p in args.questions}
     if args.json:
         payload = {n: {p: r.to_dict() for p, r in rs.items()} for n, rs in results.items()}  # type: ignore[attr-defined]
@@ -168,9 +217,9 @@ def _cell(report: Any) -> str:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from qa.webapp import serve
+    from qa.web.app import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    serve(_settings(args), host=args.host, port=args.port, watch=not args.no_watch)
 
 
 def _show_warning(

@@ -13,6 +13,7 @@ looks binary (it holds NUL bytes) is skipped with a warning naming it.
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,10 +73,61 @@ def file_sha256(path: Path) -> str:
 
 def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
     """{relative path: sha256 of the file's bytes} for every document, without decoding them."""
-    return {
-        path.relative_to(corpus_dir).as_posix(): file_sha256(path)
-        for path in document_paths(corpus_dir)
-    }
+    return {name: state.sha256 for name, state in corpus_state(corpus_dir).items()}
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a document file looked like when it was last hashed."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    hashed_ns: int  # when the hash was taken
+
+    @property
+    def settled(self) -> bool:
+        """Hashed well after its last change: a later write would show in size or mtime.
+
+        A file hashed just after a write may be written again within the same mtime
+        tick, so its hash is not trusted until then (git's "racily clean" files).
+        """
+        return self.hashed_ns - self.mtime_ns > RACY_NS
+
+
+RACY_NS = 2_000_000_000  # more than any file system's mtime granularity (FAT: 2 s)
+
+
+def corpus_state(
+    corpus_dir: Path, previous: dict[str, FileState] | None = None
+) -> dict[str, FileState]:
+    """{relative path: FileState} of every document; hashes only what changed since `previous`.
+
+    A file whose size and modification time match a settled state in `previous`
+    keeps its recorded hash, so an unchanged corpus
+    costs one `stat` a file.  A file deleted while this runs is left out.
+    """
+    previous = previous or {}
+    states = {}
+    for path in document_paths(corpus_dir):
+        name = path.relative_to(corpus_dir).as_posix()
+        try:
+            stat = path.stat()
+            known = previous.get(name)
+            if (
+                known is not None
+                and known.settled
+                and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+            ):
+                states[name] = known
+            else:
+                hashed_ns = time.time_ns()
+                states[name] = FileState(
+                    stat.st_size, stat.st_mtime_ns, file_sha256(path), hashed_ns
+                )
+        except FileNotFoundError:
+            continue  # deleted since the folder was listed: no longer part of the corpus
+    return states
 
 
 def decode(raw: bytes, name: str) -> str | None:
@@ -108,6 +160,8 @@ def read_corpus(corpus_dir: Path | str) -> list[Document]:
         name = path.relative_to(root).as_posix()
         try:
             raw = path.read_bytes()
+        except FileNotFoundError:
+            continue  # deleted since the folder was listed: no longer part of the corpus
         except OSError as error:
             raise CorpusError(
                 f"Cannot read {path}: {error.strerror}. Check its permissions."

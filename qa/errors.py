@@ -7,6 +7,8 @@ ordinary Python exceptions.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class QAError(Exception):
     """Base class of every error qa raises on purpose."""
@@ -25,7 +27,14 @@ class IndexMismatchError(QAError):
 
 
 class IndexCorruptError(QAError):
-    """The index on disk is damaged: a file is missing, truncated or altered."""
+    """The index on disk is damaged: a file is missing, truncated or altered.
+
+    `detail` says what is wrong, as data: `"chunks.jsonl line 3 is invalid: ..."`.
+    """
+
+    def __init__(self, index_dir: Path, detail: str) -> None:
+        super().__init__(f"The index in {index_dir}/ is damaged ({detail}): run `qa build`")
+        self.index_dir, self.detail = index_dir, detail
 
 
 class BuildLockedError(QAError):

@@ -1,4 +1,9 @@
-"""Build, store and load the index: FAISS vectors plus JSON metadata, swapped in atomically.
+"""The life of an index: build it, say how it compares with the corpus, open it.
+
+`open_index(settings)` is the one policy for opening an index: it loads the
+live build and returns an `IndexStatus` (fresh, stale with the changed files,
+missing, or damaged with the reason), rebuilding first when asked.  Nothing
+here prints: the CLI and the web app decide what to say.
 
 Layout of an index folder:
 
@@ -12,7 +17,7 @@ previous build's vectors serve as the embedding cache: a chunk whose model
 input is unchanged is not embedded again.  Nothing is pickled: metadata is
 JSON, vectors are FAISS's own format and `.npy` read with `allow_pickle=False`.
 
-Not here: ranking (see `qa.search`).
+Not here: the format of a build folder (see `qa.store`), ranking (see `qa.search`).
 """
 
 from __future__ import annotations
@@ -23,27 +28,28 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from qa import store
 from qa.chunking import Chunk, Section, chunk_document, text_hash
-from qa.corpus import corpus_hashes, read_corpus
+from qa.corpus import Document, corpus_hashes, read_corpus
 from qa.embedding import Embedder, Vectors, load_embedder
 from qa.errors import (
     BuildLockedError,
+    IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
     QAError,
     QAWarning,
 )
 from qa.settings import Settings
+from qa.store import LoadedIndex, Manifest
 
 CURRENT = "CURRENT"
 
@@ -61,22 +67,41 @@ class IndexInfo:
     built_at: str
     seconds: float
     warnings: tuple[str, ...] = ()  # documents that were skipped or decoded as a guess
+    added: tuple[str, ...] = ()  # documents new since the previous build
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class IndexStatus:
-    """How an index on disk compares with the corpus and the settings."""
+    """How an index on disk compares with the corpus and the settings: data, not a message.
+
+    `state` is "missing" (no index), "damaged" (`damaged` says what), "stale"
+    (`mismatches` with the settings, or documents `added`, `removed`, `changed`)
+    or "fresh".
+    """
 
     index_dir: Path
     missing: bool = False
+    damaged: str = ""
     mismatches: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
 
     @property
+    def state(self) -> Literal["fresh", "stale", "missing", "damaged"]:
+        if self.missing:
+            return "missing"
+        if self.damaged:
+            return "damaged"
+        if self.mismatches or self.added or self.removed or self.changed:
+            return "stale"
+        return "fresh"
+
+    @property
     def fresh(self) -> bool:
-        return not (self.missing or self.mismatches or self.added or self.removed or self.changed)
+        return self.state == "fresh"
 
     def file_changes(self) -> list[str]:
         """What happened to the documents, a phrase per kind: `["added b.md", "changed a.txt"]`."""
@@ -87,6 +112,8 @@ class IndexStatus:
         """One line: "index/ is up to date", or what differs."""
         if self.missing:
             return f"no index in {self.index_dir}/"
+        if self.damaged:
+            return f"the index in {self.index_dir}/ is damaged ({self.damaged})"
         parts = list(self.mismatches) + self.file_changes()
         if not parts:
             return f"{self.index_dir}/ is up to date"
@@ -94,17 +121,12 @@ class IndexStatus:
 
 
 @dataclass(frozen=True)
-class LoadedIndex:
-    """A verified index, in memory."""
+class OpenedIndex:
+    """What `open_index` found and did: the loaded index (None if unusable) and why."""
 
-    folder: Path
-    manifest: dict[str, Any]
-    sections: list[Section]
-    chunks: list[Chunk]
-    vectors: Any  # a faiss.Index over the chunk vectors
-    embeddings: Vectors  # the same chunk vectors, row by row (memory-mapped)
-    sentence_vectors: Vectors  # one row per sentence of every chunk, in chunk order
-    sentence_offsets: npt.NDArray[np.int64]  # chunk i's sentences: rows offsets[i]:offsets[i+1]
+    index: LoadedIndex | None
+    status: IndexStatus  # as found, before any rebuild
+    built: IndexInfo | None = None  # what the rebuild did, when one ran
 
 
 def current_folder(index_dir: Path) -> Path:
@@ -119,54 +141,71 @@ def current_folder(index_dir: Path) -> Path:
             f"Cannot read {pointer} ({error.strerror}): check permissions"
         ) from error
     if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
-        raise store.corrupt(index_dir, f"{CURRENT} names {name!r}, not a build folder")
+        raise IndexCorruptError(index_dir, f"{CURRENT} names {name!r}, not a build folder")
     return index_dir / name
 
 
-def load_index(index_dir: Path | str, settings: Settings | None = None) -> LoadedIndex:
-    """Load and verify the index in `index_dir`; a QAError naming the fix if it is unusable."""
-    index_dir = Path(index_dir)
-    settings = settings or Settings()
-    folder = current_folder(index_dir)
-    manifest = store.read_manifest(folder, index_dir)
-    mismatches = store.mismatches(manifest, settings)
+def load_index(settings: Settings | None = None) -> LoadedIndex:
+    """Load and verify the live index of `settings.index_dir`; a QAError naming the fix."""
+    settings = settings or Settings.from_env()
+    folder = current_folder(settings.index_dir)
+    mismatches = store.mismatches(store.read_manifest(folder), settings)
     if mismatches:
-        raise IndexMismatchError(f"{index_dir}/ does not match: {'; '.join(mismatches)}")
-    store.verify_files(folder, manifest, index_dir)
-    sections = store.read_sections(folder, index_dir)
-    chunks = store.read_chunks(folder, index_dir)
-    vectors = store.read_faiss(folder, index_dir)
-    dimension = manifest["model"]["dimension"]
-    if vectors.ntotal != len(chunks) or vectors.d != dimension:
-        raise store.corrupt(index_dir, "vector count or size differs from the chunk list")
-    offsets = np.cumsum([0] + [len(chunk.sentences) for chunk in chunks], dtype=np.int64)
-    embeddings = store.read_matrix(folder, "embeddings.npy", (len(chunks), dimension), index_dir)
-    sentence_vectors = store.read_matrix(
-        folder, "sentences.npy", (int(offsets[-1]), dimension), index_dir
-    )
-    return LoadedIndex(
-        folder, manifest, sections, chunks, vectors, embeddings, sentence_vectors, offsets
-    )
+        raise IndexMismatchError(f"{settings.index_dir}/ does not match: {'; '.join(mismatches)}")
+    return store.read_build(folder)
 
 
-def index_status(
-    corpus_dir: Path | str, index_dir: Path | str, settings: Settings | None = None
-) -> IndexStatus:
-    """Compare the index with the corpus files and the settings, without loading vectors."""
-    index_dir, settings = Path(index_dir), settings or Settings()
-    try:
-        manifest = store.read_manifest(current_folder(index_dir), index_dir)
-    except IndexMissingError:
-        return IndexStatus(index_dir, missing=True)
-    built = manifest["documents"]
-    now = corpus_hashes(Path(corpus_dir))
+def compare(manifest: Manifest, settings: Settings, corpus: dict[str, str]) -> IndexStatus:
+    """How the build of `manifest` differs from `corpus` ({path: sha256}) and `settings`."""
+    built = manifest.documents
     return IndexStatus(
-        index_dir,
+        settings.index_dir,
         mismatches=tuple(store.mismatches(manifest, settings)),
-        added=tuple(sorted(set(now) - set(built))),
-        removed=tuple(sorted(set(built) - set(now))),
-        changed=tuple(sorted(p for p in set(now) & set(built) if now[p] != built[p])),
+        added=tuple(sorted(set(corpus) - set(built))),
+        removed=tuple(sorted(set(built) - set(corpus))),
+        changed=tuple(sorted(p for p in set(corpus) & set(built) if corpus[p] != built[p])),
     )
+
+
+def index_status(settings: Settings | None = None) -> IndexStatus:
+    """Compare the live index with the corpus files and the settings, without loading vectors."""
+    settings = settings or Settings.from_env()
+    try:
+        manifest = store.read_manifest(current_folder(settings.index_dir))
+    except IndexMissingError:
+        return IndexStatus(settings.index_dir, missing=True)
+    except IndexCorruptError as error:
+        return IndexStatus(settings.index_dir, damaged=error.detail)
+    return compare(manifest, settings, corpus_hashes(settings.corpus_dir))
+
+
+def open_index(
+    settings: Settings | None = None,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    before_build: Callable[[IndexStatus], None] | None = None,
+) -> OpenedIndex:
+    """The one policy for opening an index: load it, and say how it compares with the corpus.
+
+    With `rebuild`, an index that is missing, damaged, mismatched or stale is
+    (re)built first, incrementally; `before_build` is told why, so an interface
+    can say so.  Without it, a stale index is still loaded (and its status says
+    what changed); an unusable one gives `index=None`.
+    """
+    settings = settings or Settings.from_env()
+    status, index = index_status(settings), None
+    if status.state in ("fresh", "stale") and not status.mismatches:
+        try:
+            index = load_index(settings)
+        except IndexCorruptError as error:
+            status = IndexStatus(settings.index_dir, damaged=error.detail)
+    if not rebuild or status.fresh:
+        return OpenedIndex(index, status)
+    if before_build is not None:
+        before_build(status)
+    built = build_index(settings, embedder=embedder, progress=False)
+    return OpenedIndex(load_index(settings), status, built)
 
 
 @contextlib.contextmanager
@@ -188,10 +227,10 @@ def _cached_vectors(index_dir: Path, embedder: Embedder) -> dict[str, Vectors]:
     """{text hash: vector} of each chunk and sentence of the live build, if of this model."""
     try:
         folder = current_folder(index_dir)
-        manifest = store.read_manifest(folder, index_dir)
-        if manifest["model"] != {"name": embedder.name, "dimension": embedder.dimension}:
+        manifest = store.read_manifest(folder)
+        if (manifest.model, manifest.dimension) != (embedder.name, embedder.dimension):
             return {}
-        old = load_index(index_dir, Settings(model=embedder.name, **manifest["chunking"]))
+        old = store.read_build(folder)
     except (QAError, OSError, ValueError, TypeError):
         return {}  # an unusable old index is simply not reused
     cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
@@ -214,29 +253,16 @@ def _embed(
 
 
 def build_index(
-    corpus_dir: Path | str = "corpus",
-    index_dir: Path | str = "index",
-    *,
-    settings: Settings | None = None,
-    embedder: Embedder | None = None,
-    progress: bool = True,
+    settings: Settings | None = None, *, embedder: Embedder | None = None, progress: bool = True
 ) -> IndexInfo:
-    """Build or refresh the index of `corpus_dir` in `index_dir`, re-embedding only changed chunks.
+    """Build or refresh the index of `settings.corpus_dir`, re-embedding only changed chunks.
 
     `progress` shows a progress bar while embedding, on a terminal only.
     """
     started = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    settings = (settings or Settings.from_env()).with_overrides(
-        corpus_dir=corpus_dir, index_dir=index_dir
-    )
+    settings = settings or Settings.from_env()
     embedder = embedder or load_embedder(settings.model)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", QAWarning)
-        documents = read_corpus(corpus_dir)
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, QAWarning))
-    for note in notes:  # still shown as usual (the CLI prints them), and kept in IndexInfo
-        warnings.warn(note, QAWarning, stacklevel=2)
+    documents, notes = _read_documents(settings.corpus_dir)
     sections: list[Section] = []
     chunks: list[Chunk] = []
     for doc in documents:
@@ -245,29 +271,32 @@ def build_index(
         )
         sections += doc_sections
         chunks += doc_chunks
+    index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
     with _build_lock(index_dir):
+        before = _live_documents(index_dir)
         cache = _cached_vectors(index_dir, embedder)
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
         # Chunks and their sentences in one pass, so the progress bar covers all the work.
         sentence_texts = [text for chunk in chunks for text in chunk.sentence_texts()]
         matrix = _embed([c.embed_text for c in chunks] + sentence_texts, cache, embedder, progress)
-        chunk_matrix, sentence_matrix = matrix[: len(chunks)], matrix[len(chunks) :]
-        built_at = datetime.now(UTC).isoformat(timespec="seconds")
-        manifest = {
-            "format_version": store.FORMAT_VERSION,
-            "qa_version": store.package_version(),
-            "model": {"name": embedder.name, "dimension": embedder.dimension},
-            "chunking": settings.chunking(),
-            "built_at": built_at,
-            "corpus_dir": str(corpus_dir.resolve()),
-            "documents": {doc.path: doc.sha256 for doc in documents},
-            "chunk_hashes": [chunk.hash for chunk in chunks],
-        }
-        folder = store.write_build(
-            index_dir, manifest, sections, chunks, chunk_matrix, sentence_matrix
+        manifest = Manifest(
+            model=embedder.name,
+            dimension=embedder.dimension,
+            chunking=settings.chunking(),
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            corpus_dir=str(settings.corpus_dir.resolve()),
+            documents={doc.path: doc.sha256 for doc in documents},
+            chunk_hashes=tuple(chunk.hash for chunk in chunks),
         )
-        _swap(index_dir, folder)
+        changes = compare(replace(manifest, documents=before), settings, manifest.documents)
+        manifest = replace(
+            manifest, added=changes.added, removed=changes.removed, changed=changes.changed
+        )
+        build = store.Build(
+            manifest, sections, chunks, matrix[: len(chunks)], matrix[len(chunks) :]
+        )
+        _swap(index_dir, store.write_build(index_dir, build))
     return IndexInfo(
         documents=len(documents),
         sections=len(sections),
@@ -275,10 +304,32 @@ def build_index(
         chunks_embedded=len(chunks) - reused,
         chunks_reused=reused,
         model=embedder.name,
-        built_at=built_at,
+        built_at=manifest.built_at,
         seconds=time.perf_counter() - started,
         warnings=notes,
+        added=changes.added,
+        removed=changes.removed,
+        changed=changes.changed,
     )
+
+
+def _read_documents(corpus_dir: Path) -> tuple[list[Document], tuple[str, ...]]:
+    """The corpus's documents, and the warnings about files skipped or decoded as a guess."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QAWarning)
+        documents = read_corpus(corpus_dir)
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, QAWarning))
+    for note in notes:  # still shown as usual (the CLI prints them), and kept in IndexInfo
+        warnings.warn(note, QAWarning, stacklevel=3)
+    return documents, notes
+
+
+def _live_documents(index_dir: Path) -> dict[str, str]:
+    """{path: sha256} of the documents in the live build; empty when there is none to read."""
+    try:
+        return store.read_manifest(current_folder(index_dir)).documents
+    except QAError:
+        return {}
 
 
 def _swap(index_dir: Path, folder: Path) -> None:

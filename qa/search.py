@@ -11,21 +11,24 @@ Not here: building or storing the index (see `qa.index`).
 
 from __future__ import annotations
 
-import sys
-from dataclasses import asdict, dataclass
-from pathlib import Path
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from qa import store
 from qa.chunking import Section, line_gap
+from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
-from qa.errors import IndexCorruptError, IndexMismatchError, QueryError
+from qa.errors import IndexMismatchError, QAError, QueryError
 from qa.highlight import Highlight, choose_highlights
-from qa.index import build_index, index_status, load_index
+from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
 from qa.lexical import LexicalIndex, contains_phrase, quoted_phrases, terms
 from qa.ranking import Ranking, fuse, group_passages, is_confident, readable_score
 from qa.settings import Settings
+from qa.store import LoadedIndex
 
 CANDIDATES = 100  # per retriever; both lists are fused
 MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only costs time
@@ -70,20 +73,31 @@ class Passage:
 
 
 class Searcher:
-    """A loaded index, ready to answer questions; safe to share between threads."""
+    """A loaded index, ready to answer questions; safe to share between threads.
+
+    It is made from a `LoadedIndex` (or opened with `Searcher.open(settings)`) and
+    takes its model from the index's manifest.  Before each question it looks at
+    the index folder's CURRENT pointer: when a newer build has been swapped in (by
+    another process, the CLI or a rebuild), it loads that build and answers from
+    it; questions keep being answered from the old one meanwhile.
+    """
 
     def __init__(
         self,
-        index_dir: Path | str = "index",
+        index: LoadedIndex,
         *,
-        settings: Settings | None = None,
         embedder: Embedder | None = None,
         ranking: Ranking | None = None,
     ) -> None:
         self.ranking = ranking or Ranking()
-        self.settings = (settings or Settings.from_env()).with_overrides(index_dir=index_dir)
-        self.index = load_index(self.settings.index_dir, self.settings)
-        self.embedder = embedder or load_embedder(self.settings.model)
+        self.index = index
+        self.embedder = embedder or load_embedder(index.manifest.model)
+        if self.embedder.dimension != index.manifest.dimension:
+            raise IndexMismatchError(
+                f"{index.folder.parent}/ holds {index.manifest.dimension}-d vectors of "
+                f"{index.manifest.model!r}, but the model gives {self.embedder.dimension}: "
+                "run `qa build`"
+            )
         self.chunks = self.index.chunks
         sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
         self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
@@ -98,10 +112,62 @@ class Searcher:
         for chunk, section in zip(self.chunks, self._section_of, strict=True):
             section_texts[section] += "\n" + chunk.text
         self._section_bm25 = LexicalIndex(section_texts)
+        self._newest, self._skipped = self, index.folder
+        self._switching = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        rebuild: bool = False,
+        before_build: Callable[[IndexStatus], None] | None = None,
+        embedder: Embedder | None = None,
+        ranking: Ranking | None = None,
+    ) -> Searcher:
+        """A Searcher over the live index of `settings` (default: `Settings.from_env()`).
+
+        With `rebuild`, a missing, damaged, mismatched or stale index is rebuilt
+        first (see `qa.index.open_index`); without it, QAError naming the fix.
+        """
+        settings = settings or Settings.from_env()
+        if not rebuild:
+            return cls(load_index(settings), embedder=embedder, ranking=ranking)
+        opened = open_index(settings, rebuild=True, embedder=embedder, before_build=before_build)
+        return cls(opened.index or load_index(settings), embedder=embedder, ranking=ranking)
+
+    def latest(self) -> Searcher:
+        """The Searcher over the build live on disk now: this one, or one over a newer build.
+
+        A newer build is loaded by one thread while the others keep answering from
+        the build they have; a build that cannot be loaded is skipped until CURRENT
+        changes again.
+        """
+        newest = self._newest
+        try:
+            folder = current_folder(self.index.folder.parent)
+        except QAError:
+            return newest  # the folder is gone or being replaced: keep what is loaded
+        if folder in (newest.index.folder, self._skipped) or not self._switching.acquire(
+            blocking=False
+        ):
+            return newest
+        try:
+            loaded = store.read_build(folder)
+            if loaded.manifest.model == newest.index.manifest.model:
+                newest = Searcher(loaded, embedder=self.embedder, ranking=self.ranking)
+                self._newest = newest
+            else:
+                self._skipped = folder  # another model: `Searcher.open` must decide
+        except QAError:
+            self._skipped = folder
+        finally:
+            self._switching.release()
+        return newest
 
     def section_for(self, passage: Passage) -> Section:
         """The whole section a passage comes from, with its source text, for reading in context."""
-        for section in self.index.sections:
+        for section in self._newest.index.sections:
             if (
                 section.doc == passage.doc
                 and section.start_line <= passage.start_line <= section.end_line
@@ -111,6 +177,7 @@ class Searcher:
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The `k` best passages for `question`, best first (fewer if fewer chunks match)."""
+        self = self.latest()  # one build answers the whole question: the newest on disk
         question = _clean_question(question)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
@@ -225,33 +292,40 @@ def _clean_question(question: str) -> str:
     return cleaned
 
 
-def search(
-    question: str,
-    k: int = 5,
-    *,
-    corpus_dir: Path | str | None = None,
-    index_dir: Path | str | None = None,
-) -> list[Passage]:
-    """Answer `question` from corpus/ and index/, building or refreshing the index first if needed.
+def search(question: str, k: int = 5, *, settings: Settings | None = None) -> list[Passage]:
+    """Answer `question` from the corpus and index of `settings` (default: `Settings.from_env()`).
 
-    A rebuild prints one line on stderr saying why.
+    The index is built or refreshed first when needed.  The Searcher is kept
+    between calls; each call checks the corpus cheaply (a `stat` a file, hashing
+    only files whose size or modification time changed), so calling this in a
+    loop costs about what `Searcher.search` does, and still sees edits.
     """
-    settings = Settings.from_env().with_overrides(corpus_dir=corpus_dir, index_dir=index_dir)
-    return ensure_searcher(settings).search(question, k)
+    settings = settings or Settings.from_env()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(settings)
+        if cached is None:
+            cached = _CACHE[settings] = _Cached(Searcher.open(settings, rebuild=True))
+        searcher = cached.refreshed(settings)
+    return searcher.search(question, k)
 
 
-def ensure_searcher(settings: Settings) -> Searcher:
-    """A Searcher on an up-to-date index, (re)building it first, with a notice, when needed.
+@dataclass
+class _Cached:
+    """A Searcher kept by `search()`, and the corpus files as last seen."""
 
-    A missing, stale, mismatched or damaged index is rebuilt: the corpus is the source of truth.
-    """
-    try:
-        status = index_status(settings.corpus_dir, settings.index_dir, settings)
-        if status.fresh:
-            return Searcher(settings.index_dir, settings=settings)
-        reason = status.describe()
-    except (IndexCorruptError, IndexMismatchError) as error:
-        reason = str(error).split(": run `qa build`")[0]
-    print(f"qa: {reason}; building it now…", file=sys.stderr, flush=True)
-    build_index(settings.corpus_dir, settings.index_dir, settings=settings)
-    return Searcher(settings.index_dir, settings=settings)
+    searcher: Searcher
+    files: dict[str, FileState] = field(default_factory=dict)
+
+    def refreshed(self, settings: Settings) -> Searcher:
+        """The Searcher, on an index rebuilt first if the corpus changed since its build."""
+        self.files = corpus_state(settings.corpus_dir, self.files)
+        searcher = self.searcher.latest()
+        hashes = {name: state.sha256 for name, state in self.files.items()}
+        if hashes != searcher.index.manifest.documents:
+            build_index(settings, embedder=searcher.embedder, progress=False)
+            searcher = self.searcher.latest()
+        return searcher
+
+
+_CACHE: dict[Settings, _Cached] = {}
+_CACHE_LOCK = threading.Lock()

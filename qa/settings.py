@@ -3,6 +3,12 @@
 `Settings()` gives the defaults; `Settings.from_env()` applies `QA_`-prefixed
 environment variables; `settings.with_overrides(...)` applies CLI options.
 Nothing is read at import time.
+
+One rule for the library: a function takes a `Settings` (folders included),
+never folders beside it, and a missing one is `Settings.from_env()`.
+
+    >>> Settings.from_env({"QA_MODEL": "fake-hash", "QA_INDEX_DIR": "/tmp/i"}).index_dir
+    PosixPath('/tmp/i')
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ class Settings:
     min_chunk_tokens: int = 24
     read_only: bool = False
 
+    def __post_init__(self) -> None:
+        # Folders may be given as strings; they are always Paths afterwards.
+        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY."""
@@ -54,9 +65,6 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with every non-None value of `changes` applied; paths are converted."""
         clean = {k: v for k, v in changes.items() if v is not None}
-        for key in ("corpus_dir", "index_dir"):
-            if key in clean:
-                clean[key] = Path(clean[key])
         return dataclasses.replace(self, **clean)
 
     def chunking(self) -> dict[str, int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -69,3 +71,41 @@ def stop_app(server: Server) -> None:
         server.process.wait(10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+def ask_concurrently(url: str, clients: int, total: int) -> tuple[list[str], int]:
+    """`total` API searches over `clients` threads; (the failures, how many answered)."""
+    from gradio_client import Client
+
+    rows = (ROOT / "tests" / "data" / "dev_questions.jsonl").read_text().splitlines()
+    questions = [json.loads(row)["question"] for row in rows]
+    numbers, lock = iter(range(total)), threading.Lock()
+    errors: list[str] = []
+    answered = 0
+
+    def worker() -> None:
+        nonlocal answered
+        client = Client(url, verbose=False)
+        while True:
+            with lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            question = questions[number % len(questions)]
+            try:
+                passages = client.predict(question, 5, api_name="/search")
+                if not passages or "citation" not in passages[0]:
+                    raise ValueError("no passages")
+            except Exception as error:  # every failure is a finding, whatever its type
+                with lock:
+                    errors.append(f"{question!r}: {type(error).__name__}: {error}")
+                continue
+            with lock:
+                answered += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors, answered

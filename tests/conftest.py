@@ -1,50 +1,28 @@
-"""Shared fixtures: a fast fake embedder for unit tests, and the real model for quality tests."""
+"""Shared fixtures: the fake embedder for unit tests, and the real model for quality tests.
+
+Every test that loads the real model is marked `model` (by its fixtures, here),
+so `pytest -m "not model"` is the fast run.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
+from fakes import ROOT, SEED, FakeEmbedder
 
-from qa.embedding import Embedder, Vectors, load_embedder
+from qa.embedding import Embedder, load_embedder
 from qa.settings import DEFAULT_MODEL, Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-SEED = ROOT / "corpus" / "peacekeeping-partnerships.txt"
+REAL_MODEL_FIXTURES = {"real_embedder", "seed_index", "seed_searcher", "searcher"}
 
 
-class FakeEmbedder:
-    """Hashed bag of words, normalized: deterministic, instant, and good enough to rank."""
-
-    name = "fake-hash"
-    dimension = 64
-    max_tokens = 256
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []  # how many texts each encode call received
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
-        self.calls.append(len(texts))
-        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
-                matrix[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
-            norm = np.linalg.norm(matrix[row])
-            if norm:
-                matrix[row] /= norm
-            else:
-                matrix[row, 0] = 1.0
-        return matrix
-
-    def count_tokens(self, text: str) -> int:
-        return len(re.findall(r"\w+|[^\w\s]", text))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the real model through a fixture is a `model` test."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture
@@ -79,9 +57,8 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
 
     root = tmp_path_factory.mktemp("seed")
     shutil.copytree(ROOT / "corpus", root / "corpus")
-    build_index(
-        root / "corpus", root / "index", settings=Settings(), embedder=real_embedder, progress=False
-    )
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, embedder=real_embedder, progress=False)
     return root / "index"
 
 
@@ -89,4 +66,4 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
 def seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no-untyped-def]
     from qa.search import Searcher
 
-    return Searcher(seed_index, settings=Settings(), embedder=real_embedder)
+    return Searcher.open(Settings(index_dir=seed_index), embedder=real_embedder)

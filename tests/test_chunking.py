@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import DATA, SEED, FakeEmbedder
+from fakes import DATA, SEED, FakeEmbedder
 
 from qa.chunking import Chunk, chunk_document, is_noise, split_sections
 from qa.corpus import Document, read_corpus

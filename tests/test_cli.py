@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from fakes import DATA
 
 from qa.cli import main
 

@@ -9,18 +9,16 @@ import sys
 import threading
 from pathlib import Path
 
-from conftest import SEED, FakeEmbedder
+from fakes import SEED, FakeEmbedder, fake_searcher, settings_for
 
 from qa.index import build_index, load_index
-from qa.search import Searcher
-from qa.settings import Settings
 
 BUILD_SCRIPT = """
 import os, shutil, sys, time
 sys.path.insert(0, {tests!r})
 import faiss
 import numpy as np
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder
 import qa.index
 from qa.settings import Settings
 
@@ -48,8 +46,8 @@ np.save = pause_at("np.save", np.save)  # after the first vector file is written
 faiss.write_index = pause_at("write_index", faiss.write_index)  # all but the manifest
 qa.index.os.replace = pause_at("replace", os.replace)  # the new build is complete, not live
 qa.index.shutil.rmtree = pause_at("rmtree", shutil.rmtree)  # live; old builds not yet removed
-qa.index.build_index(sys.argv[1], sys.argv[2], settings=Settings(model="fake-hash"),
-                     embedder=Embedder(), progress=False)
+settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2], model="fake-hash")
+qa.index.build_index(settings, embedder=Embedder(), progress=False)
 print("finished", flush=True)
 """
 
@@ -72,15 +70,15 @@ STAGES = [
 
 
 def test_a_build_killed_at_any_stage_leaves_a_whole_index(tmp_path: Path) -> None:
-    settings = Settings(model="fake-hash")
     corpus, index = tmp_path / "corpus", tmp_path / "index"
+    settings = settings_for(corpus, index)
     make_corpus(corpus, 3)
     script = tmp_path / "build.py"
     script.write_text(BUILD_SCRIPT.format(tests=str(Path(__file__).parent)))
-    build_index(corpus, index, settings=settings, embedder=FakeEmbedder(), progress=False)
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
     question = '"patrols"'
     for number, (stage, new_is_live) in enumerate(STAGES):
-        before = Searcher(index, settings=settings, embedder=FakeEmbedder()).search(question, 3)
+        before = fake_searcher(index).search(question, 3)
         edited = SEED.read_text().replace("patrols", f"patrols (round {number})")
         (corpus / "copy-00.txt").write_text(edited.replace("civilians", "civilians0"))
         process = subprocess.Popen(
@@ -93,23 +91,23 @@ def test_a_build_killed_at_any_stage_leaves_a_whole_index(tmp_path: Path) -> Non
         assert process.stdout.readline().strip() == stage
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
-        load_index(index, settings)  # loads, and every checksum holds
-        after = Searcher(index, settings=settings, embedder=FakeEmbedder()).search(question, 3)
+        load_index(settings)  # loads, and every checksum holds
+        after = fake_searcher(index).search(question, 3)
         if new_is_live:
             assert any(f"round {number}" in p.text for p in after), stage
         else:
             assert after == before, stage
-    info = build_index(corpus, index, settings=settings, embedder=FakeEmbedder(), progress=False)
+    info = build_index(settings, embedder=FakeEmbedder(), progress=False)
     assert info.chunks_reused > 0
     assert len(list(index.glob("build-*"))) <= 2  # what killed builds left is cleaned up
     assert not list(index.glob(".CURRENT.*"))
 
 
 def test_searches_during_a_rebuild_are_answered(seed_corpus: Path, tmp_path: Path) -> None:
-    settings = Settings(model="fake-hash")
     index = tmp_path / "index"
-    build_index(seed_corpus, index, settings=settings, embedder=FakeEmbedder(), progress=False)
-    searcher = Searcher(index, settings=settings, embedder=FakeEmbedder())
+    settings = settings_for(seed_corpus, index)
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    searcher = fake_searcher(index)
     document = seed_corpus / SEED.name
     document.write_text(document.read_text().replace("patrols", "zeppelin patrols"))
     errors: list[BaseException] = []
@@ -129,12 +127,10 @@ def test_searches_during_a_rebuild_are_answered(seed_corpus: Path, tmp_path: Pat
     thread.start()
     try:
         for _ in range(3):
-            build_index(
-                seed_corpus, index, settings=settings, embedder=FakeEmbedder(), progress=False
-            )
+            build_index(settings, embedder=FakeEmbedder(), progress=False)
     finally:
         done.set()
         thread.join()
     assert not errors and answered > 0
-    fresh = Searcher(index, settings=settings, embedder=FakeEmbedder())
+    fresh = fake_searcher(index)
     assert "zeppelin" in fresh.search('"zeppelin"', 1)[0].text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder, settings_for
 
 from qa.ann import make_vector_index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
@@ -31,7 +31,12 @@ def test_faiss_top_k_equals_numpy_brute_force(rows: int, dim: int, k: int) -> No
 
 
 def build(corpus: Path, index: Path, fake: FakeEmbedder, settings: Settings):  # type: ignore[no-untyped-def]
-    return build_index(corpus, index, settings=settings, embedder=fake, progress=False)
+    settings = settings.with_overrides(corpus_dir=corpus, index_dir=index)
+    return build_index(settings, embedder=fake, progress=False)
+
+
+def searcher(index: Path, fake: FakeEmbedder) -> Searcher:
+    return Searcher.open(settings_for(index.parent / "corpus", index), embedder=fake)
 
 
 def test_round_trip_gives_the_same_passages(
@@ -40,8 +45,8 @@ def test_round_trip_gives_the_same_passages(
     info = build(seed_corpus, tmp_path / "index", fake, fake_settings)
     assert (info.documents, info.sections) == (1, 18)
     assert info.chunks_embedded == info.chunks and info.chunks_reused == 0
-    first = Searcher(tmp_path / "index", settings=fake_settings, embedder=fake)
-    again = Searcher(tmp_path / "index", settings=fake_settings, embedder=FakeEmbedder())
+    first = searcher(tmp_path / "index", fake)
+    again = searcher(tmp_path / "index", FakeEmbedder())
     question = "how do partnerships protect civilians"
     assert first.search(question, 5) == again.search(question, 5)
     manifest = json.loads((current_folder(tmp_path / "index") / "manifest.json").read_text())
@@ -55,7 +60,7 @@ def test_an_edited_section_is_stale_then_rebuilt_incrementally(
 ) -> None:
     index = tmp_path / "index"
     first = build(seed_corpus, index, fake, fake_settings)
-    assert index_status(seed_corpus, index, fake_settings).fresh
+    assert index_status(settings_for(seed_corpus, index)).fresh
     document = seed_corpus / "peacekeeping-partnerships.txt"
     text = document.read_text(encoding="utf-8")
     old = "conducting patrols, establishing safe zones"
@@ -63,16 +68,16 @@ def test_an_edited_section_is_stale_then_rebuilt_incrementally(
     document.write_text(
         text.replace(old, "running zeppelin patrols, establishing safe zones"), encoding="utf-8"
     )
-    status = index_status(seed_corpus, index, fake_settings)
+    status = index_status(settings_for(seed_corpus, index))
     assert status.changed == ("peacekeeping-partnerships.txt",) and not status.fresh
     assert "peacekeeping-partnerships.txt" in status.describe()
     second = build(seed_corpus, index, fake, fake_settings)
     assert second.chunks == first.chunks
     assert second.chunks_embedded == 1 and second.chunks_reused == first.chunks - 1
-    passages = Searcher(index, settings=fake_settings, embedder=fake).search('"zeppelin"', 1)
+    passages = searcher(index, fake).search('"zeppelin"', 1)
     assert "zeppelin" in passages[0].text
     assert passages[0].section == "Protection of Civilians"
-    assert index_status(seed_corpus, index, fake_settings).fresh
+    assert index_status(settings_for(seed_corpus, index)).fresh
 
 
 def test_added_and_removed_documents_are_reported(
@@ -81,14 +86,14 @@ def test_added_and_removed_documents_are_reported(
     build(seed_corpus, tmp_path / "index", fake, fake_settings)
     (seed_corpus / "new.md").write_text("# New\n\nFresh words.\n", encoding="utf-8")
     (seed_corpus / "peacekeeping-partnerships.txt").unlink()
-    status = index_status(seed_corpus, tmp_path / "index", fake_settings)
+    status = index_status(settings_for(seed_corpus, tmp_path / "index"))
     assert status.added == ("new.md",)
     assert status.removed == ("peacekeeping-partnerships.txt",)
 
 
 def test_a_missing_index_names_the_fix(tmp_path: Path, fake_settings: Settings) -> None:
     with pytest.raises(IndexMissingError, match="qa build"):
-        Searcher(tmp_path / "nowhere", settings=fake_settings, embedder=FakeEmbedder())
+        searcher(tmp_path / "nowhere", FakeEmbedder())
 
 
 def test_an_index_of_another_model_says_which(
@@ -96,8 +101,8 @@ def test_an_index_of_another_model_says_which(
 ) -> None:
     build(seed_corpus, tmp_path / "index", fake, fake_settings)
     with pytest.raises(IndexMismatchError, match=r"fake-hash.*qa build"):
-        load_index(tmp_path / "index", Settings(model="all-MiniLM-L6-v2"))
-    status = index_status(seed_corpus, tmp_path / "index", Settings())
+        load_index(Settings(index_dir=tmp_path / "index", model="all-MiniLM-L6-v2"))
+    status = index_status(Settings(corpus_dir=seed_corpus, index_dir=tmp_path / "index"))
     assert not status.fresh and "fake-hash" in status.describe()
 
 
@@ -108,7 +113,7 @@ def test_an_altered_index_file_is_detected(
     chunks = current_folder(tmp_path / "index") / "chunks.jsonl"
     chunks.write_text(chunks.read_text().replace("civilians", "civilianz"))
     with pytest.raises(IndexCorruptError, match=r"chunks.jsonl.*qa build"):
-        load_index(tmp_path / "index", fake_settings)
+        load_index(settings_for(seed_corpus, tmp_path / "index"))
 
 
 def test_a_failed_build_leaves_the_previous_index_usable(
@@ -120,7 +125,7 @@ def test_a_failed_build_leaves_the_previous_index_usable(
 ) -> None:
     index = tmp_path / "index"
     build(seed_corpus, index, fake, fake_settings)
-    before = Searcher(index, settings=fake_settings, embedder=fake).search("civilians", 3)
+    before = searcher(index, fake).search("civilians", 3)
     (seed_corpus / "extra.txt").write_text("Extra\n\nMore words about civilians.\n")
 
     def disk_full(*args: object, **kwargs: object) -> None:
@@ -130,7 +135,7 @@ def test_a_failed_build_leaves_the_previous_index_usable(
     with pytest.raises(QAError, match=r"No space left on device.*previous index is unchanged"):
         build(seed_corpus, index, fake, fake_settings)
     assert len(list(index.glob("build-*"))) == 1  # the half-written folder is gone
-    after = Searcher(index, settings=fake_settings, embedder=fake).search("civilians", 3)
+    after = searcher(index, fake).search("civilians", 3)
     assert after == before
 
 

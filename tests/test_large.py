@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SEED
+from fakes import SEED
 
 MEMORY_BOUND_MIB = 1536
 BUILD = """
 import resource, sys, time
 sys.path.insert(0, {tests!r})
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder
 from qa.embedding import load_embedder
 from qa.index import build_index
 from qa.settings import Settings
@@ -25,8 +25,8 @@ class Fake(FakeEmbedder):
     count_tokens = staticmethod(load_embedder().count_tokens)  # the real tokenizer
 
 started = time.perf_counter()
-info = build_index(sys.argv[1], sys.argv[2], settings=Settings(model="fake-hash"),
-                   embedder=Fake(), progress=False)
+settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2], model="fake-hash")
+info = build_index(settings, embedder=Fake(), progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(info.chunks, info.sections, round(peak), round(time.perf_counter() - started, 1))
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bm25s
-from conftest import DATA, SEED
+from fakes import DATA, SEED
 
 from qa.lexical import LexicalIndex, _stemmer, contains_phrase, quoted_phrases, terms
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from fakes import DATA
 
 from qa.embedding import Embedder
 from qa.evaluate import evaluate
@@ -26,11 +26,10 @@ QUESTIONS = DATA / "multidoc_questions.jsonl"
 def searcher(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Searcher:
     root = tmp_path_factory.mktemp("multidoc")
     shutil.copytree(DATA / "multidoc", root / "corpus")
-    info = build_index(
-        root / "corpus", root / "index", settings=Settings(), embedder=real_embedder, progress=False
-    )
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    info = build_index(settings, embedder=real_embedder, progress=False)
     assert info.documents == 8
-    return Searcher(root / "index", settings=Settings(), embedder=real_embedder)
+    return Searcher.open(settings, embedder=real_embedder)
 
 
 def rows() -> list[dict[str, object]]:

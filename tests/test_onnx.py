@@ -119,11 +119,11 @@ def test_same_top_passage_on_the_development_questions(
     for label, embedder in (("onnx", onnx), ("st", reference)):
         index_dir = tmp_path / label
         settings = Settings(corpus_dir=corpus, index_dir=index_dir)
-        build_index(corpus, index_dir, settings=settings, embedder=embedder, progress=False)
-        vectors = load_index(index_dir, settings).vectors
+        build_index(settings, embedder=embedder, progress=False)
+        vectors = load_index(settings).vectors
         _, rows = vectors.search(embedder.encode(questions), 1)
         tops[label] = rows[:, 0].tolist()
-        searcher = Searcher(index_dir, settings=settings, embedder=embedder)
+        searcher = Searcher.open(settings, embedder=embedder)
         citations[label] = [searcher.search(q, 1)[0].citation for q in questions]
     assert tops["onnx"] == tops["st"]
     assert citations["onnx"] == citations["st"]
@@ -137,7 +137,8 @@ def test_the_query_path_never_imports_torch(tmp_path: Path, onnx: OnnxEmbedder) 
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
     index_dir = tmp_path / "index"
-    build_index(corpus, index_dir, settings=Settings(), embedder=onnx, progress=False)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    build_index(settings, embedder=onnx, progress=False)
     script = (
         "import sys\n"
         "from qa.cli import main\n"

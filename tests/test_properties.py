@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from fakes import FakeEmbedder, fake_searcher
 
 from qa.cli import main
 from qa.corpus import read_corpus
@@ -17,7 +17,8 @@ from qa.settings import Settings
 
 
 def build(corpus: Path, index: Path, settings: Settings):  # type: ignore[no-untyped-def]
-    return build_index(corpus, index, settings=settings, embedder=FakeEmbedder(), progress=False)
+    settings = settings.with_overrides(corpus_dir=corpus, index_dir=index)
+    return build_index(settings, embedder=FakeEmbedder(), progress=False)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ def test_a_document_without_headings_is_one_section(
         "we walked along the river and counted birds.\n\nthen it rained, so we went home.\n"
     )
     build(corpus, tmp_path / "index", fake_settings)
-    searcher = Searcher(tmp_path / "index", settings=fake_settings, embedder=FakeEmbedder())
+    searcher = fake_searcher(tmp_path / "index")
     [section] = searcher.index.sections
     assert section.title == "field-notes" and section.start_line == 1
 
@@ -108,13 +109,13 @@ def test_sections_with_the_same_title_keep_distinct_citations(
         "# Product B\n\n## Pricing\n\nProduct B costs twenty euros.\n"
     )
     build(corpus, tmp_path / "index", fake_settings)
-    searcher = Searcher(tmp_path / "index", settings=fake_settings, embedder=FakeEmbedder())
+    searcher = fake_searcher(tmp_path / "index")
     citations = [p.citation for p in searcher.search('"costs"', 5)]
     assert sorted(citations) == [
         "faq.md › Product A › Pricing, line 5",
         "faq.md › Product B › Pricing, line 11",
     ]
-    again = Searcher(tmp_path / "index", settings=fake_settings, embedder=FakeEmbedder())
+    again = fake_searcher(tmp_path / "index")
     assert [p.citation for p in again.search('"costs"', 5)] == [
         p.citation for p in searcher.search('"costs"', 5)
     ]
@@ -136,7 +137,7 @@ def test_a_second_build_at_once_is_refused_clearly(
     build(seed_corpus, index, fake_settings)
     with _build_lock(index), pytest.raises(BuildLockedError, match=r"Another build .* is running"):
         build(seed_corpus, index, fake_settings)
-    assert load_index(index, fake_settings).chunks  # the index is untouched
+    assert load_index(fake_settings.with_overrides(index_dir=index)).chunks  # untouched
 
 
 def test_a_truncated_index_is_reported_by_the_cli(
@@ -148,7 +149,7 @@ def test_a_truncated_index_is_reported_by_the_cli(
     vectors = folder / "vectors.faiss"
     vectors.write_bytes(vectors.read_bytes()[:100])
     with pytest.raises(QAError, match=r"damaged \(vectors.faiss has 100 bytes.*qa build"):
-        load_index(index, fake_settings)
+        load_index(fake_settings.with_overrides(index_dir=index))
     (folder / "manifest.json").write_text("{not json")
     code = main(
         ["eval", str(Path(__file__).parent / "data" / "dev_questions.jsonl"), "--index", str(index)]
@@ -166,8 +167,6 @@ def test_a_damaged_index_is_rebuilt_by_ask(
 ) -> None:
     import sys
 
-    from qa.search import ensure_searcher
-
     index = tmp_path / "index"
     build(seed_corpus, index, fake_settings)
     [folder] = index.glob("build-*")
@@ -175,10 +174,14 @@ def test_a_damaged_index_is_rebuilt_by_ask(
     # `qa.search` names the function; the module is reached through sys.modules.
     for module in ("qa.index", "qa.search"):
         monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
-    settings = fake_settings.with_overrides(corpus_dir=seed_corpus, index_dir=index)
-    searcher = ensure_searcher(settings)
-    assert "damaged (chunks.jsonl" in capsys.readouterr().err
-    assert searcher.search('"patrols"', 1)[0].section == "Protection of Civilians"
+    monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
+    code = main(
+        ["ask", '"patrols"', "-k", "1", "--corpus", str(seed_corpus), "--index", str(index)]
+    )
+    captured = capsys.readouterr()
+    assert code == 0 and "damaged (chunks.jsonl has 8 bytes" in captured.err
+    assert "building it now" in captured.err
+    assert "Protection of Civilians" in captured.out
 
 
 def test_a_build_reports_the_documents_it_skipped_or_guessed(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from fakes import DATA
 
 from qa.errors import QueryError
 from qa.evaluate import evaluate

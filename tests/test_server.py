@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from appserver import ROOT, Server, start_app, stop_app
+from appserver import ROOT, Server, ask_concurrently, start_app, stop_app
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from load import run_load
+pytestmark = pytest.mark.model  # the app loads the real model
 
 SECRET_QUESTION = "which sentinel question 7f3a9 mentions civilians"
 
@@ -31,13 +29,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_concurrent_clients_get_answers_without_errors(server: Server) -> None:
-    result = run_load(server.url, clients=4, total=100)
-    print(
-        f"\nload: 4 clients, 100 questions: p50 {result.p50 * 1000:.0f} ms, "
-        f"p95 {result.p95 * 1000:.0f} ms"
-    )
-    assert result.errors == []
-    assert len(result.latencies) == 100
+    errors, answered = ask_concurrently(server.url, clients=4, total=100)
+    assert errors == []
+    assert answered == 100
 
 
 def status_of(url: str) -> int:

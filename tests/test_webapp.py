@@ -14,7 +14,8 @@ from qa.errors import QAError
 from qa.index import IndexInfo, IndexStatus
 from qa.search import Highlight, Passage
 from qa.settings import Settings
-from qa.web_render import (
+from qa.web.app import _results_count, load_holder, make_app
+from qa.web.render import (
     NO_MATCH,
     built_label,
     card_html,
@@ -26,8 +27,7 @@ from qa.web_render import (
     section_html,
     share_link,
 )
-from qa.web_state import SearcherHolder, describe_rebuild
-from qa.webapp import _results_count, load_holder, make_app
+from qa.web.state import SearcherHolder, describe_rebuild
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(2)"> ${alert(3)} {{this}}'
 
@@ -162,12 +162,23 @@ def test_index_panel_says_whether_the_corpus_changed() -> None:
 
 
 def test_rebuild_summary_names_what_changed() -> None:
-    info = IndexInfo(2, 9, 30, 3, 27, "m", "2026-01-02T12:00:00+00:00", 1.2)
-    before = IndexStatus(Path("index"), added=("new.md",), changed=("a.txt",))
-    text = describe_rebuild(before, info)
+    info = IndexInfo(
+        2,
+        9,
+        30,
+        3,
+        27,
+        "m",
+        "2026-01-02T12:00:00+00:00",
+        1.2,
+        added=("new.md",),
+        changed=("a.txt",),
+    )
+    text = describe_rebuild(info)
     assert "Added new.md" in text and "Changed a.txt" in text
     assert "3 chunks embedded, 27 reused" in text and "in 1.2 s" in text
-    assert "No document changed" in describe_rebuild(IndexStatus(Path("index")), info)
+    unchanged = IndexInfo(2, 9, 30, 0, 30, "m", "2026-01-02T12:00:00+00:00", 1.2)
+    assert "No document changed" in describe_rebuild(unchanged)
     skipped = IndexInfo(
         2,
         9,
@@ -179,7 +190,7 @@ def test_rebuild_summary_names_what_changed() -> None:
         1.2,
         warnings=("Skipped scan.txt: it looks binary, not text.",),
     )
-    assert "Warning: Skipped scan.txt" in describe_rebuild(before, skipped)
+    assert "Warning: Skipped scan.txt" in describe_rebuild(skipped)
 
 
 def test_progress_shows_a_bar() -> None:
@@ -214,7 +225,12 @@ def test_read_only_page_without_index_has_no_rebuild_and_keeps_the_api(tmp_path:
 
 def test_holder_without_searcher_retries_its_loader_until_the_index_exists() -> None:
     calls: list[int] = []
-    ready: Any = object()
+
+    class Ready:
+        def latest(self) -> Ready:
+            return self
+
+    ready: Any = Ready()
 
     def loader() -> Any:
         calls.append(1)

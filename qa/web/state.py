@@ -1,11 +1,14 @@
-"""What the web app keeps between requests: the live Searcher, and a rebuild in progress.
+"""What the web app keeps between requests: the Searcher, a rebuild in progress, the watcher.
 
-Searches read the current Searcher from a `SearcherHolder`; a `Rebuild` builds
-the new index in a background thread, loads it, and only then swaps it in, so
-searches keep being answered from the old index meanwhile.  One rebuild runs
-at a time per process (and `qa.index` locks the index folder across processes).
+Searches read the Searcher from a `SearcherHolder`; the Searcher itself follows
+the build live on disk (`Searcher.latest`), so a build made by a `Rebuild`, by
+the corpus watcher or by another process is served as soon as it is swapped
+in, and the panel describes the index that answers.  A `Rebuild` builds in a
+background thread while searches keep being answered from the old index.  One
+rebuild runs at a time per process (and `qa.index` locks the index folder
+across processes).
 
-Not here: HTML (see `qa.web_render`) or Gradio (see `qa.webapp`).
+Not here: HTML (see `qa.web.render`) or Gradio (see `qa.web.app`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from qa.index import IndexInfo, IndexStatus
     from qa.search import Searcher
     from qa.settings import Settings
+    from qa.watch import WatchEvent
 
 
 class SearcherHolder:
@@ -43,6 +47,7 @@ class SearcherHolder:
         self.rebuilding = threading.Lock()
 
     def get(self) -> Searcher:
+        """The Searcher over the newest build on disk; QAError saying why there is none."""
         with self._lock:
             if self._searcher is None and self._loader is not None:
                 try:
@@ -51,26 +56,37 @@ class SearcherHolder:
                     self.problem = str(error)
             if self._searcher is None:
                 raise QAError(self.problem or "No index is loaded: run `qa build`")
-            return self._searcher
-
-    def swap(self, searcher: Searcher) -> None:
-        with self._lock:
-            self._searcher, self.problem = searcher, ""
+            searcher = self._searcher
+        return searcher.latest()
 
 
 def index_facts(searcher: Searcher) -> dict[str, str]:
-    """What the index panel lists: documents, sections, chunks, model, build time."""
-    from qa.web_render import built_label
+    """What the index panel lists about the index in memory: size, model, when it changed."""
+    from qa.web.render import built_label
 
     manifest = searcher.index.manifest
-    model = manifest.get("model", {})
+    kinds = (
+        ("added", manifest.added),
+        ("changed", manifest.changed),
+        ("removed", manifest.removed),
+    )
+    changes = [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
     return {
-        "Documents": str(len(manifest.get("documents", {}))),
+        "Documents": str(len(manifest.documents)),
         "Sections": str(len(searcher.index.sections)),
         "Chunks": str(len(searcher.chunks)),
-        "Model": str(model.get("name", "?") if isinstance(model, dict) else model),
-        "Built": built_label(str(manifest.get("built_at", "?"))),
+        "Model": manifest.model,
+        "Built": built_label(manifest.built_at),
+        "Changes": "; ".join(changes) if changes else "no document changed",
     }
+
+
+def corpus_status(settings: Settings, searcher: Searcher) -> IndexStatus:
+    """How the corpus differs from the index that answers questions (the one in memory)."""
+    from qa.corpus import corpus_hashes
+    from qa.index import compare
+
+    return compare(searcher.index.manifest, settings, corpus_hashes(settings.corpus_dir))
 
 
 class _ProgressEmbedder:
@@ -135,19 +151,14 @@ class Rebuild:
 
     def _run(self) -> None:
         from qa.embedding import load_embedder
-        from qa.index import build_index, index_status
-        from qa.search import Searcher
+        from qa.index import build_index
 
-        s = self.settings
         try:
-            before = index_status(s.corpus_dir, s.index_dir, s)
-            embedder = _ProgressEmbedder(load_embedder(s.model), self._embedded)
-            info = build_index(
-                s.corpus_dir, s.index_dir, settings=s, embedder=embedder, progress=False
-            )
+            embedder = _ProgressEmbedder(load_embedder(self.settings.model), self._embedded)
+            info = build_index(self.settings, embedder=embedder, progress=False)
             self._step("Loading the new index…")
-            self.holder.swap(Searcher(s.index_dir, settings=s))
-            self.summary = describe_rebuild(before, info)
+            self.holder.get()  # loads the new build now, not on the next question
+            self.summary = describe_rebuild(info)
         except QAError as error:
             self.error = str(error)
         except Exception as error:  # shown on the page; the old index stays in use
@@ -158,11 +169,10 @@ class Rebuild:
             raise
 
 
-def describe_rebuild(before: IndexStatus, info: IndexInfo) -> str:
-    """`Rebuilt in 2.1 s. Changed: a.txt. 3 chunks embedded, 57 reused.`"""
-    changes = [change[0].upper() + change[1:] for change in before.file_changes()]
-    if before.missing:
-        changes = ["Built a new index"]
+def describe_rebuild(info: IndexInfo) -> str:
+    """`Rebuilt in 2.1 s. Changed a.txt. 3 chunks embedded, 57 reused; ...`"""
+    kinds = (("Added", info.added), ("Changed", info.changed), ("Removed", info.removed))
+    changes = [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
     what = ". ".join(changes) if changes else "No document changed since the last build"
     return (
         f"Rebuilt in {info.seconds:.1f} s. {what}. {info.chunks_embedded} chunks embedded, "
@@ -170,3 +180,12 @@ def describe_rebuild(before: IndexStatus, info: IndexInfo) -> str:
         f"{info.chunks} chunks. Searches now use the new index."
         + "".join(f" Warning: {note}" for note in info.warnings)
     )
+
+
+def describe_watch(event: WatchEvent | None, folder: str) -> str:
+    """The watcher's line under the index panel: what it last did, or that it is watching."""
+    if event is None:
+        return f"Watching {folder}/: the index is rebuilt a moment after documents change."
+    if event.info is None:
+        return f"Watching {folder}/. The last rebuild could not run: {event.error}"
+    return f"Watching {folder}/. Last rebuild at {event.at}: " + describe_rebuild(event.info)

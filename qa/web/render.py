@@ -7,7 +7,7 @@ escaped too: Gradio's HTML component runs its content through a template engine.
     >>> results_html("q", [])
     '<div class="qa-results"><p class="qa-empty">No passages found: is the corpus empty?</p></div>'
 
-Not here: searching (see `qa.search`) or wiring components (see `qa.webapp`).
+Not here: searching (see `qa.search`) or wiring components (see `qa.web.app`).
 """
 
 from __future__ import annotations
@@ -170,14 +170,21 @@ def built_label(built_at: str, now: datetime | None = None) -> str:
 
 
 def index_html(
-    facts: dict[str, str], status: IndexStatus | None, problem: str = "", *, fix: str = ""
+    facts: dict[str, str],
+    status: IndexStatus | None,
+    problem: str = "",
+    *,
+    fix: str = "",
+    note: str = "",
 ) -> str:
     """The index panel: a table of facts, then whether the corpus changed since the build.
 
-    `fix` says how to bring a stale index up to date ("Press Rebuild index.").
+    `fix` says how to bring a stale index up to date ("Press Rebuild index."); `note`
+    is a last line, such as what the corpus watcher did.
     """
+    last = f'<p class="qa-watch">{_esc(note)}</p>' if note else ""
     if problem:
-        return f'<div class="qa-index"><p class="qa-error">{_esc(problem)}</p></div>'
+        return f'<div class="qa-index"><p class="qa-error">{_esc(problem)}</p>{last}</div>'
     rows = "".join(f"<dt>{_esc(key)}</dt><dd>{_esc(value)}</dd>" for key, value in facts.items())
     if status is None:
         state = ""
@@ -185,7 +192,7 @@ def index_html(
         state = '<p class="qa-fresh">✓ Up to date with the corpus.</p>'
     else:
         state = f'<p class="qa-stale">⚠ {_esc(stale_label(status))} {_esc(fix)}</p>'
-    return f'<div class="qa-index"><dl>{rows}</dl>{state}</div>'
+    return f'<div class="qa-index"><dl>{rows}</dl>{state}{last}</div>'
 
 
 def stale_label(status: IndexStatus) -> str:

@@ -1,4 +1,4 @@
-"""The web app's look: a Gradio theme, the CSS of `qa.web_render`'s HTML, the header, a JS hook.
+"""The web app's look: a Gradio theme, the CSS of `qa.web.render`'s HTML, the header, a JS hook.
 
 Colours come from Gradio's CSS variables, so light and dark mode both work;
 `.dark` rules adjust the few colours of our own (marks, notices).  Fonts are
@@ -90,6 +90,7 @@ CSS = """
 .qa-index dt { color: var(--body-text-color-subdued); }
 .qa-index dd { margin: 0; overflow-wrap: anywhere; }
 .qa-index .qa-stale { margin-top: .5rem; }
+.qa-index .qa-watch { margin: .4rem 0 0; color: var(--body-text-color-subdued); font-size: .9em; }
 #qa-rebuild { max-width: 14rem; }
 .qa-progress { display: flex; align-items: center; gap: 10px; font-size: .9rem; }
 .qa-progress .qa-bar { width: 160px; }

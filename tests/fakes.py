@@ -1,0 +1,66 @@
+"""A deterministic stand-in for the model, and helpers to build and open indexes with it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.embedding import Vectors
+from qa.index import IndexInfo, build_index
+from qa.search import Searcher
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT / "corpus" / "peacekeeping-partnerships.txt"
+
+
+class FakeEmbedder:
+    """Hashed bag of words, normalized: deterministic, instant, and good enough to rank."""
+
+    name = "fake-hash"
+    dimension = 64
+    max_tokens = 256
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []  # how many texts each encode call received
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        self.calls.append(len(texts))
+        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                matrix[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
+            norm = np.linalg.norm(matrix[row])
+            if norm:
+                matrix[row] /= norm
+            else:
+                matrix[row, 0] = 1.0
+        return matrix
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def settings_for(corpus: Path, index: Path, **changes: object) -> Settings:
+    """Settings for a corpus and index folder, with the fake model."""
+    return Settings(corpus_dir=corpus, index_dir=index, model=FakeEmbedder.name).with_overrides(
+        **changes
+    )
+
+
+def fake_build(corpus: Path, index: Path, embedder: FakeEmbedder | None = None) -> IndexInfo:
+    """Build the index of `corpus` in `index` with the fake model."""
+    settings = settings_for(corpus, index)
+    return build_index(settings, embedder=embedder or FakeEmbedder(), progress=False)
+
+
+def fake_searcher(index: Path, embedder: FakeEmbedder | None = None) -> Searcher:
+    """A Searcher over the index in `index`, built with the fake model."""
+    settings = settings_for(index.parent / "corpus", index)
+    return Searcher.open(settings, embedder=embedder or FakeEmbedder())
