@@ -157,3 +157,76 @@ def test_chunks_and_sentences_are_embedded_once_and_reused(
     info = build(seed_corpus, tmp_path / "index", fake, fake_settings)
     assert info.chunks_embedded == 0 and info.chunks_reused == info.chunks
     assert sum(fake.calls) == 0 < first_call
+
+
+def test_every_default_is_the_environment(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect 2: with QA_MODEL set, a build used it but index_status() asked for the default."""
+    monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
+    monkeypatch.setenv("QA_CORPUS_DIR", str(seed_corpus))
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
+    build_index(embedder=fake, progress=False)
+    status = index_status()
+    assert status.fresh, status.describe()
+    assert load_index().manifest.model == FakeEmbedder.name
+    assert Searcher.open(embedder=fake).search('"patrols"', 1)
+
+
+def test_no_public_function_takes_folders_beside_settings() -> None:
+    """One rule: a function takes a Settings or folders, never both."""
+    import inspect
+
+    import qa
+
+    for name in qa.__all__:
+        value = getattr(qa, name)
+        for function in (value, getattr(value, "__init__", None), getattr(value, "open", None)):
+            if not callable(function):
+                continue
+            try:
+                parameters = set(inspect.signature(function).parameters)
+            except (TypeError, ValueError):
+                continue
+            if "settings" in parameters:
+                assert not {"corpus_dir", "index_dir"} & parameters, name
+
+
+def test_open_index_says_how_the_index_compares_as_data(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder
+) -> None:
+    from qa.index import open_index
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    missing = open_index(settings)
+    assert missing.status.state == "missing" and missing.index is None
+    built = open_index(settings, rebuild=True, embedder=fake)
+    assert built.status.state == "missing" and built.index is not None
+    assert built.built is not None and built.built.added == ("peacekeeping-partnerships.txt",)
+    assert open_index(settings).status.state == "fresh"
+    (seed_corpus / "new.md").write_text("# New\n\nFresh words.\n")
+    stale = open_index(settings)
+    assert stale.status.state == "stale" and stale.status.added == ("new.md",)
+    assert stale.index is not None  # a stale index still answers until it is rebuilt
+    [folder] = (tmp_path / "index").glob("build-*")
+    (folder / "chunks.jsonl").write_text("garbage\n")
+    damaged = open_index(settings)
+    assert damaged.status.state == "damaged" and damaged.index is None
+    assert damaged.status.damaged.startswith("chunks.jsonl has 8 bytes")
+    rebuilt = open_index(settings, rebuild=True, embedder=fake)
+    assert rebuilt.index is not None and rebuilt.built is not None
+    assert open_index(settings).status.fresh
+
+
+def test_a_searcher_switches_to_a_newer_build_between_questions(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder
+) -> None:
+    index = tmp_path / "index"
+    build(seed_corpus, index, fake, settings_for(seed_corpus, index))
+    held = searcher(index, fake)
+    assert held.search('"zeppelin"', 1) == []
+    document = seed_corpus / "peacekeeping-partnerships.txt"
+    document.write_text(document.read_text().replace("patrols", "zeppelin patrols"))
+    build(seed_corpus, index, fake, settings_for(seed_corpus, index))
+    assert "zeppelin" in held.search('"zeppelin"', 1)[0].text
+    assert held.latest().index.folder == current_folder(index)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,8 @@ from fakes import DATA
 
 from qa.errors import QueryError
 from qa.evaluate import evaluate
-from qa.search import Searcher
+from qa.search import Searcher, search
+from qa.settings import Settings
 
 CIVILIANS = "how do partnerships protect civilians"
 
@@ -98,3 +102,68 @@ def test_a_passage_can_be_read_in_its_section(seed_searcher: Searcher) -> None:
     assert section.title == "Protection of Civilians"
     assert section.start_line <= passage.start_line <= passage.end_line <= section.end_line
     assert " ".join(passage.text.split()) in " ".join(section.text.split())
+
+
+@pytest.fixture
+def fake_env(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """QA_ variables naming a private corpus and index, and the fake model for every load."""
+    import sys
+
+    from fakes import FakeEmbedder
+
+    monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
+    monkeypatch.setenv("QA_CORPUS_DIR", str(seed_corpus))
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
+    for module in ("qa.index", "qa.search"):
+        monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
+    yield Settings.from_env()
+    sys.modules["qa.search"]._CACHE.clear()  # the package's `search` names the function
+
+
+def test_search_in_a_loop_keeps_its_searcher_and_still_sees_edits(
+    fake_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect 3: every `qa.search()` call re-read the corpus and reloaded the index."""
+    from qa import corpus, store
+
+    search("how do partnerships protect civilians", 3)
+    hashed: list[Path] = []
+    loaded: list[Path] = []
+    real_hash, real_read = corpus.file_sha256, store.read_build
+    monkeypatch.setattr(corpus, "file_sha256", lambda p: hashed.append(p) or real_hash(p))
+    monkeypatch.setattr(store, "read_build", lambda f: loaded.append(f) or real_read(f))
+    document = fake_env.corpus_dir / "peacekeeping-partnerships.txt"
+    settled = time.time() - 60  # as if saved a minute ago: its size and time can be trusted
+    os.utime(document, (settled, settled))
+    search("how do partnerships protect civilians", 3)  # hashes the file once more, settled
+    hashed.clear()
+    for _ in range(5):
+        assert search("how do partnerships protect civilians", 3)
+    assert hashed == [] and loaded == []  # one `stat` a file, nothing read or loaded
+    document.write_text(document.read_text().replace("patrols", "zeppelin patrols"))
+    assert "zeppelin" in search('"zeppelin"', 1)[0].text  # an edit is seen at once
+    assert hashed == [document]
+    assert len(loaded) == 2  # the old build as the build's embedding cache, the new one to answer
+
+
+def test_the_library_never_prints_and_says_why_it_rebuilt_as_data(
+    fake_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 4: the library printed its reason to stderr, cut from its own error message."""
+    from qa.index import IndexStatus, open_index
+
+    seen: list[IndexStatus] = []
+    searcher = Searcher.open(fake_env, rebuild=True, before_build=seen.append)
+    assert [s.state for s in seen] == ["missing"]
+    [folder] = fake_env.index_dir.glob("build-*")
+    (folder / "sections.jsonl").write_text("[]\n")
+    opened = open_index(fake_env, rebuild=True, before_build=seen.append)
+    assert seen[-1].state == "damaged"
+    assert (
+        seen[-1].damaged == "sections.jsonl has 3 bytes, expected " + seen[-1].damaged.split()[-1]
+    )
+    assert opened.built is not None and searcher.search('"patrols"', 1)
+    assert search('"patrols"', 1)
+    assert capsys.readouterr() == ("", "")

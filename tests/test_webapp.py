@@ -243,3 +243,27 @@ def test_holder_without_searcher_retries_its_loader_until_the_index_exists() -> 
         holder.get()
     assert holder.get() is ready and holder.get() is ready
     assert len(calls) == 2  # loaded once, then kept
+
+
+def test_the_panel_describes_the_index_that_answers_after_a_build_elsewhere(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    """Defect 1: after another process rebuilt, the page reported one index and served another."""
+    from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
+
+    from qa.web.app import Handlers
+
+    (seed_corpus / "sourdough.md").write_text(
+        "# Sourdough\n\nLet sourdough proof for four hours at room temperature.\n"
+    )
+    index = tmp_path / "index"
+    fake_build(seed_corpus, index)
+    settings = settings_for(seed_corpus, index)
+    handlers = Handlers(settings, SearcherHolder(fake_searcher(index, FakeEmbedder())))
+    assert "sourdough.md" in handlers.answer("how long should sourdough proof", 3)
+    (seed_corpus / "sourdough.md").unlink()
+    fake_build(seed_corpus, index)  # as `qa build` in another process does
+    panel = visible_text(handlers.panel())
+    assert "Documents1" in panel and "Up to date" in panel
+    assert "removed sourdough.md" in panel
+    assert "sourdough.md" not in handlers.answer("how long should sourdough proof", 3)
