@@ -39,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_build, _add_ask, _add_eval, _add_serve):
+        add(commands)
+    return parser
 
+
+def _add_build(commands: Any) -> None:
     build = commands.add_parser(
         "build",
         help="build or refresh the index",
@@ -55,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         help="then keep watching the corpus and rebuild when documents change (Ctrl-C stops)",
     )
 
+
+def _add_ask(commands: Any) -> None:
+
     ask = commands.add_parser(
         "ask",
         help="answer a question with cited passages",
@@ -68,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
     ask.add_argument("--index", type=Path, help="index folder (index)")
     ask.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+
+
+def _add_eval(commands: Any) -> None:
 
     evaluate = commands.add_parser(
         "eval",
@@ -86,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--ablation", action="store_true", help="compare ranking variants (the README table)"
     )
+
+
+def _add_serve(commands: Any) -> None:
 
     serve = commands.add_parser(
         "serve",
@@ -106,7 +120,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not rebuild the index when documents in the corpus change",
     )
-    return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:

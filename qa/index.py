@@ -261,16 +261,10 @@ def build_index(
     """
     started = time.perf_counter()
     settings = settings or Settings.from_env()
-    embedder = embedder or load_embedder(settings.model)
+    # The corpus first: a missing or empty folder is reported before the model loads.
     documents, notes = _read_documents(settings.corpus_dir)
-    sections: list[Section] = []
-    chunks: list[Chunk] = []
-    for doc in documents:
-        doc_sections, doc_chunks = chunk_document(
-            doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
-        )
-        sections += doc_sections
-        chunks += doc_chunks
+    embedder = embedder or load_embedder(settings.model)
+    sections, chunks = _chunk_all(documents, embedder, settings)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
     with _build_lock(index_dir):
@@ -311,6 +305,20 @@ def build_index(
         removed=changes.removed,
         changed=changes.changed,
     )
+
+
+def _chunk_all(
+    documents: list[Document], embedder: Embedder, settings: Settings
+) -> tuple[list[Section], list[Chunk]]:
+    sections: list[Section] = []
+    chunks: list[Chunk] = []
+    for doc in documents:
+        doc_sections, doc_chunks = chunk_document(
+            doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
+        )
+        sections += doc_sections
+        chunks += doc_chunks
+    return sections, chunks
 
 
 def _read_documents(corpus_dir: Path) -> tuple[list[Document], tuple[str, ...]]:

@@ -25,6 +25,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.model)
 
 
+@pytest.fixture(autouse=True)
+def real_model_only_in_model_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test not marked `model` fails if it reaches for the real model (in this process)."""
+    if request.node.get_closest_marker("model") is None:
+
+        def refuse(name: str) -> Path:
+            raise AssertionError(f"this test loads the model {name!r}: mark it `model`")
+
+        monkeypatch.setattr("qa.embedding.local_folder", refuse)
+
+
 @pytest.fixture
 def fake() -> FakeEmbedder:
     return FakeEmbedder()

@@ -72,3 +72,17 @@ def test_ivf_shape_grows_with_size_and_never_starves_a_cell() -> None:
     assert ivf_shape(100_000) == (1024, 32)
     cells, probes = ivf_shape(EXACT_MAX + 1)
     assert 16 <= probes <= cells and (EXACT_MAX + 1) // cells >= 39
+
+
+@pytest.mark.parametrize(("rows", "dim", "k"), [(1, 3, 1), (97, 384, 10), (1013, 17, 33)])
+def test_faiss_top_k_equals_numpy_brute_force(rows: int, dim: int, k: int) -> None:
+    rng = np.random.default_rng(rows)
+    matrix = rng.standard_normal((rows, dim)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    queries = rng.standard_normal((7, dim)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    index, _ = make_vector_index(matrix)
+    scores, found = index.search(queries, min(k, rows))
+    expected = np.argsort(-(queries @ matrix.T), axis=1, kind="stable")[:, : min(k, rows)]
+    assert np.array_equal(found, expected)
+    assert np.allclose(scores, np.take_along_axis(queries @ matrix.T, expected, axis=1), atol=1e-5)

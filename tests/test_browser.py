@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from appserver import Server, start_app, stop_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.model]  # the app loads the real model
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -73,6 +73,7 @@ def test_ask_says_when_nothing_answers(
     assert capsys.readouterr().out.startswith("No passage answers this confidently")
 
 
+@pytest.mark.model
 def test_ask_builds_a_missing_index_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

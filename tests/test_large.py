@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fakes import SEED
+
+pytestmark = pytest.mark.model  # the real tokenizer counts the tokens
 
 MEMORY_BOUND_MIB = 1536
 BUILD = """

@@ -1,0 +1,89 @@
+"""The package's shape: no import cycles, interfaces above the library, small functions.
+
+The library is every module of `qa/` except the interfaces, `qa/cli.py` and
+`qa/web/`: it never imports them and never prints.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "qa"
+INTERFACES = ("qa.cli", "qa.web")
+MAX_FUNCTION_LINES = 60
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): ast.parse(path.read_text()) for path in PACKAGE.rglob("*.py")}
+
+
+def is_interface(name: str) -> bool:
+    return any(name == i or name.startswith(i + ".") for i in INTERFACES)
+
+
+def imports(name: str) -> set[str]:
+    """The qa modules `name` imports, at any depth of its code (lazy imports count too)."""
+    found = set()
+    for node in ast.walk(MODULES[name]):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {module for module in found if module in MODULES and module != name}
+
+
+def test_no_import_cycles() -> None:
+    graph = {name: imports(name) - {"qa"} for name in MODULES}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        assert name not in path, "import cycle: " + " → ".join([*path, name])
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_the_library_never_imports_the_cli_or_the_web_app() -> None:
+    for name in MODULES:
+        if not is_interface(name):
+            reached = sorted(target for target in imports(name) if is_interface(target))
+            assert reached == [], f"{name} imports {reached}"
+
+
+def test_the_library_never_prints() -> None:
+    for name, tree in MODULES.items():
+        if is_interface(name):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print":
+                raise AssertionError(f"{name} line {node.lineno} prints")
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = [
+        f"{name}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for name, tree in MODULES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == []
+
+
+def test_the_checks_see_the_whole_package() -> None:
+    """The tests above would pass on nothing: they must see every module, interfaces included."""
+    assert {"qa.index", "qa.search", "qa.store", "qa.watch", "qa.cli", "qa.web.app"} <= set(MODULES)
+    assert "qa.web.app" in imports("qa.cli")

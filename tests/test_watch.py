@@ -1,0 +1,160 @@
+"""Watch mode: the index follows the corpus folder through edits, bursts and bad moments."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes import SEED, FakeEmbedder, fake_build, fake_searcher, settings_for
+
+from qa.index import index_status
+from qa.search import Searcher
+from qa.settings import Settings
+from qa.watch import CorpusWatcher, WatchEvent
+
+CIVILIANS = "how do partnerships protect civilians"
+
+
+def caught_up(watcher: CorpusWatcher, settings: Settings, seconds: float = 60) -> None:
+    """Wait until the watcher is idle and the index matches the corpus (fails after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if watcher.wait_until_idle(1) and index_status(settings).fresh:
+            time.sleep(1)  # a change still settling would make it busy again
+            if watcher.wait_until_idle(0) and index_status(settings).fresh:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the index did not catch up: {index_status(settings).describe()}")
+
+
+@pytest.fixture
+def watched(seed_corpus: Path, tmp_path: Path) -> Iterator[tuple[Settings, CorpusWatcher]]:
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    fake_build(seed_corpus, settings.index_dir)
+    events: list[WatchEvent] = []
+    watcher = CorpusWatcher(
+        settings, embedder=FakeEmbedder(), on_event=events.append, settle_ms=200
+    ).start()
+    caught_up(watcher, settings)
+    yield settings, watcher
+    watcher.stop()
+
+
+class Asker:
+    """Asks questions in a thread until stopped; every failure is kept."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher, self.errors, self.answered = searcher, list[BaseException](), 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> Asker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            try:
+                assert self.searcher.search(CIVILIANS, 3)
+                self.searcher.search('"zeppelin"', 3)
+                self.answered += 1
+            except BaseException as error:
+                self.errors.append(error)
+
+
+def test_edits_additions_and_deletions_while_questions_are_asked(
+    watched: tuple[Settings, CorpusWatcher],
+) -> None:
+    settings, watcher = watched
+    corpus = settings.corpus_dir
+    (corpus / "old-notes.txt").write_text("Old notes\n\nThe lighthouse keeper logged storms.\n")
+    caught_up(watcher, settings)
+    searcher = fake_searcher(settings.index_dir)
+    assert searcher.search('"lighthouse"', 1)
+    with Asker(searcher) as asker:
+        seed = corpus / SEED.name
+        seed.write_text(seed.read_text().replace("patrols", "zeppelin patrols"))
+        (corpus / "depot.md").write_text("# Depot\n\nSeventeen striped zebras guard the depot.\n")
+        (corpus / "old-notes.txt").unlink()
+        (corpus / ".depot.md.swp").write_bytes(b"\x00vim swap")  # editor files are ignored
+        (corpus / "depot.md~").write_text("a backup copy")
+        caught_up(watcher, settings)
+        answered_before_final_checks = asker.answered
+    assert asker.errors == []
+    assert answered_before_final_checks > 0
+    assert "zeppelin" in searcher.search('"zeppelin"', 1)[0].text
+    assert searcher.search('"striped zebras"', 1)[0].doc == "depot.md"
+    assert searcher.search('"lighthouse"', 1) == []
+    assert watcher.last is not None and watcher.last.error == ""
+
+
+def test_a_burst_of_100_changes_and_a_half_written_file_end_in_the_final_corpus(
+    watched: tuple[Settings, CorpusWatcher],
+) -> None:
+    settings, watcher = watched
+    corpus = settings.corpus_dir
+    builds_before = watcher.builds
+    for number in range(100):
+        (corpus / f"note-{number:03d}.txt").write_text(
+            f"Note {number}\n\nThe tally for ledger {number} is marker{number}.\n"
+        )
+    with (corpus / "half.md").open("w") as handle:  # saved half-way, then finished
+        handle.write("# Half\n\nThe first half mentions ")
+        handle.flush()
+        time.sleep(0.5)
+        handle.write("quokkas at the harbour.\n")
+    caught_up(watcher, settings)
+    searcher = fake_searcher(settings.index_dir)
+    assert searcher.search('"marker99"', 1)[0].doc == "note-099.txt"
+    assert "quokkas at the harbour" in searcher.search('"quokkas"', 1)[0].text
+    assert len(searcher.index.manifest.documents) == 102
+    assert watcher.builds - builds_before < 50  # debounced: not a build a file
+
+
+def test_a_corpus_folder_removed_and_restored_keeps_the_index(
+    watched: tuple[Settings, CorpusWatcher],
+) -> None:
+    settings, watcher = watched
+    searcher = fake_searcher(settings.index_dir)
+    shutil.rmtree(settings.corpus_dir)
+    deadline = time.monotonic() + 60
+    while not (watcher.last and "does not exist" in watcher.last.error):
+        assert time.monotonic() < deadline, "the missing folder was not reported"
+        time.sleep(0.1)
+    assert searcher.search(CIVILIANS, 3)  # the index survives its corpus
+    settings.corpus_dir.mkdir()
+    (settings.corpus_dir / "restored.md").write_text("# Restored\n\nThe archive came back.\n")
+    caught_up(watcher, settings)
+    assert [p.doc for p in searcher.search('"archive"', 3)] == ["restored.md"]
+    assert list(searcher.index.manifest.documents) == ["peacekeeping-partnerships.txt"]
+    assert list(searcher.latest().index.manifest.documents) == ["restored.md"]
+
+
+def test_a_file_deleted_during_a_build_is_left_out_of_the_final_index(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    doomed = seed_corpus / "doomed.md"
+    doomed.write_text("# Doomed\n\nThis file is deleted while it is being indexed.\n")
+
+    class Slow(FakeEmbedder):
+        def encode(self, texts, *, progress=False):  # type: ignore[no-untyped-def]
+            doomed.unlink(missing_ok=True)  # deleted after it was read, before the swap
+            return super().encode(texts)
+
+    watcher = CorpusWatcher(settings, embedder=Slow(), settle_ms=200).start()
+    try:
+        caught_up(watcher, settings)
+    finally:
+        watcher.stop()
+    manifest = fake_searcher(settings.index_dir).index.manifest
+    assert list(manifest.documents) == ["peacekeeping-partnerships.txt"]
+    assert watcher.builds >= 2  # the deletion was noticed and built again
