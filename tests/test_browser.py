@@ -8,7 +8,11 @@ These tests never skip: without Chromium they fail saying how to install it.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     corpus = workdir / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
     (corpus / "notes-with-markup.md").write_text(HOSTILE_DOC, encoding="utf-8")
-    running = start_app(workdir, corpus, workdir / "index")
+    running = start_app(workdir, corpus, workdir / "index", "--no-watch")
     yield running
     stop_app(running)
 
@@ -271,6 +275,83 @@ def test_read_only_page_has_no_rebuild_and_explains_a_missing_index(
     expect(page.locator("#qa-results .qa-error")).to_contain_text("qa build")
     no_error_box(page)
     shot(page, "read-only.png")
+
+
+def build_elsewhere(server: Server, index: Path) -> None:
+    """`qa build` in another process, as someone at a terminal runs it."""
+    env = {**os.environ, "QA_CORPUS_DIR": str(server.corpus), "QA_INDEX_DIR": str(index)}
+    subprocess.run(
+        [sys.executable, "-m", "qa.cli", "build"], env=env, check=True, capture_output=True
+    )
+
+
+def test_a_build_from_another_process_is_served_and_reported_at_once(
+    tmp_path: Path, page: Any
+) -> None:
+    from gradio_client import Client
+    from playwright.sync_api import expect
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    running = start_app(tmp_path, corpus, tmp_path / "index", "--no-watch")
+    try:
+        client = Client(running.url, verbose=False)
+        question = "how long should sourdough proof"
+        assert all(
+            p["doc"] != "sourdough.md" for p in client.predict(question, 3, api_name="/search")
+        )
+        (corpus / "sourdough.md").write_text(
+            "# Sourdough\n\nLet the sourdough proof for four hours at room temperature.\n"
+        )
+        build_elsewhere(running, tmp_path / "index")
+        rows = client.predict(question, 3, api_name="/search")  # the next question, no waiting
+        assert rows[0]["doc"] == "sourdough.md"
+        page.goto(running.url)
+        panel = page.locator("#qa-index")
+        expect(panel).to_contain_text("Up to date")
+        expect(panel).to_contain_text("added sourdough.md")
+        expect(panel.locator("dd").first).to_have_text("2")  # Documents
+        first = ask(page, question).first
+        expect(first).to_have_attribute("data-citation", "sourdough.md › Sourdough, line 3")
+        (corpus / "sourdough.md").unlink()
+        build_elsewhere(running, tmp_path / "index")
+        page.reload()
+        expect(panel).to_contain_text("removed sourdough.md")
+        expect(panel.locator("dd").first).to_have_text("1")
+        rows = client.predict(question, 3, api_name="/search")
+        assert all(p["doc"] != "sourdough.md" for p in rows)
+        no_error_box(page)
+    finally:
+        stop_app(running)
+
+
+def test_the_watching_app_rebuilds_and_its_status_line_says_what_changed(
+    tmp_path: Path, page: Any
+) -> None:
+    from gradio_client import Client
+    from playwright.sync_api import expect
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    running = start_app(tmp_path, corpus, tmp_path / "index")  # watching, the default
+    try:
+        page.goto(running.url)
+        expect(page.locator("#qa-index .qa-watch")).to_contain_text("Watching")
+        (corpus / "depot.md").write_text("# Depot\n\nSeventeen striped zebras guard the depot.\n")
+        client = Client(running.url, verbose=False)
+        deadline = time.monotonic() + 120
+        while client.predict("zebras guarding", 1, api_name="/search")[0]["doc"] != "depot.md":
+            assert time.monotonic() < deadline, "the watcher did not rebuild"
+            time.sleep(0.5)
+        page.reload()
+        panel = page.locator("#qa-index")
+        expect(panel).to_contain_text("added depot.md")
+        expect(panel).to_contain_text("Up to date")
+        expect(panel.locator(".qa-watch")).to_contain_text("Last rebuild at")
+        expect(panel.locator(".qa-watch")).to_contain_text("Added depot.md")
+        shot(page, "watching.png")
+    finally:
+        stop_app(running)
 
 
 def _luminance(css_color: str) -> float:

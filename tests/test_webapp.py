@@ -267,3 +267,15 @@ def test_the_panel_describes_the_index_that_answers_after_a_build_elsewhere(
     assert "Documents1" in panel and "Up to date" in panel
     assert "removed sourdough.md" in panel
     assert "sourdough.md" not in handlers.answer("how long should sourdough proof", 3)
+
+
+def test_the_watch_line_says_when_and_what_changed() -> None:
+    from qa.watch import WatchEvent
+    from qa.web.state import describe_watch
+
+    assert "Watching corpus/" in describe_watch(None, "corpus")
+    info = IndexInfo(2, 9, 30, 3, 27, "m", "2026-01-02T12:00:00+00:00", 1.2, added=("b.md",))
+    line = describe_watch(WatchEvent("2026-01-02T12:00:05+00:00", info=info), "corpus")
+    assert "Last rebuild at 2026-01-02 12:00 UTC" in line and "Added b.md" in line
+    failed = describe_watch(WatchEvent("2026-01-02T12:00:05+00:00", error="No .txt"), "corpus")
+    assert "could not be indexed: No .txt" in failed
