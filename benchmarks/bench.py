@@ -183,6 +183,27 @@ class Bench:
             ms * float(np.percentile(theirs, 95)),
             "ms",
         )
+        self.search_loop(qs, median(ours))
+
+    def search_loop(self, qs: list[str], searcher_p50: float) -> None:
+        """`qa.search()` called in a loop: a kept Searcher and a `stat` a file, each call."""
+        from qa.search import search
+
+        settings = self.settings(self.seed, self.qa_index)
+        search(qs[0], 5, settings=settings)
+        loop = [
+            timed(lambda q=q: search(q, 5, settings=settings))
+            for _ in range(self.args.repeats)
+            for q in qs
+        ]
+        self.row(
+            "qa.search() in a loop p50",
+            1000 * median(loop),
+            None,
+            "ms",
+            "≤ 1.2× warm query",
+            f"{median(loop) / searcher_p50:.2f}× Searcher.search",
+        )
 
     def app(self) -> None:
         print("App ready…", flush=True)
