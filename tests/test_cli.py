@@ -148,3 +148,43 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exit_info.value.code == 0
         assert "example" in capsys.readouterr().out
+
+
+WATCH_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from fakes import FakeEmbedder
+import qa.index, qa.watch
+qa.index.load_embedder = qa.watch.load_embedder = lambda name: FakeEmbedder()
+from qa.cli import main
+sys.exit(main(["build", "--watch", "--corpus", sys.argv[1], "--index", sys.argv[2]]))
+"""
+
+
+def test_build_watch_rebuilds_on_each_change_until_interrupted(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "watch.py"
+    script.write_text(WATCH_SCRIPT.format(tests=str(Path(__file__).parent)))
+    env = {**os.environ, "QA_MODEL": "fake-hash"}
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(seed_corpus), str(tmp_path / "index")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("Indexed 1 document(s)")
+    assert process.stdout.readline().startswith(f"Watching {seed_corpus}/ for changes")
+    (seed_corpus / "depot.md").write_text("# Depot\n\nSeventeen zebras guard the depot.\n")
+    line = process.stdout.readline()
+    assert line.startswith("Indexed 2 document(s)") and "(added depot.md)" in line
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert process.stderr is not None and "qa: interrupted" in process.stderr.read()
