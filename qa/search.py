@@ -319,12 +319,12 @@ class _Cached:
     def refreshed(self, settings: Settings) -> Searcher:
         """The Searcher, on an index rebuilt first if the corpus changed since its build."""
         self.files = corpus_state(settings.corpus_dir, self.files)
-        searcher = self.searcher.latest()
+        self.searcher = self.searcher.latest()  # an older build is then freed
         hashes = {name: state.sha256 for name, state in self.files.items()}
-        if hashes != searcher.index.manifest.documents:
-            build_index(settings, embedder=searcher.embedder, progress=False)
-            searcher = self.searcher.latest()
-        return searcher
+        if hashes != self.searcher.index.manifest.documents:
+            build_index(settings, embedder=self.searcher.embedder, progress=False)
+            self.searcher = self.searcher.latest()
+        return self.searcher
 
 
 _CACHE: dict[Settings, _Cached] = {}

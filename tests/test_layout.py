@@ -87,3 +87,20 @@ def test_the_checks_see_the_whole_package() -> None:
     """The tests above would pass on nothing: they must see every module, interfaces included."""
     assert {"qa.index", "qa.search", "qa.store", "qa.watch", "qa.cli", "qa.web.app"} <= set(MODULES)
     assert "qa.web.app" in imports("qa.cli")
+
+
+def test_tests_and_benchmarks_never_import_each_other() -> None:
+    def local_imports(folder: Path) -> set[str]:
+        names = set()
+        for path in folder.glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names.add(node.module.split(".")[0])
+        return names
+
+    tests, benchmarks = ROOT / "tests", ROOT / "benchmarks"
+    assert not local_imports(tests) & {path.stem for path in benchmarks.glob("*.py")}
+    assert not local_imports(benchmarks) & {path.stem for path in tests.glob("*.py")}
+    assert "fakes" in local_imports(tests) and "corpora" in local_imports(benchmarks)

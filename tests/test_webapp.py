@@ -279,3 +279,22 @@ def test_the_watch_line_says_when_and_what_changed() -> None:
     assert "Last rebuild at 2026-01-02 12:00 UTC" in line and "Added b.md" in line
     failed = describe_watch(WatchEvent("2026-01-02T12:00:05+00:00", error="No .txt"), "corpus")
     assert "could not be indexed: No .txt" in failed
+
+
+def test_the_page_lets_go_of_an_old_build_once_a_new_one_answers(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    import gc
+    import weakref
+
+    from fakes import fake_build, fake_searcher
+
+    index = tmp_path / "index"
+    fake_build(seed_corpus, index)
+    holder = SearcherHolder(fake_searcher(index))
+    old = weakref.ref(holder.get())
+    (seed_corpus / "new.md").write_text("# New\n\nFresh words.\n")
+    fake_build(seed_corpus, index)
+    assert holder.get().search('"fresh words"', 1)[0].doc == "new.md"
+    gc.collect()
+    assert old() is None

@@ -56,8 +56,10 @@ class SearcherHolder:
                     self.problem = str(error)
             if self._searcher is None:
                 raise QAError(self.problem or "No index is loaded: run `qa build`")
-            searcher = self._searcher
-        return searcher.latest()
+            # Hold the newest build's Searcher, so an older build is freed once the
+            # questions still being answered from it are done.
+            self._searcher = self._searcher.latest()
+            return self._searcher
 
 
 def index_facts(searcher: Searcher) -> dict[str, str]:
