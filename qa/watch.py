@@ -92,7 +92,7 @@ class CorpusWatcher:
         try:
             for changes in watchfiles.watch(
                 folder,
-                watch_filter=_is_document_change,
+                watch_filter=document_change_filter(folder),
                 debounce=MAX_WAIT_MS,
                 step=self.settle_ms,
                 stop_event=self._stop,
@@ -145,13 +145,29 @@ class CorpusWatcher:
             self.on_event(event)
 
 
-def _is_document_change(change: object, path: str) -> bool:
-    """Documents and folders count; editor swap files, backups and hidden files do not."""
-    name = Path(path).name
-    if name.startswith((".", "#", "~")) or name.endswith("~"):
-        return False
-    suffix = Path(name).suffix.lower()
-    return suffix in SUFFIXES or not suffix
+def document_change_filter(corpus_dir: Path) -> Callable[[object, str], bool]:
+    """What counts as a change of the corpus: documents and folders, as `read_corpus` sees them.
+
+    Editor swap files and backups do not count, nor anything inside a hidden folder.
+
+    >>> counts = document_change_filter(Path("/c"))
+    >>> [counts(None, p) for p in ("/c/a.md", "/c/sub", "/c/.a.md.swp", "/c/a.md~", "/c/.git/x")]
+    [True, True, False, False, False]
+    """
+
+    roots = {corpus_dir, corpus_dir.absolute(), corpus_dir.resolve()}
+
+    def counts(change: object, path: str) -> bool:
+        inside = [
+            Path(path).relative_to(root).parts for root in roots if Path(path).is_relative_to(root)
+        ]
+        parts = inside[0] if inside else ()  # outside the corpus: the folder itself, say
+        if any(part.startswith((".", "#", "~")) for part in parts) or path.endswith("~"):
+            return False
+        suffix = Path(path).suffix.lower()
+        return suffix in SUFFIXES or not suffix
+
+    return counts
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
