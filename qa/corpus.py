@@ -152,10 +152,22 @@ def decode(raw: bytes, name: str) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_corpus(corpus_dir: Path | str) -> list[Document]:
-    """All readable documents under `corpus_dir`, sorted by path."""
+@dataclass(frozen=True)
+class Corpus:
+    """What a build read: the documents, and the SHA-256 of every document file.
+
+    `files` includes the files skipped as binary, so that a build records them as
+    seen and the index is not taken as stale for them.
+    """
+
+    documents: list[Document]
+    files: dict[str, str]
+
+
+def read_corpus_files(corpus_dir: Path | str) -> Corpus:
+    """All readable documents under `corpus_dir`, sorted by path, and every file's hash."""
     root = Path(corpus_dir)
-    documents = []
+    documents, files = [], {}
     for path in document_paths(root):
         name = path.relative_to(root).as_posix()
         try:
@@ -166,7 +178,13 @@ def read_corpus(corpus_dir: Path | str) -> list[Document]:
             raise CorpusError(
                 f"Cannot read {path}: {error.strerror}. Check its permissions."
             ) from error
+        files[name] = hashlib.sha256(raw).hexdigest()
         text = decode(raw, name)
         if text is not None:
-            documents.append(Document(name, text, hashlib.sha256(raw).hexdigest()))
-    return documents
+            documents.append(Document(name, text, files[name]))
+    return Corpus(documents, files)
+
+
+def read_corpus(corpus_dir: Path | str) -> list[Document]:
+    """All readable documents under `corpus_dir`, sorted by path."""
+    return read_corpus_files(corpus_dir).documents

@@ -38,7 +38,7 @@ import numpy as np
 
 from qa import store
 from qa.chunking import Chunk, Section, chunk_document, text_hash
-from qa.corpus import Document, corpus_hashes, read_corpus
+from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
 from qa.embedding import Embedder, Vectors, load_embedder
 from qa.errors import (
     BuildLockedError,
@@ -262,7 +262,8 @@ def build_index(
     started = time.perf_counter()
     settings = settings or Settings.from_env()
     # The corpus first: a missing or empty folder is reported before the model loads.
-    documents, notes = _read_documents(settings.corpus_dir)
+    corpus, notes = _read_documents(settings.corpus_dir)
+    documents = corpus.documents
     embedder = embedder or load_embedder(settings.model)
     sections, chunks = _chunk_all(documents, embedder, settings)
     index_dir = settings.index_dir
@@ -280,7 +281,7 @@ def build_index(
             chunking=settings.chunking(),
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             corpus_dir=str(settings.corpus_dir.resolve()),
-            documents={doc.path: doc.sha256 for doc in documents},
+            documents=corpus.files,  # skipped files too: seen, so not "added" next time
             chunk_hashes=tuple(chunk.hash for chunk in chunks),
         )
         changes = compare(replace(manifest, documents=before), settings, manifest.documents)
@@ -321,15 +322,15 @@ def _chunk_all(
     return sections, chunks
 
 
-def _read_documents(corpus_dir: Path) -> tuple[list[Document], tuple[str, ...]]:
-    """The corpus's documents, and the warnings about files skipped or decoded as a guess."""
+def _read_documents(corpus_dir: Path) -> tuple[Corpus, tuple[str, ...]]:
+    """The corpus, and the warnings about files skipped or decoded as a guess."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QAWarning)
-        documents = read_corpus(corpus_dir)
+        corpus = read_corpus_files(corpus_dir)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, QAWarning))
     for note in notes:  # still shown as usual (the CLI prints them), and kept in IndexInfo
         warnings.warn(note, QAWarning, stacklevel=3)
-    return documents, notes
+    return corpus, notes
 
 
 def _live_documents(index_dir: Path) -> dict[str, str]:

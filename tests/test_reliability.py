@@ -11,7 +11,7 @@ from fakes import FakeEmbedder, fake_searcher
 from qa.cli import main
 from qa.corpus import read_corpus
 from qa.errors import BuildLockedError, CorpusError, QAError, QAWarning
-from qa.index import _build_lock, build_index, load_index
+from qa.index import _build_lock, build_index, index_status, load_index
 from qa.search import MAX_QUESTION_CHARS, Searcher
 from qa.settings import Settings
 
@@ -195,6 +195,10 @@ def test_a_build_reports_the_documents_it_skipped_or_guessed(
     assert info.documents == 2
     assert any("Skipped scan.txt" in note for note in info.warnings)
     assert any("old.txt is not valid UTF-8" in note for note in info.warnings)
+    # The skipped file was seen: the index is not stale for it, so nothing rebuilds again.
+    assert index_status(
+        fake_settings.with_overrides(corpus_dir=seed_corpus, index_dir=tmp_path / "index")
+    ).fresh
 
 
 @pytest.mark.parametrize(
