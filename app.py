@@ -1,6 +1,7 @@
 """The web app, the same as `qa serve`.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--read-only] [--corpus DIR] [--index DIR]
+    python app.py [--host 127.0.0.1] [--port 7860] [--read-only] [--no-watch]
+                  [--corpus DIR] [--index DIR]
 
 QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL and QA_READ_ONLY=1 apply too.
 """

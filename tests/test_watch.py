@@ -48,7 +48,8 @@ class Asker:
     """Asks questions in a thread until stopped; every failure is kept."""
 
     def __init__(self, searcher: Searcher) -> None:
-        self.searcher, self.errors, self.answered = searcher, list[BaseException](), 0
+        self.searcher, self.answered = searcher, 0
+        self.errors: list[BaseException] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run)
 
