@@ -140,8 +140,7 @@ def _build(args: argparse.Namespace) -> None:
 
 
 def _print_build(info: IndexInfo, settings: Settings) -> None:
-    kinds = (("added", info.added), ("changed", info.changed), ("removed", info.removed))
-    changes = [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+    changes = info.file_changes()
     first = len(info.added) == info.documents and not (info.changed or info.removed)
     print(
         f"Indexed {info.documents} document(s), {info.sections} sections, {info.chunks} chunks "

@@ -28,7 +28,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +71,22 @@ class IndexInfo:
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
 
+    def file_changes(self) -> list[str]:
+        """What the build found changed since the one before: `["added b.md"]`."""
+        return change_phrases(self.added, self.changed, self.removed)
+
+
+def change_phrases(
+    added: Sequence[str], changed: Sequence[str], removed: Sequence[str]
+) -> list[str]:
+    """What happened to the documents, a phrase per kind.
+
+    >>> change_phrases(["b.md"], ["a.txt"], [])
+    ['added b.md', 'changed a.txt']
+    """
+    kinds = (("added", added), ("changed", changed), ("removed", removed))
+    return [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+
 
 @dataclass(frozen=True)
 class IndexStatus:
@@ -105,8 +121,7 @@ class IndexStatus:
 
     def file_changes(self) -> list[str]:
         """What happened to the documents, a phrase per kind: `["added b.md", "changed a.txt"]`."""
-        kinds = (("added", self.added), ("changed", self.changed), ("removed", self.removed))
-        return [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+        return change_phrases(self.added, self.changed, self.removed)
 
     def describe(self) -> str:
         """One line: "index/ is up to date", or what differs."""

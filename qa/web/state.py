@@ -64,15 +64,11 @@ class SearcherHolder:
 
 def index_facts(searcher: Searcher) -> dict[str, str]:
     """What the index panel lists about the index in memory: size, model, when it changed."""
+    from qa.index import change_phrases
     from qa.web.render import built_label
 
     manifest = searcher.index.manifest
-    kinds = (
-        ("added", manifest.added),
-        ("changed", manifest.changed),
-        ("removed", manifest.removed),
-    )
-    changes = [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+    changes = change_phrases(manifest.added, manifest.changed, manifest.removed)
     return {
         "Documents": str(len(manifest.documents)),
         "Sections": str(len(searcher.index.sections)),
@@ -173,8 +169,7 @@ class Rebuild:
 
 def describe_rebuild(info: IndexInfo) -> str:
     """`Rebuilt in 2.1 s. Changed a.txt. 3 chunks embedded, 57 reused; ...`"""
-    kinds = (("Added", info.added), ("Changed", info.changed), ("Removed", info.removed))
-    changes = [f"{kind} {', '.join(names)}" for kind, names in kinds if names]
+    changes = [change[0].upper() + change[1:] for change in info.file_changes()]
     what = ". ".join(changes) if changes else "No document changed since the last build"
     return (
         f"Rebuilt in {info.seconds:.1f} s. {what}. {info.chunks_embedded} chunks embedded, "
