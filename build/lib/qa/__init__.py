@@ -1,0 +1,35 @@
+"""qa: semantic search and question answering over documents, with section citations.
+
+>>> from qa import search
+>>> search("how do partnerships protect civilians", k=3)[0].citation  # doctest: +SKIP
+'peacekeeping-partnerships.txt › Protection of Civilians, lines 55–55'
+"""
+
+from __future__ import annotations
+
+from qa.errors import QAError
+from qa.evaluate import EvalReport, evaluate
+from qa.highlight import Highlight
+from qa.index import IndexInfo, IndexStatus, OpenedIndex, build_index, index_status, open_index
+from qa.search import Passage, Searcher, search
+from qa.settings import Settings
+from qa.watch import CorpusWatcher, WatchEvent
+
+__all__ = [
+    "CorpusWatcher",
+    "EvalReport",
+    "Highlight",
+    "IndexInfo",
+    "IndexStatus",
+    "OpenedIndex",
+    "Passage",
+    "QAError",
+    "Searcher",
+    "Settings",
+    "WatchEvent",
+    "build_index",
+    "evaluate",
+    "index_status",
+    "open_index",
+    "search",
+]

@@ -1,0 +1,259 @@
+"""The `qa` command: build, ask, eval and serve, as thin layers over the library.
+
+Errors the library raises on purpose (QAError) become one line on stderr and
+exit code 1; nothing here ranks or reads documents itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.index import IndexInfo, IndexStatus
+
+EXAMPLES = """examples:
+  qa build                                   index the documents in corpus/
+  qa build --watch                           ...and rebuild whenever they change
+  qa ask "how do partnerships protect civilians"
+  qa ask -k 3 --json "what is political will"
+  qa eval tests/data/dev_questions.jsonl     measure retrieval quality
+  qa serve --port 7860                       open the web app on 127.0.0.1 (watches corpus/)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Semantic search over documents, answering with cited passages.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_build, _add_ask, _add_eval, _add_serve):
+        add(commands)
+    return parser
+
+
+def _add_build(commands: Any) -> None:
+    build = commands.add_parser(
+        "build",
+        help="build or refresh the index",
+        description="Build the index of a corpus folder, re-embedding only changed chunks.",
+        epilog="example:\n  qa build --corpus corpus --index index",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("--corpus", type=Path, help="folder of .txt/.md documents (corpus)")
+    build.add_argument("--index", type=Path, help="index folder (index)")
+    build.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep watching the corpus and rebuild when documents change (Ctrl-C stops)",
+    )
+
+
+def _add_ask(commands: Any) -> None:
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question with cited passages",
+        description="Print the passages that best answer QUESTION, with their citations. "
+        "The index is built first if it is missing or out of date.",
+        epilog='example:\n  qa ask -k 3 "how do partnerships protect civilians"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ask.add_argument("question", help="the question, in plain words")
+    ask.add_argument("-k", type=int, default=5, help="number of passages (5)")
+    ask.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
+    ask.add_argument("--index", type=Path, help="index folder (index)")
+    ask.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+
+
+def _add_eval(commands: Any) -> None:
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval on a question set",
+        description="Score the index against QUESTIONS (JSON lines of "
+        '{"question": ..., "gold": [section titles]}; empty gold = not answerable): '
+        "Hit@1, Hit@3, MRR@10, nDCG@10, and how unanswerable questions were flagged.",
+        epilog="examples:\n  qa eval tests/data/dev_questions.jsonl\n"
+        "  qa eval --ablation tests/data/dev_questions.jsonl tests/data/paraphrase_questions.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("questions", type=Path, nargs="+", help="question file(s), JSON lines")
+    evaluate.add_argument("--index", type=Path, help="index folder (index)")
+    evaluate.add_argument("-k", type=int, default=10, help="passages per question (10)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    evaluate.add_argument(
+        "--ablation", action="store_true", help="compare ranking variants (the README table)"
+    )
+
+
+def _add_serve(commands: Any) -> None:
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the web app",
+        description="Serve the web app (the same as `python app.py`).",
+        epilog="example:\n  qa serve --port 7861 --read-only",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (7860)")
+    serve.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
+    serve.add_argument("--index", type=Path, help="index folder (index)")
+    serve.add_argument(
+        "--read-only", action="store_true", default=None, help="hide the Rebuild button"
+    )
+    serve.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not rebuild the index when documents in the corpus change",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        read_only=getattr(args, "read_only", None),
+    )
+
+
+def _build(args: argparse.Namespace) -> None:
+    from qa.index import build_index
+
+    settings = _settings(args)
+    _print_build(build_index(settings), settings)
+    if args.watch:
+        _watch(settings)
+
+
+def _print_build(info: IndexInfo, settings: Settings) -> None:
+    changes = info.file_changes()
+    first = len(info.added) == info.documents and not (info.changed or info.removed)
+    print(
+        f"Indexed {info.documents} document(s), {info.sections} sections, {info.chunks} chunks "
+        f"({info.chunks_embedded} embedded, {info.chunks_reused} reused) with {info.model} "
+        f"in {info.seconds:.1f} s → {settings.index_dir}/"
+        + (f" ({'; '.join(changes)})" if changes and not first else ""),
+        flush=True,
+    )
+
+
+def _watch(settings: Settings) -> None:
+    """Rebuild after every settled change of the corpus, printing each, until Ctrl-C."""
+    import threading
+
+    from qa.watch import CorpusWatcher, WatchEvent
+
+    def report(event: WatchEvent) -> None:
+        if event.info is not None:
+            _print_build(event.info, settings)
+        else:
+            print(f"qa: {event.error}", file=sys.stderr, flush=True)
+
+    print(f"Watching {settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
+    watcher = CorpusWatcher(settings, on_event=report).start()
+    try:
+        threading.Event().wait()
+    finally:
+        watcher.stop()
+
+
+def _ask(args: argparse.Namespace) -> None:
+    from qa.search import Searcher
+
+    searcher = Searcher.open(_settings(args), rebuild=True, before_build=_say_rebuilding)
+    passages = searcher.search(args.question, args.k)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+        return
+    from qa.render import render_passages
+
+    print(render_passages(passages, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+
+
+def _say_rebuilding(status: IndexStatus) -> None:
+    print(f"qa: {status.describe()}; building it now…", file=sys.stderr, flush=True)
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from qa.evaluate import ablation_rankings, evaluate
+    from qa.ranking import Ranking
+    from qa.search import Searcher
+
+    settings = _settings(args)
+    variants = ablation_rankings() if args.ablation else [("qa", Ranking())]
+    results: dict[str, dict[str, object]] = {}
+    for name, ranking in variants:
+        searcher = Searcher.open(settings, ranking=ranking)
+        results[name] = {str(p): evaluate(p, searcher, args.k) for p in args.questions}
+    if args.json:
+        payload = {n: {p: r.to_dict() for p, r in rs.items()} for n, rs in results.items()}  # type: ignore[attr-defined]
+        print(json.dumps(payload if args.ablation else payload["qa"], indent=2))
+    elif args.ablation:
+        print(_ablation_table(results))
+    else:
+        for path, report in results["qa"].items():
+            print(f"{path}\n{report.describe()}\n")  # type: ignore[attr-defined]
+
+
+def _ablation_table(results: dict[str, dict[str, object]]) -> str:
+    files = list(next(iter(results.values())))
+    header = "| ranking | " + " | ".join(Path(f).stem for f in files)
+    lines = [header + " |", "|---" * (len(files) + 1) + "|"]
+    for name, reports in results.items():
+        cells = [_cell(report) for report in reports.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(report: Any) -> str:
+    if not report.answerable:
+        return f"{report.unanswerable_flagged}/{report.unanswerable} flagged"
+    cell = f"{report.hit_at_1:.3f} / {report.hit_at_3:.3f} / {report.mrr_at_10:.3f}"
+    return cell + (
+        f" ({report.answerable_flagged} wrongly flagged)" if report.answerable_flagged else ""
+    )
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from qa.web.app import serve
+
+    serve(_settings(args), host=args.host, port=args.port, watch=not args.no_watch)
+
+
+def _show_warning(
+    message: warnings.WarningMessage | Warning | str, *_: object, **__: object
+) -> None:
+    print(f"qa: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}
+    try:
+        handlers[args.command](args)
+    except QAError as error:
+        print(f"qa: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Measure retrieval against a question set: Hit@1, Hit@3, MRR@10, nDCG@10 and confidence.
+
+A question file holds one JSON object a line: `{"question": ..., "gold": [section titles]}`.
+A passage is a hit when its section title is in `gold`; an empty `gold` marks a
+question the corpus does not answer, which should come back with no confident passage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.ranking import Ranking
+    from qa.search import Passage, Searcher
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    gold: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Miss:
+    """An answerable question whose first passage was not a hit (or was flagged)."""
+
+    question: str
+    gold: tuple[str, ...]
+    first: str
+    rank: int | None  # rank of the first hit within k, if any
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    answerable: int
+    unanswerable: int
+    hit_at_1: float
+    hit_at_3: float
+    mrr_at_10: float
+    ndcg_at_10: float
+    unanswerable_flagged: int
+    answerable_flagged: int
+    misses: tuple[Miss, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["misses"] = [m.__dict__ | {"gold": list(m.gold)} for m in self.misses]
+        return data
+
+    def describe(self) -> str:
+        lines = [
+            f"answerable questions: {self.answerable}",
+            f"  Hit@1 {self.hit_at_1:.3f}   Hit@3 {self.hit_at_3:.3f}   "
+            f"MRR@10 {self.mrr_at_10:.3f}   nDCG@10 {self.ndcg_at_10:.3f}",
+            f"  wrongly flagged not confident: {self.answerable_flagged}",
+            f"unanswerable questions: {self.unanswerable}, "
+            f"flagged not confident: {self.unanswerable_flagged}",
+        ]
+        if self.misses:
+            lines.append("misses:")
+        for miss in self.misses:
+            where = f"first hit at rank {miss.rank}" if miss.rank else "no hit in the list"
+            flag = ", flagged not confident" if miss.flagged else ""
+            lines.append(
+                f"  {miss.question!r}: got {miss.first!r} ({where}{flag}); "
+                f"wanted {' | '.join(miss.gold)}"
+            )
+        return "\n".join(lines)
+
+
+def read_questions(path: Path | str) -> list[Question]:
+    """Questions from a JSON-lines file; QAError naming the line when one is malformed."""
+    questions = []
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise QAError(f"Cannot read {path} ({error.strerror}): pass a JSON-lines file") from error
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question, gold = row["question"], row.get("gold", [])
+            if not isinstance(question, str) or not isinstance(gold, list):
+                raise TypeError("question must be text and gold a list")
+            questions.append(Question(question, tuple(str(g) for g in gold)))
+        except (ValueError, KeyError, TypeError) as error:
+            raise QAError(
+                f"{path} line {number} is not a question object ({error}): write "
+                '{"question": "...", "gold": ["Section title"]}'
+            ) from error
+    if not questions:
+        raise QAError(f"{path} holds no questions: add JSON lines with question and gold")
+    return questions
+
+
+def evaluate(
+    path: Path | str,
+    searcher: Searcher | Callable[[str, int], Sequence[Passage]],
+    k: int = 10,
+) -> EvalReport:
+    """Run every question of `path` through `searcher` and score the rankings."""
+    run = searcher.search if hasattr(searcher, "search") else searcher
+    questions = read_questions(path)
+    hits1 = hits3 = 0
+    mrr = ndcg = 0.0
+    flagged_yes = flagged_no = 0
+    misses = []
+    answerable = [q for q in questions if q.gold]
+    for q in questions:
+        passages = list(run(q.question, k))
+        confident = any(p.confident for p in passages)
+        if not q.gold:
+            flagged_yes += not confident
+            continue
+        flagged_no += not confident
+        relevant = [p.section in q.gold for p in passages[:k]]
+        rank = relevant.index(True) + 1 if True in relevant else None
+        hits1 += rank == 1
+        hits3 += rank is not None and rank <= 3
+        mrr += 1 / rank if rank else 0.0
+        dcg = sum(1 / math.log2(i + 2) for i, hit in enumerate(relevant) if hit)
+        ideal = sum(1 / math.log2(i + 2) for i in range(min(k, sum(relevant) or 1)))
+        ndcg += dcg / ideal if ideal else 0.0
+        if rank != 1 or not confident:
+            first = passages[0].section if passages else "(nothing)"
+            misses.append(Miss(q.question, q.gold, first, rank, not confident))
+    n = max(1, len(answerable))
+    return EvalReport(
+        answerable=len(answerable),
+        unanswerable=len(questions) - len(answerable),
+        hit_at_1=hits1 / n,
+        hit_at_3=hits3 / n,
+        mrr_at_10=mrr / n,
+        ndcg_at_10=ndcg / n,
+        unanswerable_flagged=flagged_yes,
+        answerable_flagged=flagged_no,
+        misses=tuple(misses),
+    )
+
+
+def ablation_rankings() -> list[tuple[str, Ranking]]:
+    """The ranking variants of the README's ablation table, from single signals to qa's default."""
+    from qa.ranking import Ranking
+
+    return [
+        (
+            "keywords alone (BM25 over chunks)",
+            Ranking(dense_weight=0.0, section_keywords=False, group=False),
+        ),
+        ("vectors alone (chunks)", Ranking(dense_weight=1.0, sentence_share=0.0, group=False)),
+        (
+            "fused: chunk vectors + chunk BM25",
+            Ranking(sentence_share=0.0, section_keywords=False, group=False),
+        ),
+        ("+ best-sentence vectors", Ranking(section_keywords=False, group=False)),
+        ("+ section BM25, titles included", Ranking(group=False)),
+        ("+ one passage per section, neighbours merged (qa)", Ranking()),
+        ("qa with titles in chunk BM25 too", Ranking(chunk_titles=True)),
+    ]

@@ -1,0 +1,49 @@
+"""Passages as terminal text: citation, score, and the text with its answer sentences marked.
+
+Bold on a terminal; `**...**` markers otherwise, so piped output keeps the marks.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from qa.highlight import segments
+
+if TYPE_CHECKING:
+    from qa.search import Passage
+
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def mark_highlights(passage: Passage, color: bool) -> str:
+    """The passage text with each highlight wrapped in bold (terminal) or ** markers."""
+    start_mark, end_mark = (BOLD, RESET) if color else ("**", "**")
+    parts = segments(passage.text, passage.highlights)
+    if parts == [(passage.text, True)]:
+        return passage.text  # the whole text: nothing to single out
+    return "".join(f"{start_mark}{piece}{end_mark}" if marked else piece for piece, marked in parts)
+
+
+def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
+    """Numbered passages for a terminal, with a notice when none is a confident answer."""
+    if not passages:
+        return "No passages found."
+    lines = []
+    if not any(p.confident for p in passages):
+        lines += ["No passage answers this confidently; the closest are:", ""]
+    for rank, passage in enumerate(passages, start=1):
+        citation = f"{BOLD}{passage.citation}{RESET}" if color else passage.citation
+        lines.append(f"{rank}. {citation}  (score {passage.score:.2f})")
+        body = mark_highlights(passage, color)
+        for paragraph in body.split("\n"):
+            lines.append(
+                textwrap.fill(
+                    paragraph.strip(), width=88, initial_indent="   ", subsequent_indent="   "
+                )
+                if paragraph.strip()
+                else ""
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

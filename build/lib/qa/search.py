@@ -1,0 +1,331 @@
+"""Question to passages: hybrid ranking over a loaded index, with citations and highlights.
+
+For a question the Searcher gathers candidate chunks (nearest vectors from
+FAISS, best BM25 chunks), fuses vector and keyword evidence (`qa.ranking`),
+groups neighbouring chunks of a section into passages, marks the answer
+sentences (`qa.highlight`) and gives each passage a calibrated 0..1 score.
+A phrase in double quotes restricts the answers to passages containing it.
+
+Not here: building or storing the index (see `qa.index`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.chunking import Section, line_gap
+from qa.corpus import FileState, corpus_state
+from qa.embedding import Embedder, load_embedder
+from qa.errors import IndexMismatchError, QAError, QueryError
+from qa.highlight import Highlight, choose_highlights
+from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
+from qa.lexical import LexicalIndex, contains_phrase, quoted_phrases, terms
+from qa.ranking import Ranking, fuse, group_passages, is_confident, readable_score
+from qa.settings import Settings
+from qa.store import LoadedIndex
+
+CANDIDATES = 100  # per retriever; both lists are fused
+MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only costs time
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One answer: source text with its citation.
+
+    `score` runs from 0 to 1, higher is better: it is the calibrated similarity of
+    question and passage, and 0.5 is the line between a credible answer and not
+    (`confident`).  `highlights` are the sentences of `text` that best answer.
+    """
+
+    text: str
+    doc: str
+    section: str
+    section_path: tuple[str, ...]
+    start_line: int
+    end_line: int
+    score: float
+    confident: bool
+    highlights: tuple[Highlight, ...]
+
+    @property
+    def citation(self) -> str:
+        """`peacekeeping-partnerships.txt › Protection of Civilians, lines 55–57`."""
+        lines = (
+            f"line {self.start_line}"
+            if self.start_line == self.end_line
+            else f"lines {self.start_line}–{self.end_line}"
+        )
+        return f"{self.doc} › {' › '.join(self.section_path)}, {lines}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-ready values, the citation included."""
+        data = asdict(self)
+        data["section_path"] = list(self.section_path)
+        data["highlights"] = [asdict(h) for h in self.highlights]
+        data["citation"] = self.citation
+        return data
+
+
+class Searcher:
+    """A loaded index, ready to answer questions; safe to share between threads.
+
+    It is made from a `LoadedIndex` (or opened with `Searcher.open(settings)`) and
+    takes its model from the index's manifest.  Before each question it looks at
+    the index folder's CURRENT pointer: when a newer build has been swapped in (by
+    another process, the CLI or a rebuild), it loads that build and answers from
+    it; questions keep being answered from the old one meanwhile.
+    """
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        *,
+        embedder: Embedder | None = None,
+        ranking: Ranking | None = None,
+    ) -> None:
+        self.ranking = ranking or Ranking()
+        self.index = index
+        self.embedder = embedder or load_embedder(index.manifest.model)
+        if self.embedder.dimension != index.manifest.dimension:
+            raise IndexMismatchError(
+                f"{index.folder.parent}/ holds {index.manifest.dimension}-d vectors of "
+                f"{index.manifest.model!r}, but the model gives {self.embedder.dimension}: "
+                "run `qa build`"
+            )
+        self.chunks = self.index.chunks
+        sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
+        self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
+        self._section_array = np.array(self._section_of, dtype=np.int64)
+        self._chunk_bm25 = LexicalIndex(
+            [
+                (" ".join(c.section_path) + "\n" if self.ranking.chunk_titles else "") + c.text
+                for c in self.chunks
+            ]
+        )
+        section_texts = [" ".join(s.path) for s in self.index.sections]
+        for chunk, section in zip(self.chunks, self._section_of, strict=True):
+            section_texts[section] += "\n" + chunk.text
+        self._section_bm25 = LexicalIndex(section_texts)
+        self._newest, self._skipped = self, index.folder
+        self._switching = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        rebuild: bool = False,
+        before_build: Callable[[IndexStatus], None] | None = None,
+        embedder: Embedder | None = None,
+        ranking: Ranking | None = None,
+    ) -> Searcher:
+        """A Searcher over the live index of `settings` (default: `Settings.from_env()`).
+
+        With `rebuild`, a missing, damaged, mismatched or stale index is rebuilt
+        first (see `qa.index.open_index`); without it, QAError naming the fix.
+        """
+        settings = settings or Settings.from_env()
+        if not rebuild:
+            return cls(load_index(settings), embedder=embedder, ranking=ranking)
+        opened = open_index(settings, rebuild=True, embedder=embedder, before_build=before_build)
+        return cls(opened.index or load_index(settings), embedder=embedder, ranking=ranking)
+
+    def latest(self) -> Searcher:
+        """The Searcher over the build live on disk now: this one, or one over a newer build.
+
+        A newer build is loaded by one thread while the others keep answering from
+        the build they have; a build that cannot be loaded is skipped until CURRENT
+        changes again.
+        """
+        newest = self._newest
+        try:
+            folder = current_folder(self.index.folder.parent)
+        except QAError:
+            return newest  # the folder is gone or being replaced: keep what is loaded
+        if folder in (newest.index.folder, self._skipped) or not self._switching.acquire(
+            blocking=False
+        ):
+            return newest
+        try:
+            loaded = store.read_build(folder)
+            if loaded.manifest.model == newest.index.manifest.model:
+                newest = Searcher(loaded, embedder=self.embedder, ranking=self.ranking)
+                self._newest = newest
+            else:
+                self._skipped = folder  # another model: `Searcher.open` must decide
+        except QAError:
+            self._skipped = folder
+        finally:
+            self._switching.release()
+        return newest
+
+    def section_for(self, passage: Passage) -> Section:
+        """The whole section a passage comes from, with its source text, for reading in context."""
+        for section in self._newest.index.sections:
+            if (
+                section.doc == passage.doc
+                and section.start_line <= passage.start_line <= section.end_line
+            ):
+                return section
+        raise QueryError(f"No section of this index holds {passage.citation}: search again")
+
+    def search(self, question: str, k: int = 5) -> list[Passage]:
+        """The `k` best passages for `question`, best first (fewer if fewer chunks match)."""
+        self = self.latest()  # one build answers the whole question: the newest on disk
+        question = _clean_question(question)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
+        phrases = quoted_phrases(question)
+        plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
+        query = self.embedder.encode([plain])[0]
+        query_terms = terms(plain)
+        chunk_bm25 = self._chunk_bm25.scores(query_terms)
+        candidates = self._candidates(query, chunk_bm25, phrases, k)
+        if not candidates:
+            return []
+        rows = np.array(candidates)
+        chunk_cosine = np.asarray(self.index.embeddings[rows] @ query, dtype=np.float32)
+        sentence_cosine = np.array(
+            [self._best_sentence(row, query) for row in candidates], dtype=np.float32
+        )
+        ranking = self.ranking
+        section_scores = (
+            self._section_bm25.scores(query_terms)[self._section_array[rows]]
+            if ranking.section_keywords
+            else np.zeros(len(rows), dtype=np.float32)
+        )
+        fused = fuse(
+            chunk_cosine,
+            np.maximum(sentence_cosine, chunk_cosine),
+            chunk_bm25[rows],
+            section_scores,
+            ranking.dense_weight,
+            ranking.sentence_share,
+        )
+        order = [candidates[i] for i in np.argsort(-fused, kind="stable")]
+        by_row = dict(zip(candidates, fused.tolist(), strict=True))
+        cosine_of = dict(zip(candidates, chunk_cosine.tolist(), strict=True))
+        credible = {
+            row for row, cosine in cosine_of.items() if is_confident(readable_score(cosine))
+        }
+        groups = group_passages(
+            order, by_row, self._section_of, k, diversify=ranking.group, mergeable=credible
+        )
+        return [self._passage(sorted(g), cosine_of, query, query_terms) for g in groups]
+
+    def _candidates(
+        self, query: np.ndarray, chunk_bm25: np.ndarray, phrases: list[str], k: int
+    ) -> list[int]:
+        """Rows worth ranking: every chunk with the quoted phrases, or both retrievers' best."""
+        if phrases:
+            return [
+                row
+                for row, chunk in enumerate(self.chunks)
+                if all(contains_phrase(chunk.text, phrase) for phrase in phrases)
+            ]
+        depth = min(len(self.chunks), max(CANDIDATES, 10 * k))
+        if depth == 0:
+            return []
+        _, nearest = self.index.vectors.search(query.reshape(1, -1), depth)
+        keyword_best = np.argpartition(-chunk_bm25, depth - 1)[:depth]
+        found = [int(r) for r in nearest[0] if r >= 0]
+        found += sorted(
+            (int(r) for r in keyword_best if chunk_bm25[r] > 0), key=lambda r: -chunk_bm25[r]
+        )
+        return list(dict.fromkeys(found))
+
+    def _sentence_rows(self, row: int) -> slice:
+        offsets = self.index.sentence_offsets
+        return slice(int(offsets[row]), int(offsets[row + 1]))
+
+    def _best_sentence(self, row: int, query: np.ndarray) -> float:
+        vectors = self.index.sentence_vectors[self._sentence_rows(row)]
+        return float((vectors @ query).max()) if len(vectors) else -1.0
+
+    def _passage(
+        self,
+        rows: list[int],
+        cosine_of: dict[int, float],
+        query: np.ndarray,
+        query_terms: list[str],
+    ) -> Passage:
+        first, last = self.chunks[rows[0]], self.chunks[rows[-1]]
+        text, spans = "", []
+        previous_end = None
+        for row in rows:
+            chunk = self.chunks[row]
+            if previous_end is not None:
+                text += line_gap(previous_end, chunk.start_line)
+            spans += [(len(text) + a, len(text) + b) for a, b in chunk.sentences]
+            text += chunk.text
+            previous_end = chunk.end_line
+        cosines = np.concatenate(
+            [self.index.sentence_vectors[self._sentence_rows(row)] @ query for row in rows]
+        )
+        score = readable_score(max(cosine_of[row] for row in rows))
+        return Passage(
+            text=text,
+            doc=first.doc,
+            section=first.section,
+            section_path=first.section_path,
+            start_line=first.start_line,
+            end_line=last.end_line,
+            score=round(score, 4),
+            confident=is_confident(score),
+            highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
+        )
+
+
+def _clean_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise QueryError(f"The question must be text, not {type(question).__name__}")
+    printable = "".join(c if c.isprintable() else " " for c in question[: MAX_QUESTION_CHARS * 2])
+    cleaned = " ".join(printable.split())[:MAX_QUESTION_CHARS]
+    if not any(c.isalnum() for c in cleaned):
+        raise QueryError("The question has no words: type a few words about what you want to find")
+    return cleaned
+
+
+def search(question: str, k: int = 5, *, settings: Settings | None = None) -> list[Passage]:
+    """Answer `question` from the corpus and index of `settings` (default: `Settings.from_env()`).
+
+    The index is built or refreshed first when needed.  The Searcher is kept
+    between calls; each call checks the corpus cheaply (a `stat` a file, hashing
+    only files whose size or modification time changed), so calling this in a
+    loop costs about what `Searcher.search` does, and still sees edits.
+    """
+    settings = settings or Settings.from_env()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(settings)
+        if cached is None:
+            cached = _CACHE[settings] = _Cached(Searcher.open(settings, rebuild=True))
+        searcher = cached.refreshed(settings)
+    return searcher.search(question, k)
+
+
+@dataclass
+class _Cached:
+    """A Searcher kept by `search()`, and the corpus files as last seen."""
+
+    searcher: Searcher
+    files: dict[str, FileState] = field(default_factory=dict)
+
+    def refreshed(self, settings: Settings) -> Searcher:
+        """The Searcher, on an index rebuilt first if the corpus changed since its build."""
+        self.files = corpus_state(settings.corpus_dir, self.files)
+        self.searcher = self.searcher.latest()  # an older build is then freed
+        hashes = {name: state.sha256 for name, state in self.files.items()}
+        if hashes != self.searcher.index.manifest.documents:
+            build_index(settings, embedder=self.searcher.embedder, progress=False)
+            self.searcher = self.searcher.latest()
+        return self.searcher
+
+
+_CACHE: dict[Settings, _Cached] = {}
+_CACHE_LOCK = threading.Lock()

@@ -1,0 +1,81 @@
+"""Defaults in one place, and how they are overridden.
+
+`Settings()` gives the defaults; `Settings.from_env()` applies `QA_`-prefixed
+environment variables; `settings.with_overrides(...)` applies CLI options.
+Nothing is read at import time.
+
+One rule for the library: a function takes a `Settings` (folders included),
+never folders beside it, and a missing one is `Settings.from_env()`.
+
+    >>> Settings.from_env({"QA_MODEL": "fake-hash", "QA_INDEX_DIR": "/tmp/i"}).index_dir
+    PosixPath('/tmp/i')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes an index or a search.
+
+    `model` is either the bundled "all-MiniLM-L6-v2", a local folder holding a
+    sentence-transformers model, or a model name already in the local
+    Hugging Face cache (nothing is ever downloaded).
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model: str = DEFAULT_MODEL
+    # all-MiniLM-L6-v2 reads at most 256 word pieces, counting [CLS] and [SEP].
+    max_tokens: int = 256
+    # Paragraphs shorter than this are merged with a neighbour (a lead-in line and its list).
+    min_chunk_tokens: int = 24
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        # Folders may be given as strings; they are always Paths afterwards.
+        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        if env.get("QA_CORPUS_DIR"):
+            changes["corpus_dir"] = Path(env["QA_CORPUS_DIR"])
+        if env.get("QA_INDEX_DIR"):
+            changes["index_dir"] = Path(env["QA_INDEX_DIR"])
+        if env.get("QA_MODEL"):
+            changes["model"] = env["QA_MODEL"]
+        if env.get("QA_READ_ONLY"):
+            changes["read_only"] = _parse_bool("QA_READ_ONLY", env["QA_READ_ONLY"])
+        return dataclasses.replace(cls(), **changes)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with every non-None value of `changes` applied; paths are converted."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **clean)
+
+    def chunking(self) -> dict[str, int]:
+        """The settings that change how text is cut into chunks (recorded in the manifest)."""
+        return {"max_tokens": self.max_tokens, "min_chunk_tokens": self.min_chunk_tokens}
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise QAError(f"{name}={value!r} is not a yes/no value: use 1 or 0")

@@ -1,0 +1,147 @@
+"""Small text utilities shared by the pipeline stages: sentence spans and list items.
+
+`sentence_spans` cuts prose into sentences without being fooled by common
+abbreviations ("U.N.", "e.g.", "vs.", "Dr.") or initials, and treats every
+list item ("• ...", "- ...", "1. ...") as a sentence of its own.  It does not
+try to handle quotations spanning sentences or languages other than English.
+"""
+
+from __future__ import annotations
+
+import re
+
+LIST_ITEM = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–—]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+\S")
+
+# Words that end with a period without ending a sentence (compared in lower case).
+ABBREVIATIONS = frozenset(
+    {
+        "e.g",
+        "i.e",
+        "vs",
+        "v",
+        "cf",
+        "al",
+        "etc",
+        "approx",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "no",
+        "nos",
+        "fig",
+        "figs",
+        "vol",
+        "vols",
+        "pp",
+        "ed",
+        "eds",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "est",
+        "gen",
+        "gov",
+        "lt",
+        "col",
+        "sgt",
+        "capt",
+        "adm",
+        "rev",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "art",
+        "sec",
+        "ch",
+        "para",
+    }
+)
+
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+def _is_abbreviation(text: str, period_at: int) -> bool:
+    """True when the period at `period_at` closes an abbreviation or initial, not a sentence."""
+    if text[period_at] != ".":
+        return False
+    match = _WORD_BEFORE.search(text, 0, period_at)
+    if not match:
+        return False
+    word = match.group(1).lower().strip(".")
+    if word in ABBREVIATIONS:
+        return True
+    # Initials and dotted acronyms: "J." "U.N." "e.g." (a single letter between periods).
+    return bool(re.fullmatch(r"(?:[a-z]\.)*[a-z]", word))
+
+
+def _sentences_in_line_group(text: str, offset: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        rest = text[end:].lstrip()
+        if not rest:
+            continue
+        first = rest[0]
+        # A new sentence starts with a capital, a digit, a quote or a bracket.
+        if not (first.isupper() or first.isdigit() or first in "\"'“‘([" or not first.isalpha()):
+            continue
+        if _is_abbreviation(text, match.start()) and not first.isdigit():
+            continue
+        if re.fullmatch(r"\s*\(?(?:\d{1,3}|[a-zA-Z])", text[: match.start()]):
+            continue  # the marker of a numbered list item: "1. United Nations"
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    result = []
+    for a, b in spans:
+        piece = text[a:b]
+        stripped_left = len(piece) - len(piece.lstrip())
+        stripped_right = len(piece) - len(piece.rstrip())
+        if piece.strip():
+            result.append((offset + a + stripped_left, offset + b - stripped_right))
+    return result
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text`, in order, without surrounding spaces.
+
+    >>> t = "The U.N. helps, e.g. with patrols. Dr. Lee agrees.\\n  • Roads.\\n  • Schools"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['The U.N. helps, e.g. with patrols.', 'Dr. Lee agrees.', '• Roads.', '• Schools']
+    """
+    spans: list[tuple[int, int]] = []
+    group_start = 0
+    position = 0
+    for line in text.splitlines(keepends=True):
+        if LIST_ITEM.match(line) or not line.strip():
+            if position > group_start:
+                spans += _sentences_in_line_group(text[group_start:position], group_start)
+            group_start = position
+        position += len(line)
+        if LIST_ITEM.match(line):
+            # A list item is its own group: close it at the end of its line.
+            spans += _sentences_in_line_group(text[group_start:position], group_start)
+            group_start = position
+    if position > group_start:
+        spans += _sentences_in_line_group(text[group_start:position], group_start)
+    return spans

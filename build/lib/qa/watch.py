@@ -1,0 +1,186 @@
+"""Follow a corpus folder: rebuild the index incrementally a moment after files stop changing.
+
+`CorpusWatcher(settings).start()` watches `settings.corpus_dir` with watchfiles
+in a background thread.  Changes are debounced (a burst of saves is one
+rebuild), then the index is brought up to date with `build_index`, and again
+while the corpus keeps changing during a build.  Searchers follow the new build
+on their next question (see `Searcher.latest`), so questions are answered from
+the old index until the new one is swapped in.
+
+Bad moments are data, not crashes: a corpus folder that is removed is waited
+for and followed again once restored; a failed rebuild is reported in
+`WatchEvent.error` and the previous index stays live.  Nothing here prints:
+`on_event` receives each `WatchEvent` and the CLI or the web app says it.
+
+Not here: building (see `qa.index`) or answering (see `qa.search`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from qa.corpus import SUFFIXES
+from qa.embedding import Embedder, load_embedder
+from qa.errors import BuildLockedError, QAError
+from qa.index import IndexInfo, IndexStatus, build_index, index_status
+from qa.settings import Settings
+
+SETTLE_MS = 400  # a change is built once the folder has been quiet this long
+MAX_WAIT_MS = 5000  # ...or after this long of continuous changes
+POLL_SECONDS = 0.5  # how often a missing corpus folder is looked for
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One thing the watcher did: a rebuild (`info`), or why it could not (`error`)."""
+
+    at: str  # ISO time, UTC
+    info: IndexInfo | None = None
+    error: str = ""
+
+
+class CorpusWatcher:
+    """Keeps the index of `settings` in step with its corpus folder, in a background thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        on_event: Callable[[WatchEvent], None] | None = None,
+        settle_ms: int = SETTLE_MS,
+    ) -> None:
+        self.settings, self._embedder, self.on_event = settings, embedder, on_event
+        self.settle_ms = settle_ms
+        self.last: WatchEvent | None = None
+        self.builds = 0
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="qa-watch", daemon=True)
+
+    def start(self) -> CorpusWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def wait_until_idle(self, seconds: float) -> bool:
+        """True once the watcher has caught up: no change pending and no build running."""
+        return self._idle.wait(seconds)
+
+    def run(self) -> None:
+        """Watch until `stop()`: sync the index, then again after every settled batch."""
+        while not self._stop.is_set():
+            folder = self.settings.corpus_dir
+            if not folder.is_dir():
+                self._sync()  # reports the missing folder once; the index stays
+                self._stop.wait(POLL_SECONDS)
+                continue
+            self._sync()
+            self._watch(folder, _identity(folder))
+
+    def _watch(self, folder: Path, identity: tuple[int, int] | None) -> None:
+        """Sync after each settled batch of changes, until the folder is removed or replaced."""
+        import watchfiles
+
+        try:
+            for changes in watchfiles.watch(
+                folder,
+                watch_filter=document_change_filter(folder),
+                debounce=MAX_WAIT_MS,
+                step=self.settle_ms,
+                stop_event=self._stop,
+                rust_timeout=int(POLL_SECONDS * 1000),
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            ):
+                if _identity(folder) != identity:
+                    return  # removed, or removed and restored: watch it anew
+                if changes:
+                    self._idle.clear()
+                    self._sync()
+        except (OSError, RuntimeError):  # the folder vanished as watching began
+            self._stop.wait(POLL_SECONDS)
+
+    def _sync(self) -> None:
+        """Rebuild until the index matches the corpus, or a build changes nothing more."""
+        self._idle.clear()
+        previous: IndexStatus | None = None
+        while not self._stop.is_set():
+            try:
+                status = index_status(self.settings)
+                if status.fresh or _same_changes(status, previous):
+                    break  # e.g. a skipped binary file: another build would not change it
+                previous = status
+                info = build_index(self.settings, embedder=self._embedder_now(), progress=False)
+            except BuildLockedError:
+                self._stop.wait(POLL_SECONDS)  # another process builds; then look again
+                continue
+            except QAError as error:
+                self._report(WatchEvent(_now(), error=str(error)))
+                break
+            except Exception as error:  # reported, and the watcher keeps going
+                text = f"The rebuild failed ({type(error).__name__}: {error})"
+                self._report(WatchEvent(_now(), error=text))
+                break
+            self.builds += 1
+            self._report(WatchEvent(_now(), info=info))
+        self._idle.set()
+
+    def _embedder_now(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model)
+        return self._embedder
+
+    def _report(self, event: WatchEvent) -> None:
+        repeated = self.last is not None and event.error and event.error == self.last.error
+        self.last = event
+        if self.on_event is not None and not repeated:
+            self.on_event(event)
+
+
+def document_change_filter(corpus_dir: Path) -> Callable[[object, str], bool]:
+    """What counts as a change of the corpus: documents and folders, as `read_corpus` sees them.
+
+    Editor swap files and backups do not count, nor anything inside a hidden folder.
+
+    >>> counts = document_change_filter(Path("/c"))
+    >>> [counts(None, p) for p in ("/c/a.md", "/c/sub", "/c/.a.md.swp", "/c/a.md~", "/c/.git/x")]
+    [True, True, False, False, False]
+    """
+
+    roots = {corpus_dir, corpus_dir.absolute(), corpus_dir.resolve()}
+
+    def counts(change: object, path: str) -> bool:
+        inside = [
+            Path(path).relative_to(root).parts for root in roots if Path(path).is_relative_to(root)
+        ]
+        parts = inside[0] if inside else ()  # outside the corpus: the folder itself, say
+        if any(part.startswith((".", "#", "~")) for part in parts) or path.endswith("~"):
+            return False
+        suffix = Path(path).suffix.lower()
+        return suffix in SUFFIXES or not suffix
+
+    return counts
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _same_changes(status: IndexStatus, previous: IndexStatus | None) -> bool:
+    return previous is not None and status == previous
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

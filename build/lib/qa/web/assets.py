@@ -1,0 +1,122 @@
+"""The web app's look: a Gradio theme, the CSS of `qa.web.render`'s HTML, the header, a JS hook.
+
+Colours come from Gradio's CSS variables, so light and dark mode both work;
+`.dark` rules adjust the few colours of our own (marks, notices).  Fonts are
+Gradio's bundled ones: the page fetches nothing from the internet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def theme() -> Any:
+    """Gradio's default theme with a calmer accent."""
+    import gradio as gr
+
+    return gr.themes.Default(primary_hue="indigo", neutral_hue="slate")
+
+
+CSS = """
+.gradio-container { max-width: 920px !important; margin: 0 auto !important; }
+.qa-head h1 { font-size: 1.7rem; margin: .2rem 0 .25rem; font-family: var(--font) !important; }
+.qa-head p { margin: 0; color: var(--body-text-color-subdued); }
+
+#qa-examples { flex-wrap: wrap !important; gap: 6px !important; }
+#qa-examples > .qa-chip { flex: 0 1 auto !important; min-width: 0 !important;
+  width: auto !important; border-radius: 999px !important; font-weight: 400 !important;
+  white-space: normal; }
+
+.qa-results { display: flex; flex-direction: column; gap: 12px; }
+.qa-summary { margin: 0; color: var(--body-text-color-subdued); font-size: .92rem; }
+.qa-summary q { color: var(--body-text-color); }
+.qa-share { color: var(--link-text-color); }
+.qa-hint, .qa-empty { color: var(--body-text-color-subdued); margin: .25rem 0; }
+.qa-error, .qa-notice, .qa-stale { border-radius: var(--radius-lg); padding: .6rem .8rem;
+  margin: 0; border: 1px solid #f2c94c; background: #fff8e1; color: #5c4400; }
+.dark .qa-error, .dark .qa-notice, .dark .qa-stale { background: #3a2f0b; color: #fde68a;
+  border-color: #8a6d1a; }
+.qa-fresh { margin: .4rem 0 0; color: #15803d; }
+.dark .qa-fresh { color: #86efac; }
+
+.qa-card { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
+  background: var(--block-background-fill); padding: .8rem 1rem; box-shadow: var(--block-shadow);
+  overflow-wrap: anywhere; }
+.qa-card.qa-weak { opacity: .85; }
+.qa-card-top { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+.qa-rank { display: inline-flex; align-items: center; justify-content: center; width: 1.7rem;
+  height: 1.7rem; border-radius: 50%; font-weight: 600; font-size: .9rem;
+  background: var(--color-accent-soft); color: var(--color-accent); }
+.qa-score { display: inline-flex; align-items: center; gap: 6px; font-size: .85rem;
+  color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
+.qa-bar { display: inline-block; width: 88px; height: 6px; border-radius: 3px; overflow: hidden;
+  background: var(--border-color-primary); }
+.qa-bar > span { display: block; height: 100%; background: var(--color-accent); }
+.qa-weak .qa-bar > span { background: var(--body-text-color-subdued); }
+.qa-cite { font-style: normal; font-size: .92rem; color: var(--body-text-color-subdued); }
+.qa-cite b { color: var(--body-text-color); font-weight: 600; font-family: var(--font) !important; }
+.qa-cite-row { margin: .45rem 0 .2rem; }
+.qa-text { margin: .35rem 0 0; line-height: 1.55; white-space: pre-line; }
+.qa-results mark, .qa-section mark { background: #fde68a; color: inherit; padding: 0 1px;
+  border-radius: 2px; }
+.dark .qa-results mark, .dark .qa-section mark { background: rgba(250, 204, 21, .32);
+  color: var(--body-text-color); }
+
+.qa-context { margin: .45rem 0 .2rem; }
+.qa-context > summary { cursor: pointer; list-style: none; display: flex; flex-wrap: wrap;
+  align-items: baseline; justify-content: space-between; gap: 4px 12px; }
+.qa-context > summary::-webkit-details-marker { display: none; }
+.qa-context > summary:hover .qa-cite b, .qa-context > summary:focus-visible .qa-cite b {
+  text-decoration: underline; }
+.qa-open { font-size: .82rem; color: var(--link-text-color); white-space: nowrap; }
+.qa-open::before { content: "▸ "; }
+.qa-context[open] .qa-open::before { content: "▾ "; }
+.qa-context[open] + .qa-text { display: none; }
+.qa-section { margin-top: .5rem; border: 1px solid var(--border-color-primary);
+  border-radius: var(--radius-md); background: var(--background-fill-secondary); }
+.qa-section-head { margin: 0; padding: .4rem .7rem; font-size: .85rem;
+  border-bottom: 1px solid var(--border-color-primary); color: var(--body-text-color-subdued); }
+.qa-lines { max-height: 60vh; overflow: auto; padding: .3rem 0; font-size: .92rem;
+  line-height: 1.5; }
+.qa-line { display: flex; gap: .6rem; padding: 0 .7rem 0 0; border-left: 3px solid transparent; }
+.qa-line.qa-hit { background: var(--color-accent-soft); border-left-color: var(--color-accent); }
+.qa-ln { flex: 0 0 2.6rem; text-align: right; color: var(--body-text-color-subdued);
+  user-select: none; font-variant-numeric: tabular-nums; font-size: .8rem; padding-top: .1rem; }
+.qa-src { flex: 1; min-width: 0; white-space: pre-wrap; }
+.qa-line.qa-blank { height: .55rem; }
+.qa-line.qa-blank > * { display: none; }
+
+.qa-index dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
+.qa-index dt { color: var(--body-text-color-subdued); }
+.qa-index dd { margin: 0; overflow-wrap: anywhere; }
+.qa-index .qa-stale { margin-top: .5rem; }
+.qa-index .qa-watch { margin: .4rem 0 0; color: var(--body-text-color-subdued); font-size: .9em; }
+#qa-rebuild { max-width: 14rem; }
+.qa-progress { display: flex; align-items: center; gap: 10px; font-size: .9rem; }
+.qa-progress .qa-bar { width: 160px; }
+.qa-busy > span { width: 35%; animation: qa-slide 1.1s ease-in-out infinite alternate; }
+@keyframes qa-slide { from { margin-left: 0; } to { margin-left: 65%; } }
+
+@media (max-width: 640px) {
+  .qa-head h1 { font-size: 1.35rem; }
+  .qa-card { padding: .65rem .7rem; }
+  .qa-bar { width: 56px; }
+  .qa-ln { flex-basis: 2rem; }
+}
+"""
+
+HEADER = (
+    '<div class="qa-head"><h1>Ask the documents</h1>'
+    "<p>Semantic search over the corpus: each answer cites its document, section and lines. "
+    "Open a citation to read the passage in its section.</p></div>"
+)
+
+# After a search, put the question in the address bar so the page link can be shared.
+URL_JS = """(q, k) => {
+  try {
+    const url = new URL(window.location.href);
+    if (q && q.trim()) { url.searchParams.set("q", q.trim()); url.searchParams.set("k", k); }
+    history.replaceState(history.state, "", url);
+  } catch (e) {}
+  return [];
+}"""

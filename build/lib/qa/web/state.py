@@ -1,0 +1,191 @@
+"""What the web app keeps between requests: the Searcher, a rebuild in progress, the watcher.
+
+Searches read the Searcher from a `SearcherHolder`; the Searcher itself follows
+the build live on disk (`Searcher.latest`), so a build made by a `Rebuild`, by
+the corpus watcher or by another process is served as soon as it is swapped
+in, and the panel describes the index that answers.  A `Rebuild` builds in a
+background thread while searches keep being answered from the old index.  One
+rebuild runs at a time per process (and `qa.index` locks the index folder
+across processes).
+
+Not here: HTML (see `qa.web.render`) or Gradio (see `qa.web.app`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.embedding import Embedder, Vectors
+    from qa.index import IndexInfo, IndexStatus
+    from qa.search import Searcher
+    from qa.settings import Settings
+    from qa.watch import WatchEvent
+
+
+class SearcherHolder:
+    """The Searcher that answers questions now; `problem` says why there is none.
+
+    With a `loader`, a holder without a Searcher tries again on each request, so a
+    read-only page starts answering once someone runs `qa build`.
+    """
+
+    def __init__(
+        self,
+        searcher: Searcher | None,
+        problem: str = "",
+        loader: Callable[[], Searcher] | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._searcher, self.problem, self._loader = searcher, problem, loader
+        self.rebuilding = threading.Lock()
+
+    def get(self) -> Searcher:
+        """The Searcher over the newest build on disk; QAError saying why there is none."""
+        with self._lock:
+            if self._searcher is None and self._loader is not None:
+                try:
+                    self._searcher, self.problem = self._loader(), ""
+                except QAError as error:
+                    self.problem = str(error)
+            if self._searcher is None:
+                raise QAError(self.problem or "No index is loaded: run `qa build`")
+            # Hold the newest build's Searcher, so an older build is freed once the
+            # questions still being answered from it are done.
+            self._searcher = self._searcher.latest()
+            return self._searcher
+
+
+def index_facts(searcher: Searcher) -> dict[str, str]:
+    """What the index panel lists about the index in memory: size, model, when it changed."""
+    from qa.index import change_phrases
+    from qa.web.render import built_label
+
+    manifest = searcher.index.manifest
+    changes = change_phrases(manifest.added, manifest.changed, manifest.removed)
+    return {
+        "Documents": str(len(manifest.documents)),
+        "Sections": str(len(searcher.index.sections)),
+        "Chunks": str(len(searcher.chunks)),
+        "Model": manifest.model,
+        "Built": built_label(manifest.built_at),
+        "Changes": "; ".join(changes) if changes else "no document changed",
+    }
+
+
+def corpus_status(settings: Settings, searcher: Searcher) -> IndexStatus:
+    """How the corpus differs from the index that answers questions (the one in memory)."""
+    from qa.corpus import corpus_hashes
+    from qa.index import compare
+
+    return compare(searcher.index.manifest, settings, corpus_hashes(settings.corpus_dir))
+
+
+class _ProgressEmbedder:
+    """An Embedder that reports how many texts it has encoded, batch by batch."""
+
+    def __init__(self, inner: Embedder, report: Callable[[int, int], None]) -> None:
+        self.inner, self.report = inner, report
+        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        self.report(0, len(texts))
+        parts = []
+        for start in range(0, len(texts), 32):
+            parts.append(self.inner.encode(texts[start : start + 32]))
+            self.report(min(start + 32, len(texts)), len(texts))
+        if not parts:
+            return self.inner.encode([])
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+_NO_FRACTION: float | None = None  # an indeterminate bar until embedding starts
+
+
+class Rebuild:
+    """One incremental rebuild in a background thread; the page polls `progress()`.
+
+    Afterwards `summary` says what changed, or `error` why it failed (the old
+    index then stays in use).
+    """
+
+    def __init__(self, settings: Settings, holder: SearcherHolder) -> None:
+        self.settings, self.holder = settings, holder
+        self._lock = threading.Lock()
+        self._stage, self._fraction = "Reading the corpus…", _NO_FRACTION
+        self.summary = self.error = ""
+        self._thread = threading.Thread(target=self._run, name="qa-rebuild", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, seconds: float) -> bool:
+        """True once the rebuild has finished."""
+        self._thread.join(seconds)
+        return not self._thread.is_alive()
+
+    def progress(self) -> tuple[str, float | None]:
+        with self._lock:
+            return self._stage, self._fraction
+
+    def _step(self, stage: str, fraction: float | None = None) -> None:
+        with self._lock:
+            self._stage, self._fraction = stage, fraction
+
+    def _embedded(self, done: int, total: int) -> None:
+        if total:
+            self._step(f"Embedding new and changed text: {done} of {total} pieces…", done / total)
+        else:
+            self._step("No passage changed: nothing to embed…")
+
+    def _run(self) -> None:
+        from qa.embedding import load_embedder
+        from qa.index import build_index
+
+        try:
+            embedder = _ProgressEmbedder(load_embedder(self.settings.model), self._embedded)
+            info = build_index(self.settings, embedder=embedder, progress=False)
+            self._step("Loading the new index…")
+            self.holder.get()  # loads the new build now, not on the next question
+            self.summary = describe_rebuild(info)
+        except QAError as error:
+            self.error = str(error)
+        except Exception as error:  # shown on the page; the old index stays in use
+            self.error = (
+                f"The rebuild failed ({type(error).__name__}: {error}); the old index "
+                "is still in use. See the server log"
+            )
+            raise
+
+
+def describe_rebuild(info: IndexInfo) -> str:
+    """`Rebuilt in 2.1 s. Changed a.txt. 3 chunks embedded, 57 reused; ...`"""
+    changes = [change[0].upper() + change[1:] for change in info.file_changes()]
+    what = ". ".join(changes) if changes else "No document changed since the last build"
+    return (
+        f"Rebuilt in {info.seconds:.1f} s. {what}. {info.chunks_embedded} chunks embedded, "
+        f"{info.chunks_reused} reused; {info.documents} documents, {info.sections} sections, "
+        f"{info.chunks} chunks. Searches now use the new index."
+        + "".join(f" Warning: {note}" for note in info.warnings)
+    )
+
+
+def describe_watch(event: WatchEvent | None, folder: str) -> str:
+    """The watcher's line under the index panel: what it last did, or that it is watching."""
+    if event is None:
+        return f"Watching {folder}/: the index is rebuilt a moment after documents change."
+    from qa.web.render import built_label
+
+    when = built_label(event.at)
+    if event.info is None:
+        return f"Watching {folder}/. At {when} the corpus could not be indexed: {event.error}"
+    return f"Watching {folder}/. Last rebuild at {when}: " + describe_rebuild(event.info)
