@@ -84,13 +84,22 @@ def _add_eval(commands: Any) -> None:
         "eval",
         help="measure retrieval on a question set",
         description="Score the index against QUESTIONS (JSON lines of "
-        '{"question": ..., "gold": [section titles]}; empty gold = not answerable): '
-        "Hit@1, Hit@3, MRR@10, nDCG@10, and how unanswerable questions were flagged.",
+        '{"question": ..., "gold": [section titles]} or {"question": ..., "gold_text": ...}; '
+        "empty gold = not answerable): Hit@1, Hit@3, Hit@5, MRR@10, nDCG@10, and how "
+        "unanswerable questions were flagged. With --squad, a SQuAD-format file is turned "
+        "into a corpus folder and a question file, indexed and scored.",
         epilog="examples:\n  qa eval tests/data/dev_questions.jsonl\n"
-        "  qa eval --ablation tests/data/dev_questions.jsonl tests/data/paraphrase_questions.jsonl",
+        "  qa eval --ablation tests/data/dev_questions.jsonl tests/data/paraphrase_questions.jsonl"
+        "\n"
+        "  qa eval --squad ../shared/eval/squad/squad-dev-half.json --sample 1000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    evaluate.add_argument("questions", type=Path, nargs="+", help="question file(s), JSON lines")
+    evaluate.add_argument("questions", type=Path, nargs="*", help="question file(s), JSON lines")
+    evaluate.add_argument("--squad", type=Path, help="a SQuAD-format JSON file to index and score")
+    evaluate.add_argument(
+        "--workdir", type=Path, help="where --squad writes its corpus and index (.qa-eval/NAME)"
+    )
+    evaluate.add_argument("--sample", type=int, help="with --squad: a fixed sample of N questions")
     evaluate.add_argument("--index", type=Path, help="index folder (index)")
     evaluate.add_argument("-k", type=int, default=10, help="passages per question (10)")
     evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -193,7 +202,9 @@ def _eval(args: argparse.Namespace) -> None:
     from qa.ranking import Ranking
     from qa.search import Searcher
 
-    settings = _settings(args)
+    settings = _squad(args) if args.squad else _settings(args)
+    if not args.questions:
+        raise QAError("Name a question file (JSON lines), or pass --squad FILE")
     variants = ablation_rankings() if args.ablation else [("qa", Ranking())]
     results: dict[str, dict[str, object]] = {}
     for name, ranking in variants:
@@ -209,6 +220,22 @@ def _eval(args: argparse.Namespace) -> None:
             print(f"{path}\n{report.describe()}\n")  # type: ignore[attr-defined]
 
 
+def _squad(args: argparse.Namespace) -> Settings:
+    """Settings for the corpus and index made from `args.squad`; its questions join the list."""
+    from qa.index import build_index
+    from qa.squad import squad_to_corpus
+
+    if args.sample is not None and args.sample < 1:
+        raise QAError(f"--sample must be at least 1, not {args.sample}")
+    workdir = args.workdir or Path(".qa-eval") / args.squad.stem
+    corpus, questions = squad_to_corpus(args.squad, workdir, sample=args.sample)
+    settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
+    print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)
+    build_index(settings.corpus_dir, settings.index_dir, settings=settings)
+    args.questions = [*args.questions, questions]
+    return settings
+
+
 def _ablation_table(results: dict[str, dict[str, object]]) -> str:
     files = list(next(iter(results.values())))
     header = "| ranking | " + " | ".join(Path(f).stem for f in files)
@@ -222,7 +249,10 @@ def _ablation_table(results: dict[str, dict[str, object]]) -> str:
 def _cell(report: Any) -> str:
     if not report.answerable:
         return f"{report.unanswerable_flagged}/{report.unanswerable} flagged"
-    cell = f"{report.hit_at_1:.3f} / {report.hit_at_3:.3f} / {report.mrr_at_10:.3f}"
+    cell = " / ".join(
+        f"{value:.3f}"
+        for value in (report.hit_at_1, report.hit_at_3, report.hit_at_5, report.mrr_at_10)
+    )
     return cell + (
         f" ({report.answerable_flagged} wrongly flagged)" if report.answerable_flagged else ""
     )

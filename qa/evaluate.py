@@ -1,8 +1,13 @@
 """Measure retrieval against a question set: Hit@1, Hit@3, MRR@10, nDCG@10 and confidence.
 
-A question file holds one JSON object a line: `{"question": ..., "gold": [section titles]}`.
-A passage is a hit when its section title is in `gold`; an empty `gold` marks a
-question the corpus does not answer, which should come back with no confident passage.
+A question file holds one JSON object a line, its gold either section titles or a text:
+
+    {"question": "How do peacekeepers keep people safe?", "gold": ["Protection of Civilians"]}
+    {"question": "Which NFL team won Super Bowl 50?", "gold_text": "Super Bowl 50 was ..."}
+
+A passage is a hit when its section title is in `gold`, or when it contains `gold_text`
+or is contained in it (spacing aside).  An empty `gold` marks a question the corpus
+does not answer, which should come back with no confident passage.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 
+SHOWN_MISSES = 20  # a SQuAD-sized set has hundreds; --json lists them all
+
 if TYPE_CHECKING:
     from qa.ranking import Ranking
     from qa.search import Passage, Searcher
@@ -24,7 +31,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Question:
     question: str
-    gold: tuple[str, ...]
+    gold: tuple[str, ...]  # section titles, or one text when `by_text`
+    by_text: bool = False
+
+    def is_hit(self, passage: Passage) -> bool:
+        if not self.by_text:
+            return passage.section in self.gold
+        text, gold = " ".join(passage.text.split()), " ".join(self.gold[0].split())
+        return gold in text or text in gold
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class EvalReport:
     unanswerable: int
     hit_at_1: float
     hit_at_3: float
+    hit_at_5: float
     mrr_at_10: float
     ndcg_at_10: float
     unanswerable_flagged: int
@@ -59,20 +74,24 @@ class EvalReport:
         lines = [
             f"answerable questions: {self.answerable}",
             f"  Hit@1 {self.hit_at_1:.3f}   Hit@3 {self.hit_at_3:.3f}   "
-            f"MRR@10 {self.mrr_at_10:.3f}   nDCG@10 {self.ndcg_at_10:.3f}",
+            f"Hit@5 {self.hit_at_5:.3f}   MRR@10 {self.mrr_at_10:.3f}   "
+            f"nDCG@10 {self.ndcg_at_10:.3f}",
             f"  wrongly flagged not confident: {self.answerable_flagged}",
             f"unanswerable questions: {self.unanswerable}, "
             f"flagged not confident: {self.unanswerable_flagged}",
         ]
         if self.misses:
             lines.append("misses:")
-        for miss in self.misses:
+        for miss in self.misses[:SHOWN_MISSES]:
             where = f"first hit at rank {miss.rank}" if miss.rank else "no hit in the list"
             flag = ", flagged not confident" if miss.flagged else ""
+            wanted = " | ".join(miss.gold)
+            wanted = wanted if len(wanted) <= 80 else wanted[:77] + "…"
             lines.append(
-                f"  {miss.question!r}: got {miss.first!r} ({where}{flag}); "
-                f"wanted {' | '.join(miss.gold)}"
+                f"  {miss.question!r}: got {miss.first!r} ({where}{flag}); wanted {wanted}"
             )
+        if len(self.misses) > SHOWN_MISSES:
+            lines.append(f"  … and {len(self.misses) - SHOWN_MISSES} more (--json lists them all)")
         return "\n".join(lines)
 
 
@@ -91,11 +110,15 @@ def read_questions(path: Path | str) -> list[Question]:
             question, gold = row["question"], row.get("gold", [])
             if not isinstance(question, str) or not isinstance(gold, list):
                 raise TypeError("question must be text and gold a list")
-            questions.append(Question(question, tuple(str(g) for g in gold)))
+            if isinstance(row.get("gold_text"), str) and row["gold_text"].strip():
+                questions.append(Question(question, (row["gold_text"],), by_text=True))
+            else:
+                questions.append(Question(question, tuple(str(g) for g in gold)))
         except (ValueError, KeyError, TypeError) as error:
             raise QAError(
                 f"{path} line {number} is not a question object ({error}): write "
-                '{"question": "...", "gold": ["Section title"]}'
+                '{"question": "...", "gold": ["Section title"]} or '
+                '{"question": "...", "gold_text": "..."}'
             ) from error
     if not questions:
         raise QAError(f"{path} holds no questions: add JSON lines with question and gold")
@@ -110,7 +133,7 @@ def evaluate(
     """Run every question of `path` through `searcher` and score the rankings."""
     run = searcher.search if hasattr(searcher, "search") else searcher
     questions = read_questions(path)
-    hits1 = hits3 = 0
+    hits1 = hits3 = hits5 = 0
     mrr = ndcg = 0.0
     flagged_yes = flagged_no = 0
     misses = []
@@ -122,10 +145,11 @@ def evaluate(
             flagged_yes += not confident
             continue
         flagged_no += not confident
-        relevant = [p.section in q.gold for p in passages[:k]]
+        relevant = [q.is_hit(p) for p in passages[:k]]
         rank = relevant.index(True) + 1 if True in relevant else None
         hits1 += rank == 1
         hits3 += rank is not None and rank <= 3
+        hits5 += rank is not None and rank <= 5
         mrr += 1 / rank if rank else 0.0
         dcg = sum(1 / math.log2(i + 2) for i, hit in enumerate(relevant) if hit)
         ideal = sum(1 / math.log2(i + 2) for i in range(min(k, sum(relevant) or 1)))
@@ -139,6 +163,7 @@ def evaluate(
         unanswerable=len(questions) - len(answerable),
         hit_at_1=hits1 / n,
         hit_at_3=hits3 / n,
+        hit_at_5=hits5 / n,
         mrr_at_10=mrr / n,
         ndcg_at_10=ndcg / n,
         unanswerable_flagged=flagged_yes,
@@ -148,21 +173,19 @@ def evaluate(
 
 
 def ablation_rankings() -> list[tuple[str, Ranking]]:
-    """The ranking variants of the README's ablation table, from single signals to qa's default."""
-    from qa.ranking import Ranking
+    """The ranking variants of the README's ablation table: baselines, then qa's parts."""
+    from qa.ranking import WEIGHTS, Ranking
 
+    def only(*features: int) -> tuple[float, ...]:
+        return tuple(1.0 if i in features else 0.0 for i in range(len(WEIGHTS)))
+
+    plain_keywords = (3.86, 6.54, 0.0, 0.0, 0.0, 0.0, 6.08, 1.03)  # fitted like WEIGHTS
     return [
-        (
-            "keywords alone (BM25 over chunks)",
-            Ranking(dense_weight=0.0, section_keywords=False, group=False),
-        ),
-        ("vectors alone (chunks)", Ranking(dense_weight=1.0, sentence_share=0.0, group=False)),
-        (
-            "fused: chunk vectors + chunk BM25",
-            Ranking(sentence_share=0.0, section_keywords=False, group=False),
-        ),
-        ("+ best-sentence vectors", Ranking(section_keywords=False, group=False)),
-        ("+ section BM25, titles included", Ranking(group=False)),
-        ("+ one passage per section, neighbours merged (qa)", Ranking()),
-        ("qa with titles in chunk BM25 too", Ranking(chunk_titles=True)),
+        ("BM25 over chunks", Ranking(weights=only(6), group=False)),
+        ("dense over chunks", Ranking(weights=only(0), group=False)),
+        ("RRF of BM25 and dense", Ranking(reciprocal_rank=True, group=False)),
+        ("fitted fusion, keywords not scaled by coverage", Ranking(plain_keywords, group=False)),
+        ("fitted fusion, keywords × coverage", Ranking(group=False)),
+        ("+ passages: one per section first", Ranking(section_penalty=1e6)),
+        ("+ passages: soft section penalty (qa)", Ranking()),
     ]

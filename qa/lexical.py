@@ -6,6 +6,7 @@ Not here: combining keyword and vector scores (see `qa.ranking`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -60,11 +61,40 @@ class LexicalIndex:
 
     def scores(self, query_terms: Sequence[str]) -> Scores:
         """BM25 score of every text for the (already stemmed) query terms; zeros if none match."""
-        vocabulary: dict[str, int] = getattr(self._bm25, "vocab_dict", None) or {}
-        ids = [vocabulary[t] for t in query_terms if t in vocabulary]
-        if not ids or not self.size:
+        ids = [self._vocabulary.get(t) for t in query_terms]
+        known = [i for i in ids if i is not None]
+        if not known or not self.size:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def coverage(self, query_terms: Sequence[str]) -> Scores:
+        """The share of the question's distinct terms each text contains, weighted by rarity.
+
+        Each term weighs its inverse document frequency over these texts; a term no text
+        contains weighs the most, so a question about something the texts never mention
+        is covered poorly everywhere.  1.0 means every term is present.
+
+        >>> LexicalIndex(["cats purr", "dogs bark", "cats and dogs"]).coverage(["cat", "purr"])
+        array([1.   , 0.   , 0.324], dtype=float32)
+        """
+        unique = list(dict.fromkeys(query_terms))
+        covered = np.zeros(self.size, dtype=np.float32)
+        if not unique or not self.size:
+            return covered
+        pointers, rows = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        total = 0.0
+        for term in unique:
+            i = self._vocabulary.get(term)
+            found = rows[pointers[i] : pointers[i + 1]] if i is not None else rows[:0]
+            weight = math.log(1 + (self.size - len(found) + 0.5) / (len(found) + 0.5))
+            covered[found] += weight
+            total += weight
+        return np.round(covered / total, 4) if total else covered
+
+    @property
+    def _vocabulary(self) -> dict[str, int]:
+        vocabulary: dict[str, int] = getattr(self._bm25, "vocab_dict", None) or {}
+        return vocabulary
 
 
 def quoted_phrases(question: str) -> list[str]:

@@ -1,27 +1,35 @@
 """How evidence becomes a ranking and a readable score; small pure functions over arrays.
 
-Four signals are fused for every candidate chunk:
+Every candidate chunk carries six kinds of evidence (`Evidence`): the cosine between
+the question and the chunk (embedded with its section path), the cosine with its
+best sentence, BM25 of the chunk and of its whole section (title included), and how
+much of the question's distinct terms, weighted by rarity, the chunk and the section
+contain (`LexicalIndex.coverage`).
 
-- the cosine between the question and the chunk (embedded with its section path),
-- the cosine with the chunk's best sentence (a fact is often one sentence),
-- BM25 of the chunk,
-- BM25 of the chunk's whole section, title included (a question may name the
-  section's topic, or use words spread over it).
+Relevance is a weighted sum of features of that evidence (`features`).  Keyword
+scores enter multiplied by coverage: BM25 normalised over the candidates ranks the
+best keyword match first even when it shares one common word with the question, so
+its say grows with how much of the question the text actually contains.  A question
+in the text's own words leans on keywords; a paraphrase, whose words the text does
+not contain, leans on the vectors.  The weights were fitted once (a listwise
+softmax over the candidates) on half of the SQuAD development articles by
+`benchmarks/fit_fusion.py` and judged on the other half and on the other sets;
+the README's ablation table shows each part's share.
 
-Each signal is min-max normalised over the candidates, and the fused score is
-`DENSE_WEIGHT * vectors + (1 - DENSE_WEIGHT) * keywords`.  The weights were
-chosen on two question sets pulling in opposite directions (word-overlapping
-and paraphrased questions; see the README's ablation table).
+Passages are chosen greedily (`choose_passages`): a second passage from a section
+already shown pays a fixed penalty, so long sections can contribute several passages
+when they are clearly the best, and neighbouring chunks that score nearly as well
+are merged.
 
-The score shown to people is not the fused score (which is relative to the
-candidates) but a calibrated function of the chunk cosine, so that 0.5 means
-"as likely an answer as not" for every question.
+The score shown to people is not the relevance (which is relative to the candidates)
+but a calibrated function of the passage's cosine, so that 0.5 separates passages on
+the documents' subject from the rest for every question (README, "Honest confidence").
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,30 +37,53 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float32]
 
-DENSE_WEIGHT = 0.7
-SENTENCE_SHARE = 0.3  # of the vector evidence, from the best sentence
+FEATURES = (
+    "chunk cosine",
+    "best-sentence cosine",
+    "chunk BM25 × chunk coverage",
+    "section BM25 × section coverage",
+    "chunk coverage",
+    "section coverage",
+    "chunk BM25",
+    "section BM25",
+)
+# Fitted by `benchmarks/fit_fusion.py` for all-MiniLM-L6-v2 (README, "Retrieval quality").
+WEIGHTS = (4.39, 6.49, 4.66, 1.07, 3.76, 0.57, 0.0, 0.0)
+SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must be e¹ as likely
+MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
 
 # Calibration of all-MiniLM-L6-v2 cosines (README, "Honest confidence"): over the
-# question sets, the first passage of every unanswerable question has cosine <= 0.19
+# question sets, the first passage of every off-topic question has cosine <= 0.19
 # and the first right passage of every answerable one >= 0.29; the threshold sits between.
 CONFIDENT_COSINE = 0.25
 COSINE_SCALE = 0.15
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What is known of each candidate chunk, one array each, aligned."""
+
+    chunk_cosine: Array
+    sentence_cosine: Array  # the chunk's best sentence
+    chunk_bm25: Array
+    section_bm25: Array
+    chunk_coverage: Array
+    section_coverage: Array
+
+
+@dataclass(frozen=True)
 class Ranking:
     """The knobs of the ranking; the defaults are what qa uses.  Others serve the ablation table.
 
-    `dense_weight` 1 ranks by vectors alone, 0 by keywords alone; `section_keywords`
-    adds BM25 over whole sections (their titles included); `chunk_titles` also adds
-    the section title to each chunk's keywords (counting titles twice); `group`
-    keeps one passage per section and merges neighbouring chunks.
+    `weights` weigh `FEATURES`; `reciprocal_rank` ranks by reciprocal rank fusion of chunk
+    cosine and chunk BM25 instead (a baseline); `section_penalty` is what a second
+    passage of a section pays (`math.inf`: one passage per section first); `group`
+    False returns single chunks in relevance order.
     """
 
-    dense_weight: float = DENSE_WEIGHT
-    sentence_share: float = SENTENCE_SHARE
-    section_keywords: bool = True
-    chunk_titles: bool = False
+    weights: tuple[float, ...] = WEIGHTS
+    reciprocal_rank: bool = False
+    section_penalty: float = SECTION_PENALTY
     group: bool = True
 
 
@@ -63,25 +94,49 @@ def min_max(values: Array) -> Array:
     low, high = float(values.min()), float(values.max())
     if high - low < 1e-9:
         return np.zeros_like(values)
-    return (values - low) / (high - low)
+    return ((values - low) / (high - low)).astype(np.float32)
 
 
-def fuse(
-    chunk_cosine: Array,
-    sentence_cosine: Array,
-    chunk_bm25: Array,
-    section_bm25: Array,
-    dense_weight: float = DENSE_WEIGHT,
-    sentence_share: float = SENTENCE_SHARE,
-) -> Array:
-    """One relevance value per candidate from the four signals (higher is better).
+def features(evidence: Evidence) -> Array:
+    """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
 
-    >>> fuse(np.array([0.2, 0.6]), np.array([0.3, 0.5]), np.array([1.0, 0.0]), np.zeros(2))
-    array([0.15, 0.7 ], dtype=float32)
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(6)))
+    >>> [round(float(x), 2) for x in features(e)[1]]
+    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0]
     """
-    vectors = min_max((1 - sentence_share) * chunk_cosine + sentence_share * sentence_cosine)
-    keywords = (min_max(chunk_bm25) + min_max(section_bm25)) / 2
-    return (dense_weight * vectors + (1 - dense_weight) * keywords).astype(np.float32)
+    bm25, section_bm25 = min_max(evidence.chunk_bm25), min_max(evidence.section_bm25)
+    columns = [
+        min_max(evidence.chunk_cosine),
+        min_max(np.maximum(evidence.sentence_cosine, evidence.chunk_cosine)),
+        evidence.chunk_coverage * bm25,
+        evidence.section_coverage * section_bm25,
+        evidence.chunk_coverage,
+        evidence.section_coverage,
+        bm25,
+        section_bm25,
+    ]
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def relevance(evidence: Evidence, ranking: Ranking) -> Array:
+    """One relevance value per candidate (higher is better; differences are log-odds)."""
+    if ranking.reciprocal_rank:
+        return reciprocal_rank_fusion([evidence.chunk_cosine, evidence.chunk_bm25])
+    return (features(evidence) @ np.asarray(ranking.weights, dtype=np.float32)).astype(np.float32)
+
+
+def reciprocal_rank_fusion(scores: Sequence[Array], k: int = 60) -> Array:
+    """Sum of 1 / (k + rank) over the lists (Cormack et al., 2009).
+
+    >>> reciprocal_rank_fusion([np.array([3.0, 1.0]), np.array([0.0, 2.0])], k=0).tolist()
+    [1.5, 1.5]
+    """
+    fused = np.zeros(len(scores[0]), dtype=np.float32)
+    for values in scores:
+        ranks = np.empty(len(values), dtype=np.float32)
+        ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
+        fused += 1 / (k + ranks)
+    return fused
 
 
 def readable_score(cosine: float) -> float:
@@ -97,49 +152,49 @@ def is_confident(score: float) -> bool:
     return score >= 0.5
 
 
-def group_passages(
-    order: list[int],
-    fused: dict[int, float],
-    section_of: list[int],
+def choose_passages(
+    rows: Sequence[int],
+    scores: Array,
+    section_of: Sequence[int],
     k: int,
-    merge_ratio: float = 0.85,
-    max_merged: int = 3,
-    diversify: bool = True,
+    section_penalty: float = SECTION_PENALTY,
     mergeable: Collection[int] | None = None,
+    max_merged: int = 3,
 ) -> list[list[int]]:
-    """Chunks (best first) into at most `k` passages, each a run of neighbouring chunks.
+    """Candidate chunks `rows` with relevance `scores` into at most `k` passages, best first.
 
-    One passage per section comes first, so a section cannot fill the list; a chunk
-    next to a chosen passage of its section joins it when it scores at least
-    `merge_ratio` of that passage's best chunk (and, if given, is in `mergeable`:
-    merging weak answers only makes them longer).  Further chunks of sections already
-    chosen follow only when fewer than `k` sections are on offer.
+    Each step takes the chunk with the best relevance after a `section_penalty` for every
+    passage its section already has.  A chunk next to a passage of its section joins it
+    instead when within `MERGE_MARGIN` of that passage's first chunk (and, if given, is in
+    `mergeable`: merging weak answers only makes them longer).
 
     >>> sections = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
-    >>> group_passages([4, 5, 9, 1], {4: 1.0, 5: 0.9, 9: 0.5, 1: 0.4}, sections, 2)
+    >>> choose_passages([4, 5, 9, 1], np.array([3.0, 2.9, 1.5, 1.0]), sections, 2)
     [[4, 5], [9]]
+    >>> choose_passages([4, 2, 9], np.array([3.0, 2.8, 2.4]), sections, 2, section_penalty=0)
+    [[4], [2]]
     """
-    if not diversify:
-        return [[chunk] for chunk in order[:k]]
+    adjusted = np.asarray(scores, dtype=np.float64).copy()
+    sections = np.array([section_of[row] for row in rows], dtype=np.int64)
     groups: list[list[int]] = []
-    by_section: dict[int, list[int]] = {}
-    rest: list[int] = []
-    for chunk in order:
-        group = by_section.get(section_of[chunk])
-        if group is None:
-            if len(groups) < k:
-                by_section[section_of[chunk]] = [chunk]
-                groups.append(by_section[section_of[chunk]])
-            else:
-                rest.append(chunk)
-        elif (
-            len(group) < max_merged
-            and (chunk == min(group) - 1 or chunk == max(group) + 1)
-            and fused[chunk] >= merge_ratio * fused[group[0]]
-            and (mergeable is None or chunk in mergeable)
-        ):
-            group.append(chunk)
+    first_score: list[float] = []
+    taken = np.zeros(len(rows), dtype=bool)
+    while len(groups) < k and not taken.all():
+        i = int(np.argmax(np.where(taken, -np.inf, adjusted)))
+        taken[i] = True
+        row, section = rows[i], sections[i]
+        for g, group in enumerate(groups):
+            if (
+                section_of[group[0]] == section
+                and len(group) < max_merged
+                and row in (min(group) - 1, max(group) + 1)
+                and scores[i] >= first_score[g] - MERGE_MARGIN
+                and (mergeable is None or row in mergeable)
+            ):
+                group.append(row)
+                break
         else:
-            rest.append(chunk)
-    groups += [[chunk] for chunk in rest[: max(0, k - len(groups))]]
+            groups.append([row])
+            first_score.append(float(scores[i]))
+            adjusted[sections == section] -= section_penalty
     return groups

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,14 @@ from qa.errors import IndexMismatchError, QAError, QueryError
 from qa.highlight import Highlight, choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
 from qa.lexical import LexicalIndex, contains_phrase, quoted_phrases, terms
-from qa.ranking import Ranking, fuse, group_passages, is_confident, readable_score
+from qa.ranking import (
+    Evidence,
+    Ranking,
+    choose_passages,
+    is_confident,
+    readable_score,
+    relevance,
+)
 from qa.settings import Settings
 from qa.store import LoadedIndex
 
@@ -72,6 +79,16 @@ class Passage:
         return data
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The chunks a question is ranked over, their evidence, the question's vector and terms."""
+
+    rows: list[int]
+    evidence: Evidence
+    query: np.ndarray
+    query_terms: list[str]
+
+
 class Searcher:
     """A loaded index, ready to answer questions; safe to share between threads.
 
@@ -102,12 +119,7 @@ class Searcher:
         sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
         self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
         self._section_array = np.array(self._section_of, dtype=np.int64)
-        self._chunk_bm25 = LexicalIndex(
-            [
-                (" ".join(c.section_path) + "\n" if self.ranking.chunk_titles else "") + c.text
-                for c in self.chunks
-            ]
-        )
+        self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks])
         section_texts = [" ".join(s.path) for s in self.index.sections]
         for chunk, section in zip(self.chunks, self._section_of, strict=True):
             section_texts[section] += "\n" + chunk.text
@@ -181,6 +193,36 @@ class Searcher:
         question = _clean_question(question)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
+        found = self.candidates(question, k)
+        if found is None:
+            return []
+        candidates, evidence, query, query_terms = (
+            found.rows,
+            found.evidence,
+            found.query,
+            found.query_terms,
+        )
+        scores = relevance(evidence, self.ranking)
+        cosine_of = dict(zip(candidates, evidence.chunk_cosine.tolist(), strict=True))
+        if not self.ranking.group:
+            order = np.argsort(-scores, kind="stable")[:k]
+            groups = [[candidates[i]] for i in order]
+        else:
+            credible = {r for r, c in cosine_of.items() if is_confident(readable_score(c))}
+            groups = choose_passages(
+                candidates,
+                scores,
+                self._section_of,
+                k,
+                self.ranking.section_penalty,
+                mergeable=credible,
+            )
+        passages = [self._passage(sorted(g), cosine_of, query, query_terms) for g in groups]
+        return _never_rising(passages)
+
+    def candidates(self, question: str, k: int = 10) -> Candidates | None:
+        """The chunks worth ranking for a cleaned `question`, with their evidence; None when
+        no chunk qualifies.  (Also what `benchmarks/fit_fusion.py` fits the weights on.)"""
         phrases = quoted_phrases(question)
         plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
         query = self.embedder.encode([plain])[0]
@@ -188,36 +230,18 @@ class Searcher:
         chunk_bm25 = self._chunk_bm25.scores(query_terms)
         candidates = self._candidates(query, chunk_bm25, phrases, k)
         if not candidates:
-            return []
+            return None
         rows = np.array(candidates)
-        chunk_cosine = np.asarray(self.index.embeddings[rows] @ query, dtype=np.float32)
-        sentence_cosine = np.array(
-            [self._best_sentence(row, query) for row in candidates], dtype=np.float32
+        sections = self._section_array[rows]
+        evidence = Evidence(
+            chunk_cosine=np.asarray(self.index.embeddings[rows] @ query, dtype=np.float32),
+            sentence_cosine=self._best_sentences(rows, query),
+            chunk_bm25=chunk_bm25[rows],
+            section_bm25=self._section_bm25.scores(query_terms)[sections],
+            chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
+            section_coverage=self._section_bm25.coverage(query_terms)[sections],
         )
-        ranking = self.ranking
-        section_scores = (
-            self._section_bm25.scores(query_terms)[self._section_array[rows]]
-            if ranking.section_keywords
-            else np.zeros(len(rows), dtype=np.float32)
-        )
-        fused = fuse(
-            chunk_cosine,
-            np.maximum(sentence_cosine, chunk_cosine),
-            chunk_bm25[rows],
-            section_scores,
-            ranking.dense_weight,
-            ranking.sentence_share,
-        )
-        order = [candidates[i] for i in np.argsort(-fused, kind="stable")]
-        by_row = dict(zip(candidates, fused.tolist(), strict=True))
-        cosine_of = dict(zip(candidates, chunk_cosine.tolist(), strict=True))
-        credible = {
-            row for row, cosine in cosine_of.items() if is_confident(readable_score(cosine))
-        }
-        groups = group_passages(
-            order, by_row, self._section_of, k, diversify=ranking.group, mergeable=credible
-        )
-        return [self._passage(sorted(g), cosine_of, query, query_terms) for g in groups]
+        return Candidates(candidates, evidence, query, query_terms)
 
     def _candidates(
         self, query: np.ndarray, chunk_bm25: np.ndarray, phrases: list[str], k: int
@@ -244,9 +268,19 @@ class Searcher:
         offsets = self.index.sentence_offsets
         return slice(int(offsets[row]), int(offsets[row + 1]))
 
-    def _best_sentence(self, row: int, query: np.ndarray) -> float:
-        vectors = self.index.sentence_vectors[self._sentence_rows(row)]
-        return float((vectors @ query).max()) if len(vectors) else -1.0
+    def _best_sentences(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The best sentence cosine of each chunk in `rows` (-1 for a chunk without sentences)."""
+        offsets = self.index.sentence_offsets
+        starts, ends = offsets[rows], offsets[rows + 1]
+        lengths = ends - starts
+        if not lengths.sum():
+            return np.full(len(rows), -1.0, dtype=np.float32)
+        picks = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        cosines = np.asarray(self.index.sentence_vectors[picks] @ query, dtype=np.float32)
+        best = np.full(len(rows), -1.0, dtype=np.float32)
+        has = lengths > 0
+        best[has] = np.maximum.reduceat(cosines, np.cumsum(lengths)[has] - lengths[has])
+        return best
 
     def _passage(
         self,
@@ -280,6 +314,21 @@ class Searcher:
             confident=is_confident(score),
             highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
         )
+
+
+def _never_rising(passages: list[Passage]) -> list[Passage]:
+    """Scores capped by the passage above, so the number shown never rises down the list.
+
+    The order is the ranking's; a lower passage may resemble the question more closely
+    overall yet be less likely the answer, and showing it with a higher score would
+    contradict the order.
+    """
+    capped: list[Passage] = []
+    for passage in passages:
+        if capped and passage.score > capped[-1].score:
+            passage = replace(passage, score=capped[-1].score, confident=capped[-1].confident)
+        capped.append(passage)
+    return capped
 
 
 def _clean_question(question: str) -> str:
