@@ -1,68 +1,87 @@
-"""Fit the ranking's feature weights (`qa.ranking.WEIGHTS`) on SQuAD articles, and check them.
+"""Fit the ranking's feature weights (`qa.ranking.WEIGHTS`) and report them out of sample.
 
     .venv/bin/python benchmarks/fit_fusion.py ../shared/eval/squad/squad-dev-half.json
 
-Indexes the file's articles (like `qa eval --squad`), collects every question's candidate
-chunks and their evidence, and fits one weight per feature by maximising the softmax
-probability of the question's own paragraph among its candidates (a listwise loss, with a
-little L2), on every other article in name order.  It prints the weights, then the
-candidate-level Hit@1 / MRR@10 of the fitted weights on the articles it did not see,
-so the figure that matters is out of sample.  Refit when the model or the features change.
+Indexes the SQuAD file's articles (like `qa eval --squad`) and the seed corpus, collects
+every question's candidate chunks and their evidence, and fits one weight per feature by
+maximising the softmax probability of the right chunks among the candidates (a listwise
+loss, with a little L2).  The training questions are those of every other SQuAD article
+in name order (the text of one paragraph) and the seed development questions (whose
+gold is a section: the only set here whose documents have many sections, so the one
+that can weigh section evidence), each half of the total weight.  It prints the weights
+of each variant of the README's ablation table, then the candidate-level Hit@1 and
+MRR@10 on the SQuAD articles it did not see; `qa eval --ablation` judges them on the
+other sets.  Refit when the model or the features change.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
+from qa.evaluate import read_questions
 from qa.index import build_index
 from qa.ranking import FEATURES, features
 from qa.search import Searcher, _clean_question
 from qa.settings import Settings
 from qa.squad import squad_to_corpus
 
+ROOT = Path(__file__).resolve().parent.parent
+Example = tuple[str, np.ndarray, np.ndarray]  # (document, features, which candidates are right)
+VARIANTS = {
+    "plain keywords": ("chunk cosine", "best-sentence cosine", "chunk BM25", "section BM25"),
+    "keywords × coverage": FEATURES[:6],
+    "qa": FEATURES[:7],
+}
 
-def collect(searcher: Searcher, questions: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(document, features, is-gold) per question whose paragraph is among the candidates."""
-    rows = []
-    for line in questions.read_text(encoding="utf-8").splitlines():
-        question = json.loads(line)
-        found = searcher.candidates(_clean_question(question["question"]))
-        if found is None:
+
+def collect(settings: Settings, questions: Path) -> list[Example]:
+    """One example per question whose right chunk is among its candidates."""
+    build_index(settings.corpus_dir, settings.index_dir, settings=settings, progress=False)
+    searcher = Searcher(settings.index_dir, settings=settings)
+    examples = []
+    for question in read_questions(questions):
+        found = searcher.candidates(_clean_question(question.question))
+        if found is None or not question.gold:
             continue
-        gold = " ".join(question["gold_text"].split())
-        texts = [" ".join(searcher.chunks[row].text.split()) for row in found.rows]
-        hits = np.array([t in gold or gold in t for t in texts])
-        if hits.any():
-            doc = searcher.chunks[found.rows[int(np.argmax(hits))]].doc
-            rows.append((doc, features(found.evidence), hits))
-    return rows
+        chunks = [searcher.chunks[row] for row in found.rows]
+        if question.by_text:
+            gold = " ".join(question.gold[0].split())
+            texts = [" ".join(chunk.text.split()) for chunk in chunks]
+            right = np.array([t in gold or gold in t for t in texts])
+        else:
+            right = np.array([chunk.section in question.gold for chunk in chunks])
+        if right.any():
+            doc = chunks[int(np.argmax(right))].doc
+            examples.append((doc, features(found.evidence), right))
+    return examples
 
 
-def fit(data: list[tuple[str, np.ndarray, np.ndarray]], l2: float = 1e-3) -> np.ndarray:
+def fit(examples: list[Example], weights: list[float], l2: float = 1e-3) -> np.ndarray:
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = 0.0, np.zeros_like(w)
-        for _, x, gold in data:
+        for (_, x, right), weight in zip(examples, weights, strict=True):
             s = x @ w
             p = np.exp(s - s.max())
             p /= p.sum()
-            total -= np.log(p[gold].sum() + 1e-12)
-            grad -= (p * gold / (p[gold].sum() + 1e-12) - p) @ x
-        return total / len(data) + l2 * w @ w, grad / len(data) + 2 * l2 * w
+            total -= weight * np.log(p[right].sum() + 1e-12)
+            grad -= weight * (p * right / (p[right].sum() + 1e-12) - p) @ x
+        n = sum(weights)
+        return total / n + l2 * w @ w, grad / n + 2 * l2 * w
 
-    return minimize(loss, np.zeros(data[0][1].shape[1]), jac=True, method="L-BFGS-B").x
+    start = np.zeros(examples[0][1].shape[1])
+    return minimize(loss, start, jac=True, method="L-BFGS-B").x  # type: ignore[no-any-return]
 
 
-def report(data: list[tuple[str, np.ndarray, np.ndarray]], w: np.ndarray) -> str:
+def report(examples: list[Example], w: np.ndarray) -> str:
     ranks = []
-    for _, x, gold in data:
+    for _, x, right in examples:
         order = np.argsort(-(x @ w), kind="stable")
-        ranks.append(int(np.flatnonzero(gold[order])[0]) + 1)
+        ranks.append(int(np.flatnonzero(right[order])[0]) + 1)
     r = np.array(ranks)
     return f"Hit@1 {np.mean(r == 1):.3f}  MRR@10 {np.mean(np.where(r <= 10, 1 / r, 0)):.3f}"
 
@@ -71,30 +90,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("squad", type=Path, help="a SQuAD-format JSON file")
     parser.add_argument("--workdir", type=Path, default=Path(".qa-eval/fit"))
-    parser.add_argument(
-        "--features", default="0,1,2,3,4,5", help="indices into qa.ranking.FEATURES to fit"
-    )
     args = parser.parse_args()
-    corpus, questions = squad_to_corpus(args.squad, args.workdir)
-    settings = Settings.from_env().with_overrides(
-        corpus_dir=corpus, index_dir=args.workdir / "index"
+    corpus, questions = squad_to_corpus(args.squad, args.workdir / "squad")
+    base = Settings.from_env()
+    squad = collect(
+        base.with_overrides(corpus_dir=corpus, index_dir=args.workdir / "squad" / "index"),
+        questions,
     )
-    build_index(corpus, settings.index_dir, settings=settings, progress=False)
-    data = collect(Searcher(settings.index_dir, settings=settings), questions)
-    chosen = [int(i) for i in args.features.split(",")]
-    data = [(doc, x[:, chosen], gold) for doc, x, gold in data]
-    docs = sorted({doc for doc, _, _ in data})
+    seed = collect(
+        base.with_overrides(corpus_dir=ROOT / "corpus", index_dir=args.workdir / "seed-index"),
+        ROOT / "tests" / "data" / "dev_questions.jsonl",
+    )
+    docs = sorted({doc for doc, _, _ in squad})
     seen = set(docs[::2])
-    train = [d for d in data if d[0] in seen]
-    test = [d for d in data if d[0] not in seen]
-    w = fit(train)
-    weights = np.zeros(len(FEATURES))
-    weights[chosen] = w
-    for name, value in zip(FEATURES, weights, strict=True):
-        print(f"{value:6.2f}  {name}")
-    print(f"WEIGHTS = {tuple(round(float(v), 2) for v in weights)}")
-    print(f"fitted on {len(train)} questions of {len(seen)} articles: {report(train, w)}")
-    print(f"held out: {len(test)} questions of {len(docs) - len(seen)} articles: {report(test, w)}")
+    train = [e for e in squad if e[0] in seen]
+    test = [e for e in squad if e[0] not in seen]
+    weights = [1.0] * len(train) + [len(train) / len(seed)] * len(seed)
+    print(f"fitting on {len(train)} SQuAD questions of {len(seen)} articles + {len(seed)} seed")
+    for name, used in VARIANTS.items():
+        columns = [FEATURES.index(f) for f in used]
+        picked = [(d, x[:, columns], r) for d, x, r in train + seed]
+        w = fit(picked, weights)
+        full = np.zeros(len(FEATURES))
+        full[columns] = w
+        held = [(d, x[:, columns], r) for d, x, r in test]
+        print(f"{name}: {tuple(round(float(v), 2) for v in full)}")
+        print(f"    held out ({len(test)} questions of {len(docs) - len(seen)} articles): "
+              f"{report(held, w)}")
     return 0
 
 

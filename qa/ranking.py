@@ -44,6 +44,7 @@ FEATURES = (
     "section BM25 × section coverage",
     "chunk coverage",
     "section coverage",
+    "section-title cosine",
     "chunk BM25",
     "section BM25",
 )
@@ -69,6 +70,7 @@ class Evidence:
     section_bm25: Array
     chunk_coverage: Array
     section_coverage: Array
+    title_cosine: Array  # the chunk's section path (title and its parents) on its own
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,9 @@ def min_max(values: Array) -> Array:
 def features(evidence: Evidence) -> Array:
     """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
 
-    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(6)))
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(7)))
     >>> [round(float(x), 2) for x in features(e)[1]]
-    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0]
+    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0]
     """
     bm25, section_bm25 = min_max(evidence.chunk_bm25), min_max(evidence.section_bm25)
     columns = [
@@ -112,6 +114,7 @@ def features(evidence: Evidence) -> Array:
         evidence.section_coverage * section_bm25,
         evidence.chunk_coverage,
         evidence.section_coverage,
+        min_max(evidence.title_cosine),
         bm25,
         section_bm25,
     ]
