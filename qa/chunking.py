@@ -56,6 +56,15 @@ class Section:
     end_line: int
     text: str
 
+    @property
+    def path_text(self) -> str:
+        """What the model reads for the section as a unit of meaning: its heading path.
+
+        >>> Section("a.md", "Uses", ("Guide", "Uses"), 3, 9, "").path_text
+        'Guide › Uses'
+        """
+        return " › ".join(self.path)
+
 
 @dataclass(frozen=True)
 class Chunk:

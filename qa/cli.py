@@ -231,7 +231,7 @@ def _squad(args: argparse.Namespace) -> Settings:
     corpus, questions = squad_to_corpus(args.squad, workdir, sample=args.sample)
     settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
     print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)
-    build_index(settings.corpus_dir, settings.index_dir, settings=settings)
+    build_index(settings)
     args.questions = [*args.questions, questions]
     return settings
 

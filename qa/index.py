@@ -251,6 +251,8 @@ def _cached_vectors(index_dir: Path, embedder: Embedder) -> dict[str, Vectors]:
     cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
     sentences = (text for chunk in old.chunks for text in chunk.sentence_texts())
     cache.update(zip(map(text_hash, sentences), old.sentence_vectors, strict=True))
+    titles = (section.path_text for section in old.sections)
+    cache.update(zip(map(text_hash, titles), old.title_vectors, strict=True))
     return cache
 
 
@@ -289,7 +291,10 @@ def build_index(
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
         # Chunks and their sentences in one pass, so the progress bar covers all the work.
         sentence_texts = [text for chunk in chunks for text in chunk.sentence_texts()]
-        matrix = _embed([c.embed_text for c in chunks] + sentence_texts, cache, embedder, progress)
+        titles = [section.path_text for section in sections]
+        texts = [c.embed_text for c in chunks] + sentence_texts + titles
+        matrix = _embed(texts, cache, embedder, progress)
+        first_title = len(chunks) + len(sentence_texts)
         manifest = Manifest(
             model=embedder.name,
             dimension=embedder.dimension,
@@ -304,7 +309,12 @@ def build_index(
             manifest, added=changes.added, removed=changes.removed, changed=changes.changed
         )
         build = store.Build(
-            manifest, sections, chunks, matrix[: len(chunks)], matrix[len(chunks) :]
+            manifest,
+            sections,
+            chunks,
+            embeddings=matrix[: len(chunks)],
+            sentence_vectors=matrix[len(chunks) : first_title],
+            title_vectors=matrix[first_title:],
         )
         _swap(index_dir, store.write_build(index_dir, build))
     return IndexInfo(

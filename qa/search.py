@@ -203,7 +203,9 @@ class Searcher:
             found.query_terms,
         )
         scores = relevance(evidence, self.ranking)
-        cosine_of = dict(zip(candidates, evidence.chunk_cosine.tolist(), strict=True))
+        # A passage is as credible as its closest text: the whole chunk or its best sentence.
+        closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
+        cosine_of = dict(zip(candidates, closest.tolist(), strict=True))
         if not self.ranking.group:
             order = np.argsort(-scores, kind="stable")[:k]
             groups = [[candidates[i]] for i in order]
@@ -240,6 +242,7 @@ class Searcher:
             section_bm25=self._section_bm25.scores(query_terms)[sections],
             chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
             section_coverage=self._section_bm25.coverage(query_terms)[sections],
+            title_cosine=np.asarray(self.index.title_vectors[sections] @ query, dtype=np.float32),
         )
         return Candidates(candidates, evidence, query, query_terms)
 

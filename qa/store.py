@@ -31,9 +31,9 @@ from qa.embedding import Vectors
 from qa.errors import IndexCorruptError, QAError
 from qa.settings import Settings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: section-title vectors (titles.npy)
 MANIFEST = "manifest.json"
-VECTOR_FILES = ("embeddings.npy", "sentences.npy")
+VECTOR_FILES = ("embeddings.npy", "sentences.npy", "titles.npy")
 T = TypeVar("T")
 
 
@@ -179,6 +179,7 @@ class Build:
     chunks: list[Chunk]
     embeddings: Vectors  # one row per chunk (memory-mapped once read back)
     sentence_vectors: Vectors  # one row per sentence of every chunk, in chunk order
+    title_vectors: Vectors  # one row per section: its path alone (`Section.path_text`)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def write_build(index_dir: Path, build: Build) -> Path:
         _write_jsonl(folder / "chunks.jsonl", [_chunk_json(c) for c in build.chunks])
         np.save(folder / "embeddings.npy", build.embeddings, allow_pickle=False)
         np.save(folder / "sentences.npy", build.sentence_vectors, allow_pickle=False)
+        np.save(folder / "titles.npy", build.title_vectors, allow_pickle=False)
         vectors, index_type = make_vector_index(build.embeddings)
         faiss.write_index(vectors, str(folder / "vectors.faiss"))
         files = {}
@@ -258,7 +260,10 @@ def read_build(folder: Path) -> LoadedIndex:
     shape = (len(chunks), manifest.dimension)
     embeddings = read_matrix(folder, "embeddings.npy", shape)
     sentences = read_matrix(folder, "sentences.npy", (int(offsets[-1]), manifest.dimension))
-    return LoadedIndex(manifest, sections, chunks, embeddings, sentences, folder, vectors, offsets)
+    titles = read_matrix(folder, "titles.npy", (len(sections), manifest.dimension))
+    return LoadedIndex(
+        manifest, sections, chunks, embeddings, sentences, titles, folder, vectors, offsets
+    )
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -79,3 +79,19 @@ def test_a_document_in_a_subfolder_is_cited_by_its_path(searcher: Searcher) -> N
     docs = {section.doc for section in searcher.index.sections}
     assert "garden/composting.md" in docs
     assert all(not Path(doc).is_absolute() and ".." not in doc for doc in docs)
+
+
+def test_on_topic_questions_no_document_answers_are_often_flagged(searcher: Searcher) -> None:
+    # Measured 16 of 40 (README, "Honest confidence").
+    report = evaluate(DATA / "multidoc_ontopic_unanswerable_questions.jsonl", searcher, k=5)
+    assert report.unanswerable == 40
+    assert report.unanswerable_flagged >= 15, report.describe()
+
+
+@pytest.mark.parametrize(
+    "name", ["multidoc_questions.jsonl", "multidoc_ontopic_unanswerable_questions.jsonl"]
+)
+def test_scores_never_rise_down_the_list(searcher: Searcher, name: str) -> None:
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+        scores = [p.score for p in searcher.search(json.loads(line)["question"], k=10)]
+        assert scores == sorted(scores, reverse=True), (line, scores)

@@ -1,11 +1,30 @@
-"""Fusion, the calibrated score and grouping into passages (`qa/ranking.py`)."""
+"""Fusion, the calibrated score and choosing passages (`qa/ranking.py`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qa.ranking import fuse, group_passages, is_confident, min_max, readable_score
+from qa.ranking import (
+    CONFIDENT_COSINE,
+    FEATURES,
+    WEIGHTS,
+    Evidence,
+    Ranking,
+    choose_passages,
+    is_confident,
+    min_max,
+    readable_score,
+    reciprocal_rank_fusion,
+    relevance,
+)
+
+
+def _evidence(**values: list[float]) -> Evidence:
+    n = len(next(iter(values.values())))
+    fields = {name: np.zeros(n, dtype=np.float32) for name in Evidence.__dataclass_fields__}
+    fields.update({name: np.array(v, dtype=np.float32) for name, v in values.items()})
+    return Evidence(**fields)
 
 
 def test_min_max_spreads_to_0_1_and_a_constant_says_nothing() -> None:
@@ -14,35 +33,52 @@ def test_min_max_spreads_to_0_1_and_a_constant_says_nothing() -> None:
     assert min_max(np.array([], dtype=np.float32)).size == 0
 
 
-def test_vectors_alone_and_keywords_alone_are_the_ends_of_the_weight() -> None:
-    cosine = np.array([0.1, 0.9], dtype=np.float32)
-    bm25 = np.array([3.0, 0.0], dtype=np.float32)
-    zeros = np.zeros(2, dtype=np.float32)
-    assert np.argmax(fuse(cosine, cosine, bm25, zeros, dense_weight=1.0)) == 1
-    assert np.argmax(fuse(cosine, cosine, bm25, zeros, dense_weight=0.0)) == 0
+def test_every_feature_has_a_weight() -> None:
+    assert len(WEIGHTS) == len(FEATURES)
+
+
+def test_a_keyword_match_counts_as_much_as_the_text_covers_the_question() -> None:
+    # Two chunks with the same BM25: the one holding more of the question's rare terms wins.
+    evidence = _evidence(chunk_bm25=[3.0, 3.0, 0.0], chunk_coverage=[0.2, 0.9, 0.0])
+    scores = relevance(evidence, Ranking())
+    assert scores[1] > scores[0] > scores[2]
+
+
+def test_vectors_decide_when_no_keyword_matches() -> None:
+    evidence = _evidence(chunk_cosine=[0.1, 0.7], sentence_cosine=[0.2, 0.6])
+    assert np.argmax(relevance(evidence, Ranking())) == 1
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    dense = np.array([0.9, 0.8, 0.1], dtype=np.float32)
+    keywords = np.array([0.0, 5.0, 4.0], dtype=np.float32)
+    assert np.argmax(reciprocal_rank_fusion([dense, keywords])) == 1
 
 
 @pytest.mark.parametrize("cosine", [-0.5, 0.0, 0.25, 0.6, 1.0])
 def test_the_readable_score_is_a_calibrated_probability(cosine: float) -> None:
     score = readable_score(cosine)
     assert 0 < score < 1
-    assert is_confident(score) == (cosine >= 0.25)
+    assert is_confident(score) == (cosine >= CONFIDENT_COSINE)
 
 
-def test_the_score_rises_with_the_cosine() -> None:
-    scores = [readable_score(c / 10) for c in range(-5, 11)]
-    assert scores == sorted(scores)
+def test_a_long_section_can_give_several_passages_when_they_are_clearly_best() -> None:
+    sections = [0, 0, 0, 0, 1]
+    scores = np.array([9.0, 8.0, 2.0], dtype=np.float32)
+    # Chunks 0 and 2 of section 0 are not neighbours; both beat section 1 by far.
+    assert choose_passages([0, 2, 4], scores, sections, 2) == [[0], [2]]
 
 
-def test_one_passage_per_section_comes_before_a_second_of_the_same_section() -> None:
-    sections = [0, 0, 0, 1, 2]
-    fused = {0: 1.0, 2: 0.95, 3: 0.5, 4: 0.4}
-    assert group_passages([0, 2, 3, 4], fused, sections, 3) == [[0], [3], [4]]
-    assert group_passages([0, 2, 3, 4], fused, sections, 4) == [[0], [3], [4], [2]]
+def test_a_second_passage_of_a_section_pays_a_penalty() -> None:
+    sections = [0, 0, 0, 0, 1]
+    scores = np.array([9.0, 8.5, 8.0], dtype=np.float32)
+    assert choose_passages([0, 2, 4], scores, sections, 2) == [[0], [4]]
+    assert choose_passages([0, 2, 4], scores, sections, 2, section_penalty=0) == [[0], [2]]
 
 
 def test_a_weak_neighbour_is_not_merged() -> None:
     sections = [0, 0]
-    assert group_passages([0, 1], {0: 1.0, 1: 0.9}, sections, 2) == [[0, 1]]
-    assert group_passages([0, 1], {0: 1.0, 1: 0.5}, sections, 2) == [[0], [1]]
-    assert group_passages([0, 1], {0: 1.0, 1: 0.9}, sections, 2, mergeable=set()) == [[0], [1]]
+    close, far = np.array([5.0, 4.5], np.float32), np.array([5.0, 1.0], np.float32)
+    assert choose_passages([0, 1], close, sections, 2) == [[0, 1]]
+    assert choose_passages([0, 1], far, sections, 2) == [[0], [1]]
+    assert choose_passages([0, 1], close, sections, 2, mergeable=set()) == [[0], [1]]
