@@ -269,6 +269,23 @@ def _embed(
     return np.stack([cache[key] for key in keys]).astype(np.float32)
 
 
+def _embed_all(
+    sections: list[Section],
+    chunks: list[Chunk],
+    cache: dict[str, Vectors],
+    embedder: Embedder,
+    progress: bool,
+) -> tuple[Vectors, Vectors, Vectors]:
+    """Vectors of the chunks, of their sentences and of the section paths, in one pass
+    (so the progress bar covers all the work)."""
+    sentences = [text for chunk in chunks for text in chunk.sentence_texts()]
+    titles = [section.path_text for section in sections]
+    texts = [c.embed_text for c in chunks] + sentences + titles
+    matrix = _embed(texts, cache, embedder, progress)
+    first_title = len(chunks) + len(sentences)
+    return matrix[: len(chunks)], matrix[len(chunks) : first_title], matrix[first_title:]
+
+
 def build_index(
     settings: Settings | None = None, *, embedder: Embedder | None = None, progress: bool = True
 ) -> IndexInfo:
@@ -289,12 +306,9 @@ def build_index(
         before = _live_documents(index_dir)
         cache = _cached_vectors(index_dir, embedder)
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
-        # Chunks and their sentences in one pass, so the progress bar covers all the work.
-        sentence_texts = [text for chunk in chunks for text in chunk.sentence_texts()]
-        titles = [section.path_text for section in sections]
-        texts = [c.embed_text for c in chunks] + sentence_texts + titles
-        matrix = _embed(texts, cache, embedder, progress)
-        first_title = len(chunks) + len(sentence_texts)
+        chunk_vectors, sentence_vectors, title_vectors = _embed_all(
+            sections, chunks, cache, embedder, progress
+        )
         manifest = Manifest(
             model=embedder.name,
             dimension=embedder.dimension,
@@ -309,12 +323,7 @@ def build_index(
             manifest, added=changes.added, removed=changes.removed, changed=changes.changed
         )
         build = store.Build(
-            manifest,
-            sections,
-            chunks,
-            embeddings=matrix[: len(chunks)],
-            sentence_vectors=matrix[len(chunks) : first_title],
-            title_vectors=matrix[first_title:],
+            manifest, sections, chunks, chunk_vectors, sentence_vectors, title_vectors
         )
         _swap(index_dir, store.write_build(index_dir, build))
     return IndexInfo(
