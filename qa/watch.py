@@ -89,6 +89,9 @@ class CorpusWatcher:
         """Sync after each settled batch of changes, until the folder is removed or replaced."""
         import watchfiles
 
+        # A change made after the last sync but before watching began is seen by no event:
+        # the first batch (or the first quiet timeout) syncs once more, whatever it holds.
+        first = True
         try:
             for changes in watchfiles.watch(
                 folder,
@@ -102,7 +105,8 @@ class CorpusWatcher:
             ):
                 if _identity(folder) != identity:
                     return  # removed, or removed and restored: watch it anew
-                if changes:
+                if changes or first:
+                    first = False
                     self._idle.clear()
                     self._sync()
         except (OSError, RuntimeError):  # the folder vanished as watching began

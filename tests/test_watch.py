@@ -159,3 +159,26 @@ def test_a_file_deleted_during_a_build_is_left_out_of_the_final_index(
     manifest = fake_searcher(settings.index_dir).index.manifest
     assert list(manifest.documents) == ["peacekeeping-partnerships.txt"]
     assert watcher.builds >= 2  # the deletion was noticed and built again
+
+
+def test_a_change_made_just_before_watching_begins_is_built(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import watchfiles
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    fake_build(seed_corpus, settings.index_dir)
+    real_watch = watchfiles.watch
+
+    def late_watch(*args: object, **kwargs: object) -> Iterator[set[tuple[object, str]]]:
+        # The file lands after the watcher's first sync and before it subscribes: no event.
+        (seed_corpus / "gap.md").write_text("# Gap\n\nA quokka crossed the gap.\n")
+        return real_watch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(watchfiles, "watch", late_watch)
+    watcher = CorpusWatcher(settings, embedder=FakeEmbedder(), settle_ms=200).start()
+    try:
+        caught_up(watcher, settings, seconds=30)
+    finally:
+        watcher.stop()
+    assert fake_searcher(settings.index_dir).search('"quokka"', 1)[0].doc == "gap.md"
