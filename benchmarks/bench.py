@@ -331,7 +331,7 @@ class Bench:
         for name, values in scores.items():
             lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
         print("\n".join(lines), flush=True)
-        qa, lc = scores["+ passages, soft section penalty (qa)"], scores[name]
+        qa, lc = scores["+ and by the share of the section shown (qa)"], scores[name]
         for i, metric in ((0, "Hit@1"), (2, "Hit@5"), (3, "MRR@10")):
             self.row(f"SQuAD dev half {metric}", qa[i], lc[i], "", "above every baseline")
 

@@ -190,5 +190,6 @@ def ablation_rankings() -> list[tuple[str, Ranking]]:
         ("fitted fusion, keywords × coverage", Ranking(coverage, group=False)),
         ("+ section-title vectors", Ranking(WEIGHTS, group=False)),
         ("+ passages, one per section first", Ranking(section_penalty=1e6)),
-        ("+ passages, soft section penalty (qa)", Ranking()),
+        ("+ passages, a penalty per passage of a section", Ranking(shown_penalty=0.0)),
+        ("+ and by the share of the section shown (qa)", Ranking()),
     ]

@@ -17,9 +17,10 @@ softmax over the candidates) on half of the SQuAD development articles by
 the README's ablation table shows each part's share.
 
 Passages are chosen greedily (`choose_passages`): a second passage from a section
-already shown pays a fixed penalty, so long sections can contribute several passages
-when they are clearly the best, and neighbouring chunks that score nearly as well
-are merged.
+already shown pays a fixed penalty plus one in proportion to the share of the section
+already shown, so a long section (a Wikipedia article, a chapter) can contribute several
+passages when they are clearly the best while a short one is not shown twice over, and
+neighbouring chunks that score nearly as well are merged.
 
 The score shown to people is not the relevance (which is relative to the candidates)
 but a calibrated function of the passage's closest cosine (the chunk's or its best
@@ -52,7 +53,9 @@ FEATURES = (
 # Fitted by `benchmarks/fit_fusion.py` for all-MiniLM-L6-v2 (README, "Retrieval quality").
 WEIGHTS = (4.6, 6.17, 4.72, 2.82, 4.35, 2.47, 2.24, 0.0, 0.0)
 SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must be e¹ as likely
+SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks already shown
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
+MAX_MERGED = 3  # chunks in one passage at most
 
 # Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"): a passage's cosine is
 # that of its closest text (a chunk or its best sentence).  The threshold is the highest
@@ -81,14 +84,16 @@ class Ranking:
     """The knobs of the ranking; the defaults are what qa uses.  Others serve the ablation table.
 
     `weights` weigh `FEATURES`; `reciprocal_rank` ranks by reciprocal rank fusion of chunk
-    cosine and chunk BM25 instead (a baseline); `section_penalty` is what a second
-    passage of a section pays (`math.inf`: one passage per section first); `group`
-    False returns single chunks in relevance order.
+    cosine and chunk BM25 instead (a baseline); `section_penalty` is what each passage
+    of a section already shown costs its other chunks (1e6: one passage per section
+    first), and `shown_penalty` what showing all of a section costs them (in proportion
+    to the share shown); `group` False returns single chunks in relevance order.
     """
 
     weights: tuple[float, ...] = WEIGHTS
     reciprocal_rank: bool = False
     section_penalty: float = SECTION_PENALTY
+    shown_penalty: float = SHOWN_PENALTY
     group: bool = True
 
 
@@ -163,44 +168,67 @@ def choose_passages(
     scores: Array,
     section_of: Sequence[int],
     k: int,
-    section_penalty: float = SECTION_PENALTY,
+    ranking: Ranking = Ranking(),
+    section_sizes: Sequence[int] | None = None,
     mergeable: Collection[int] | None = None,
-    max_merged: int = 3,
 ) -> list[list[int]]:
     """Candidate chunks `rows` with relevance `scores` into at most `k` passages, best first.
 
-    Each step takes the chunk with the best relevance after a `section_penalty` for every
-    passage its section already has.  A chunk next to a passage of its section joins it
-    instead when within `MERGE_MARGIN` of that passage's first chunk (and, if given, is in
-    `mergeable`: merging weak answers only makes them longer).
+    Each step takes the chunk with the best relevance after the ranking's `section_penalty`
+    for every passage its section already has, plus `shown_penalty` times the share of the
+    section's chunks (`section_sizes`, when given) already shown.  A chunk next to a passage
+    of its section joins it instead (up to 3 chunks) when within `MERGE_MARGIN` of that
+    passage's first chunk and, if given, is in `mergeable` (merging weak answers only makes
+    them longer).
 
     >>> sections = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
     >>> choose_passages([4, 5, 9, 1], np.array([3.0, 2.9, 1.5, 1.0]), sections, 2)
     [[4, 5], [9]]
-    >>> choose_passages([4, 2, 9], np.array([3.0, 2.8, 2.4]), sections, 2, section_penalty=0)
+    >>> free = Ranking(section_penalty=0, shown_penalty=0)
+    >>> choose_passages([4, 2, 9], np.array([3.0, 2.8, 2.4]), sections, 2, free)
     [[4], [2]]
     """
-    adjusted = np.asarray(scores, dtype=np.float64).copy()
+    base = np.asarray(scores, dtype=np.float64)
+    adjusted = base.copy()
     sections = np.array([section_of[row] for row in rows], dtype=np.int64)
     groups: list[list[int]] = []
-    first_score: list[float] = []
     taken = np.zeros(len(rows), dtype=bool)
+    passages: dict[int, int] = {}
+    shown: dict[int, int] = {}
+    first_of: dict[int, float] = {}  # each passage's first chunk: its relevance
     while len(groups) < k and not taken.all():
         i = int(np.argmax(np.where(taken, -np.inf, adjusted)))
         taken[i] = True
-        row, section = rows[i], sections[i]
-        for g, group in enumerate(groups):
-            if (
-                section_of[group[0]] == section
-                and len(group) < max_merged
-                and row in (min(group) - 1, max(group) + 1)
-                and scores[i] >= first_score[g] - MERGE_MARGIN
-                and (mergeable is None or row in mergeable)
-            ):
-                group.append(row)
-                break
+        row, section = rows[i], int(sections[i])
+        group = _neighbour_group(groups, row, section_of, base[i], first_of)
+        if group is not None and (mergeable is None or row in mergeable):
+            group.append(row)
         else:
             groups.append([row])
-            first_score.append(float(scores[i]))
-            adjusted[sections == section] -= section_penalty
+            first_of[row] = float(base[i])
+            passages[section] = passages.get(section, 0) + 1
+        shown[section] = shown.get(section, 0) + 1
+        share = shown[section] / section_sizes[section] if section_sizes is not None else 0.0
+        same = sections == section
+        penalty = ranking.section_penalty * passages[section] + ranking.shown_penalty * share
+        adjusted[same] = base[same] - penalty
     return groups
+
+
+def _neighbour_group(
+    groups: list[list[int]],
+    row: int,
+    section_of: Sequence[int],
+    score: float,
+    first_of: dict[int, float],
+) -> list[int] | None:
+    """The passage `row` would extend: same section, next to it, not full, nearly as good."""
+    for group in groups:
+        if (
+            section_of[group[0]] == section_of[row]
+            and len(group) < MAX_MERGED
+            and row in (min(group) - 1, max(group) + 1)
+            and score >= first_of[group[0]] - MERGE_MARGIN
+        ):
+            return group
+    return None

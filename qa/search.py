@@ -119,6 +119,9 @@ class Searcher:
         sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
         self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
         self._section_array = np.array(self._section_of, dtype=np.int64)
+        self._section_sizes = np.bincount(
+            self._section_array, minlength=len(index.sections)
+        ).tolist()
         self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks])
         section_texts = [" ".join(s.path) for s in self.index.sections]
         for chunk, section in zip(self.chunks, self._section_of, strict=True):
@@ -216,7 +219,8 @@ class Searcher:
                 scores,
                 self._section_of,
                 k,
-                self.ranking.section_penalty,
+                self.ranking,
+                section_sizes=self._section_sizes,
                 mergeable=credible,
             )
         passages = [self._passage(sorted(g), cosine_of, query, query_terms) for g in groups]
