@@ -300,7 +300,7 @@ class Bench:
 
     def retrieval(self) -> None:
         """The ablation table on the SQuAD development half, with the recipe in the same run."""
-        from qa.evaluate import ablation_rankings, evaluate, read_questions
+        from qa.evaluate import ablation_rankings, evaluate, read_questions, same_text_span
         from qa.index import build_index
         from qa.search import Searcher
         from qa.squad import squad_to_corpus
@@ -318,10 +318,8 @@ class Bench:
         store = recipe.load(self.work / "squad-recipe")
         ranks = []
         for q in read_questions(questions):
-            gold = " ".join(q.gold[0].split())
             found = store.similarity_search(q.question, 10)
-            texts = [" ".join(d.page_content.split()) for d in found]
-            hits = [t in gold or gold in t for t in texts]
+            hits = [same_text_span(d.page_content, q.gold[0]) for d in found]
             ranks.append(hits.index(True) + 1 if True in hits else 99)
         r_ = np.array(ranks)
         scores["LangChain recipe (1000-character chunks, dense)"] = (

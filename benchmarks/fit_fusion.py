@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from qa.evaluate import read_questions
+from qa.evaluate import read_questions, same_text_span
 from qa.index import build_index
 from qa.ranking import FEATURES, features
 from qa.search import Searcher, _clean_question
@@ -52,9 +52,7 @@ def collect(settings: Settings, questions: Path) -> list[Example]:
             continue
         chunks = [searcher.chunks[row] for row in found.rows]
         if question.by_text:
-            gold = " ".join(question.gold[0].split())
-            texts = [" ".join(chunk.text.split()) for chunk in chunks]
-            right = np.array([t in gold or gold in t for t in texts])
+            right = np.array([same_text_span(chunk.text, question.gold[0]) for chunk in chunks])
         else:
             right = np.array([chunk.section in question.gold for chunk in chunks])
         if right.any():

@@ -37,8 +37,17 @@ class Question:
     def is_hit(self, passage: Passage) -> bool:
         if not self.by_text:
             return passage.section in self.gold
-        text, gold = " ".join(passage.text.split()), " ".join(self.gold[0].split())
-        return gold in text or text in gold
+        return same_text_span(passage.text, self.gold[0])
+
+
+def same_text_span(text: str, gold: str) -> bool:
+    """True when `text` contains `gold` or lies inside it, spacing aside (a text-gold hit).
+
+    >>> same_text_span("Oolong is  rolled.", "Tea. Oolong is rolled. Then dried.")
+    True
+    """
+    text, gold = " ".join(text.split()), " ".join(gold.split())
+    return gold in text or text in gold
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """How evidence becomes a ranking and a readable score; small pure functions over arrays.
 
-Every candidate chunk carries six kinds of evidence (`Evidence`): the cosine between
+Every candidate chunk carries seven kinds of evidence (`Evidence`): the cosine between
 the question and the chunk (embedded with its section path), the cosine with its
-best sentence, BM25 of the chunk and of its whole section (title included), and how
+best sentence, BM25 of the chunk and of its whole section (title included), how
 much of the question's distinct terms, weighted by rarity, the chunk and the section
-contain (`LexicalIndex.coverage`).
+contain (`LexicalIndex.coverage`), and the cosine with the section's heading path alone.
 
 Relevance is a weighted sum of features of that evidence (`features`).  Keyword
 scores enter multiplied by coverage: BM25 normalised over the candidates ranks the
@@ -12,8 +12,8 @@ best keyword match first even when it shares one common word with the question, 
 its say grows with how much of the question the text actually contains.  A question
 in the text's own words leans on keywords; a paraphrase, whose words the text does
 not contain, leans on the vectors.  The weights were fitted once (a listwise
-softmax over the candidates) on half of the SQuAD development articles by
-`benchmarks/fit_fusion.py` and judged on the other half and on the other sets;
+softmax over the candidates) on half of the SQuAD development articles and the seed
+development questions by `benchmarks/fit_fusion.py`, and judged on the other sets;
 the README's ablation table shows each part's share.
 
 Passages are chosen greedily (`choose_passages`): a second passage from a section

@@ -199,12 +199,7 @@ class Searcher:
         found = self.candidates(question, k)
         if found is None:
             return []
-        candidates, evidence, query, query_terms = (
-            found.rows,
-            found.evidence,
-            found.query,
-            found.query_terms,
-        )
+        candidates, evidence = found.rows, found.evidence
         scores = relevance(evidence, self.ranking)
         # A passage is as credible as its closest text: the whole chunk or its best sentence.
         closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
@@ -223,7 +218,9 @@ class Searcher:
                 section_sizes=self._section_sizes,
                 mergeable=credible,
             )
-        passages = [self._passage(sorted(g), cosine_of, query, query_terms) for g in groups]
+        passages = [
+            self._passage(sorted(g), cosine_of, found.query, found.query_terms) for g in groups
+        ]
         return _never_rising(passages)
 
     def candidates(self, question: str, k: int = 10) -> Candidates | None:
