@@ -45,6 +45,28 @@ def terms(text: str) -> list[str]:
     return [term for term in _stemmer().stemWords(words) if term]
 
 
+def named_terms(question: str) -> list[str]:
+    """The question's names and numbers as `terms`: words with a digit, words in capitals,
+    and words written with a capital except the first (which is capitalised anyway).
+
+    These carry what a question is specifically about and cannot be paraphrased, so
+    a text that never mentions them cannot answer it, however close its topic.
+
+    >>> named_terms("What did the Dutch peacekeepers do in 1995 at the UN base?")
+    ['dutch', '1995', 'un']
+    >>> named_terms("WHAT HAPPENED IN 1995?")
+    ['1995']
+    """
+    cased = not question.isupper()  # in a question written in capitals they say nothing
+    named = [
+        word
+        for i, word in enumerate(_TOKEN.findall(question))
+        if (cased and ((i > 0 and word[0].isupper()) or word.isupper()))
+        or any(c.isdigit() for c in word)
+    ]
+    return list(dict.fromkeys(terms(" ".join(named))))
+
+
 class LexicalIndex:
     """BM25 over a fixed list of texts."""
 
@@ -90,6 +112,15 @@ class LexicalIndex:
             covered[found] += weight
             total += weight
         return np.round(covered / total, 4) if total else covered
+
+    def unknown(self, query_terms: Sequence[str]) -> list[str]:
+        """The terms that no text contains.
+
+        >>> LexicalIndex(["cats purr", "dogs bark"]).unknown(["cat", "rwanda"])
+        ['rwanda']
+        """
+        vocabulary = self._vocabulary
+        return [term for term in query_terms if term not in vocabulary]
 
     @property
     def _vocabulary(self) -> dict[str, int]:

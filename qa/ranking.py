@@ -24,8 +24,10 @@ neighbouring chunks that score nearly as well are merged.
 
 The score shown to people is not the relevance (which is relative to the candidates)
 but a calibrated function of the passage's closest cosine (the chunk's or its best
-sentence's), the same for every question (README, "Honest confidence"); down the
-list it is capped by the score above, so it never rises.
+sentence's), the same for every question (README, "Honest confidence"), halved when
+the question names something (a name, a number) that the documents never mention:
+text on the same topic does not answer "what happened in Rwanda" if Rwanda is
+nowhere in it.  Down the list it is capped by the score above, so it never rises.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ MAX_MERGED = 3  # chunks in one passage at most
 # scale is the slope of a logistic fit of right first passages against unanswered ones.
 CONFIDENT_COSINE = 0.414
 COSINE_SCALE = 0.15
+# Puts any cosine below the confidence line, and keeps the order of the passages.
+UNKNOWN_NAME_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -150,13 +154,20 @@ def reciprocal_rank_fusion(scores: Sequence[Array], k: int = 60) -> Array:
     return fused
 
 
-def readable_score(cosine: float) -> float:
+def readable_score(cosine: float, names_known: bool = True) -> float:
     """Cosine of question and passage to a 0..1 score; 0.5 is the confidence threshold.
+
+    `names_known` is False when the question names something the documents never
+    mention (`LexicalIndex.unknown` of `named_terms`): then no passage of them is a
+    confident answer.
 
     >>> [round(readable_score(cosine), 2) for cosine in (0.414, 0.7, 0.1)]
     [0.5, 0.87, 0.11]
+    >>> round(readable_score(0.9, names_known=False), 2)
+    0.48
     """
-    return 1 / (1 + math.exp(-(cosine - CONFIDENT_COSINE) / COSINE_SCALE))
+    score = 1 / (1 + math.exp(-(cosine - CONFIDENT_COSINE) / COSINE_SCALE))
+    return score if names_known else score * UNKNOWN_NAME_FACTOR
 
 
 def is_confident(score: float) -> bool:

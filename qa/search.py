@@ -25,7 +25,7 @@ from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QueryError
 from qa.highlight import Highlight, choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
-from qa.lexical import LexicalIndex, contains_phrase, quoted_phrases, terms
+from qa.lexical import LexicalIndex, contains_phrase, named_terms, quoted_phrases, terms
 from qa.ranking import (
     Evidence,
     Ranking,
@@ -201,14 +201,19 @@ class Searcher:
             return []
         candidates, evidence = found.rows, found.evidence
         scores = relevance(evidence, self.ranking)
-        # A passage is as credible as its closest text: the whole chunk or its best sentence.
+        # A passage is as credible as its closest text: the whole chunk or its best sentence,
+        # and not at all when the question names something the documents never mention.
         closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
-        cosine_of = dict(zip(candidates, closest.tolist(), strict=True))
+        names_known = not self._section_bm25.unknown(named_terms(question))
+        score_of = {
+            row: readable_score(cosine, names_known)
+            for row, cosine in zip(candidates, closest.tolist(), strict=True)
+        }
         if not self.ranking.group:
             order = np.argsort(-scores, kind="stable")[:k]
             groups = [[candidates[i]] for i in order]
         else:
-            credible = {r for r, c in cosine_of.items() if is_confident(readable_score(c))}
+            credible = {row for row, score in score_of.items() if is_confident(score)}
             groups = choose_passages(
                 candidates,
                 scores,
@@ -219,7 +224,7 @@ class Searcher:
                 mergeable=credible,
             )
         passages = [
-            self._passage(sorted(g), cosine_of, found.query, found.query_terms) for g in groups
+            self._passage(sorted(g), score_of, found.query, found.query_terms) for g in groups
         ]
         return _never_rising(passages)
 
@@ -289,7 +294,7 @@ class Searcher:
     def _passage(
         self,
         rows: list[int],
-        cosine_of: dict[int, float],
+        score_of: dict[int, float],
         query: np.ndarray,
         query_terms: list[str],
     ) -> Passage:
@@ -306,7 +311,7 @@ class Searcher:
         cosines = np.concatenate(
             [self.index.sentence_vectors[self._sentence_rows(row)] @ query for row in rows]
         )
-        score = readable_score(max(cosine_of[row] for row in rows))
+        score = max(score_of[row] for row in rows)
         return Passage(
             text=text,
             doc=first.doc,

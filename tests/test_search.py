@@ -67,11 +67,28 @@ def test_at_most_two_answerable_seed_questions_look_unanswered(seed_searcher: Se
 def test_on_topic_questions_the_essay_does_not_answer_are_often_flagged(
     seed_searcher: Searcher,
 ) -> None:
-    # Measured 8 of 43 (README, "Honest confidence"); the cosine threshold that keeps
-    # answerable questions answered cannot separate more of them.
+    # Measured 25 of 43 (README, "Honest confidence"): 8 by the cosine threshold alone,
+    # the others because they name what the essay never mentions.
     report = evaluate(DATA / "ontopic_unanswerable_questions.jsonl", seed_searcher, k=5)
     assert report.unanswerable == 43
-    assert report.unanswerable_flagged >= 7, report.describe()
+    assert report.unanswerable_flagged >= 24, report.describe()
+
+
+@pytest.mark.parametrize(
+    ("question", "confident"),
+    [
+        ("What does NATO contribute to peacekeeping partnerships?", True),
+        ("What did NATO contribute in Kosovo?", False),
+        ("What do regional organizations such as the African Union focus on?", True),
+        ("What did the African Union do in Darfur in 2004?", False),
+    ],
+)
+def test_a_question_naming_what_the_essay_never_mentions_gets_no_confident_answer(
+    seed_searcher: Searcher, question: str, confident: bool
+) -> None:
+    passages = seed_searcher.search(question, k=5)
+    assert passages[0].section == "Types of Organizations Involved in Peacekeeping Partnerships"
+    assert any(p.confident for p in passages) is confident, [p.score for p in passages]
 
 
 @pytest.mark.parametrize(
