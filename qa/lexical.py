@@ -45,16 +45,16 @@ def terms(text: str) -> list[str]:
     return [term for term in _stemmer().stemWords(words) if term]
 
 
-def named_terms(question: str) -> list[str]:
-    """The question's names and numbers as `terms`: words with a digit, words in capitals,
-    and words written with a capital except the first (which is capitalised anyway).
+def named_words(question: str) -> list[str]:
+    """The question's names and numbers: words with a digit, words in capitals, and words
+    written with a capital except the first (which is capitalised anyway), once each.
 
     These carry what a question is specifically about and cannot be paraphrased, so
     a text that never mentions them cannot answer it, however close its topic.
 
-    >>> named_terms("What did the Dutch peacekeepers do in 1995 at the UN base?")
-    ['dutch', '1995', 'un']
-    >>> named_terms("WHAT HAPPENED IN 1995?")
+    >>> named_words("What did the Dutch peacekeepers do in 1995 at the UN base in 1995?")
+    ['Dutch', '1995', 'UN']
+    >>> named_words("WHAT HAPPENED IN 1995?")
     ['1995']
     """
     cased = not question.isupper()  # in a question written in capitals they say nothing
@@ -64,7 +64,7 @@ def named_terms(question: str) -> list[str]:
         if (cased and ((i > 0 and word[0].isupper()) or word.isupper()))
         or any(c.isdigit() for c in word)
     ]
-    return list(dict.fromkeys(terms(" ".join(named))))
+    return list(dict.fromkeys(named))
 
 
 class LexicalIndex:

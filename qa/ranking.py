@@ -158,7 +158,7 @@ def readable_score(cosine: float, names_known: bool = True) -> float:
     """Cosine of question and passage to a 0..1 score; 0.5 is the confidence threshold.
 
     `names_known` is False when the question names something the documents never
-    mention (`LexicalIndex.unknown` of `named_terms`): then no passage of them is a
+    mention (`Passage.unmentioned`): then no passage of them is a
     confident answer.
 
     >>> [round(readable_score(cosine), 2) for cosine in (0.414, 0.7, 0.1)]

@@ -32,7 +32,9 @@ def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
         return "No passages found."
     lines = []
     if not any(p.confident for p in passages):
-        lines += ["No passage answers this confidently; the closest are:", ""]
+        unmentioned = passages[0].unmentioned
+        reason = f" (the documents never mention {', '.join(unmentioned)})" if unmentioned else ""
+        lines += [f"No passage answers this confidently{reason}; the closest are:", ""]
     for rank, passage in enumerate(passages, start=1):
         citation = f"{BOLD}{passage.citation}{RESET}" if color else passage.citation
         lines.append(f"{rank}. {citation}  (score {passage.score:.2f})")

@@ -25,7 +25,7 @@ from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QueryError
 from qa.highlight import Highlight, choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
-from qa.lexical import LexicalIndex, contains_phrase, named_terms, quoted_phrases, terms
+from qa.lexical import LexicalIndex, contains_phrase, named_words, quoted_phrases, terms
 from qa.ranking import (
     Evidence,
     Ranking,
@@ -48,6 +48,8 @@ class Passage:
     `score` runs from 0 to 1, higher is better: it is the calibrated similarity of
     question and passage, and 0.5 is the line between a credible answer and not
     (`confident`).  `highlights` are the sentences of `text` that best answer.
+    `unmentioned` lists the names and numbers of the question that the documents never
+    mention ("Rwanda", "1994"); when there are any, no passage is confident.
     """
 
     text: str
@@ -59,6 +61,7 @@ class Passage:
     score: float
     confident: bool
     highlights: tuple[Highlight, ...]
+    unmentioned: tuple[str, ...] = ()  # the question's names and numbers no document mentions
 
     @property
     def citation(self) -> str:
@@ -75,6 +78,7 @@ class Passage:
         data = asdict(self)
         data["section_path"] = list(self.section_path)
         data["highlights"] = [asdict(h) for h in self.highlights]
+        data["unmentioned"] = list(self.unmentioned)
         data["citation"] = self.citation
         return data
 
@@ -204,9 +208,11 @@ class Searcher:
         # A passage is as credible as its closest text: the whole chunk or its best sentence,
         # and not at all when the question names something the documents never mention.
         closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
-        names_known = not self._section_bm25.unknown(named_terms(question))
+        unmentioned = tuple(
+            word for word in named_words(question) if self._section_bm25.unknown(terms(word))
+        )
         score_of = {
-            row: readable_score(cosine, names_known)
+            row: readable_score(cosine, names_known=not unmentioned)
             for row, cosine in zip(candidates, closest.tolist(), strict=True)
         }
         if not self.ranking.group:
@@ -224,7 +230,11 @@ class Searcher:
                 mergeable=credible,
             )
         passages = [
-            self._passage(sorted(g), score_of, found.query, found.query_terms) for g in groups
+            replace(
+                self._passage(sorted(g), score_of, found.query, found.query_terms),
+                unmentioned=unmentioned,
+            )
+            for g in groups
         ]
         return _never_rising(passages)
 

@@ -58,6 +58,7 @@ def test_ask_json_lists_the_passage_fields(
         "score",
         "confident",
         "highlights",
+        "unmentioned",
         "citation",
     } <= set(rows[0])
     assert rows[0]["section"] == "Political Will and Commitment"
@@ -71,6 +72,23 @@ def test_ask_says_when_nothing_answers(
         main(["ask", "What is the capital of France?", "--corpus", str(corpus), *index_args]) == 0
     )
     assert capsys.readouterr().out.startswith("No passage answers this confidently")
+
+
+def test_ask_names_what_the_documents_never_mention(
+    index_args: list[str], seed_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = seed_index.parent / "corpus"
+    question = "What did NATO and the Dutch army do at Srebrenica in 1995?"
+    assert main(["ask", question, "--corpus", str(corpus), *index_args]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line == (
+        "No passage answers this confidently (the documents never mention Dutch, "
+        "Srebrenica, 1995); the closest are:"
+    )
+    assert main(["ask", question, "--json", "--corpus", str(corpus), *index_args]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["unmentioned"] == ["Dutch", "Srebrenica", "1995"]
+    assert not any(row["confident"] for row in rows)
 
 
 @pytest.mark.model

@@ -89,6 +89,7 @@ def test_a_question_naming_what_the_essay_never_mentions_gets_no_confident_answe
     passages = seed_searcher.search(question, k=5)
     assert passages[0].section == "Types of Organizations Involved in Peacekeeping Partnerships"
     assert any(p.confident for p in passages) is confident, [p.score for p in passages]
+    assert bool(passages[0].unmentioned) is not confident
 
 
 @pytest.mark.parametrize(
