@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,17 +26,6 @@ QUESTION = '"patrols"'
 
 def build(corpus: Path, index_dir: Path):  # type: ignore[no-untyped-def]
     return build_index(settings_for(corpus, index_dir), embedder=FakeEmbedder(), progress=False)
-
-
-@pytest.fixture
-def fake_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """`qa` on the command line, with the fake model, printing warnings as it does for users."""
-    for module in ("qa.index", "qa.search"):
-        monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
-    monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", QAWarning)
-        yield
 
 
 def ask(corpus: Path, index_dir: Path, question: str = QUESTION) -> int:
