@@ -278,3 +278,25 @@ def test_eval_on_a_file_it_cannot_read_is_one_line(
     assert main(["eval", str(questions), "--index", str(tmp_path / "index")]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"qa: error: {questions}") and len(err.splitlines()) == 1
+
+
+def test_the_web_panel_and_rebuild_skip_an_unreadable_file(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_cli: None
+) -> None:
+    from qa.web.state import Rebuild, SearcherHolder, corpus_status
+
+    index_dir = tmp_path / "index"
+    settings = settings_for(seed_corpus, index_dir)
+    build(seed_corpus, index_dir)
+    (seed_corpus / "locked.txt").write_text("Locked\n\nSecret words.\n")
+    refuse_open(monkeypatch, "locked.txt")
+    holder = SearcherHolder(fake_searcher(index_dir))
+    assert corpus_status(settings, holder.get()).added == ("locked.txt",)
+    monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
+    rebuild = Rebuild(settings, holder)
+    with pytest.warns(QAWarning, match=r"Skipped locked\.txt"):
+        rebuild.start()
+        assert rebuild.wait(120)
+    assert rebuild.error == ""
+    assert "Warning: Skipped locked.txt: cannot read it (Permission denied)" in rebuild.summary
+    assert corpus_status(settings, holder.get()).fresh
