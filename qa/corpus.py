@@ -138,8 +138,7 @@ def _entries(folder: Path, corpus_dir: Path, notes: list[str]) -> list[os.DirEnt
     except OSError as error:
         name = display_name(folder.relative_to(corpus_dir).as_posix())
         notes.append(
-            f"Skipped the folder {name}/: cannot list it ({error.strerror}). "
-            "Check its permissions."
+            f"Skipped the folder {name}/: cannot list it ({error.strerror}). Check its permissions."
         )
         return []
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakes import refuse_to_open
 
 from qa import corpus
 from qa.corpus import UNREADABLE, FileState, corpus_hashes, corpus_state, read_corpus
@@ -68,20 +71,18 @@ def test_a_file_deleted_between_listing_and_reading_is_left_out(
     assert list(corpus_state(tmp_path)) == ["kept.txt"]
 
 
-def unreadable(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """Make the file `name` unreadable, as `chmod 000` does for anyone but root.
+def before_listing(
+    monkeypatch: pytest.MonkeyPatch, folder: str, action: Callable[[str], object]
+) -> None:
+    """Run `action` on the folder named `folder` just before the corpus scan lists it."""
+    real_scandir = os.scandir
 
-    The tests run as root, whom permissions do not stop, so opening the file is
-    made to fail the way the system fails it.
-    """
-    real_open = Path.open
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if not isinstance(path, int) and Path(path).name == folder:
+            action(path)
+        return real_scandir(path)
 
-    def refusing_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if self.name == name:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Path, "open", refusing_open)
+    monkeypatch.setattr(os, "scandir", scandir)
 
 
 def test_an_unreadable_file_is_skipped_by_name_and_counts_as_seen(
@@ -89,7 +90,7 @@ def test_an_unreadable_file_is_skipped_by_name_and_counts_as_seen(
 ) -> None:
     (tmp_path / "good.txt").write_text("Good\n\nReadable words.\n")
     (tmp_path / "locked.txt").write_text("Locked\n\nSecret words.\n")
-    unreadable(monkeypatch, "locked.txt")
+    refuse_to_open(monkeypatch, "locked.txt")
     with pytest.warns(QAWarning, match=r"Skipped locked\.txt: cannot read it \(Permission denied"):
         found = corpus.read_corpus_files(tmp_path)
     assert [d.path for d in found.documents] == ["good.txt"]
@@ -120,15 +121,12 @@ def test_a_folder_deleted_while_the_corpus_is_scanned_is_left_out_quietly(
     (tmp_path / "kept.txt").write_text("Kept\n\nwords\n")
     (tmp_path / "drafts").mkdir()
     (tmp_path / "drafts" / "draft.txt").write_text("Draft\n\nwords\n")
-    real_scandir = os.scandir
-
-    def scandir_after_deletion(path):  # type: ignore[no-untyped-def]
-        if not isinstance(path, int) and Path(path).name == "drafts":
-            shutil.rmtree(path)  # an editor removes its temporary folder just now
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir_after_deletion)
+    before_listing(monkeypatch, "drafts", shutil.rmtree)  # an editor removes its temporary folder
     assert [d.path for d in read_corpus(tmp_path)] == ["kept.txt"]  # and no warning
+
+
+def refuse(path: str) -> None:
+    raise PermissionError(errno.EACCES, "Permission denied", path)
 
 
 def test_a_folder_that_cannot_be_listed_is_named(
@@ -137,14 +135,8 @@ def test_a_folder_that_cannot_be_listed_is_named(
     (tmp_path / "kept.txt").write_text("Kept\n\nwords\n")
     (tmp_path / "private").mkdir()
     (tmp_path / "private" / "diary.txt").write_text("Diary\n\nwords\n")
-    real_scandir = os.scandir
-
-    def refusing_scandir(path):  # type: ignore[no-untyped-def]
-        if not isinstance(path, int) and Path(path).name == "private":  # as `chmod 000 private` does for anyone but root
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    # As `chmod 000 private` does for anyone but root.
+    before_listing(monkeypatch, "private", refuse)
     with pytest.warns(QAWarning, match=r"Skipped the folder private/: cannot list it"):
         assert [d.path for d in read_corpus(tmp_path)] == ["kept.txt"]
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder, fake_searcher, settings_for
+from fakes import FakeEmbedder, fake_searcher, refuse_to_open, settings_for
 
 from qa import chunking, index
 from qa.cli import main
@@ -30,18 +30,6 @@ def build(corpus: Path, index_dir: Path):  # type: ignore[no-untyped-def]
 
 def ask(corpus: Path, index_dir: Path, question: str = QUESTION) -> int:
     return main(["ask", question, "-k", "1", "--corpus", str(corpus), "--index", str(index_dir)])
-
-
-def refuse_open(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """Opening the file `name` fails as it does for a user without read permission."""
-    real_open = Path.open
-
-    def refusing_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if self.name == name:
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Path, "open", refusing_open)
 
 
 def test_an_unchanged_file_is_not_chunked_again(seed_corpus: Path, tmp_path: Path) -> None:
@@ -73,7 +61,7 @@ def test_every_document_without_text_and_every_skipped_file_is_named(
     (seed_corpus / "links.txt").write_text("See also  One Page\nSee also  Another Page\n")
     (seed_corpus / "scan.txt").write_bytes(b"\x00\x01binary")
     (seed_corpus / "locked.txt").write_text("Locked\n\nSecret words.\n")
-    refuse_open(monkeypatch, "locked.txt")
+    refuse_to_open(monkeypatch, "locked.txt")
     with pytest.warns(QAWarning):
         info = build(seed_corpus, tmp_path / "index")
     assert sorted(note.split(" ")[0 if "Skipped" not in note else 1] for note in info.warnings) == [
@@ -104,7 +92,7 @@ def test_an_unreadable_file_is_skipped_everywhere_and_never_triggers_a_rebuild(
     fake_cli: None,
 ) -> None:
     (seed_corpus / "locked.txt").write_text("Locked\n\nSecret words.\n")
-    refuse_open(monkeypatch, "locked.txt")
+    refuse_to_open(monkeypatch, "locked.txt")
     index_dir = tmp_path / "index"
     assert ask(seed_corpus, index_dir) == 0
     first = capsys.readouterr()
@@ -289,7 +277,7 @@ def test_the_web_panel_and_rebuild_skip_an_unreadable_file(
     settings = settings_for(seed_corpus, index_dir)
     build(seed_corpus, index_dir)
     (seed_corpus / "locked.txt").write_text("Locked\n\nSecret words.\n")
-    refuse_open(monkeypatch, "locked.txt")
+    refuse_to_open(monkeypatch, "locked.txt")
     holder = SearcherHolder(fake_searcher(index_dir))
     assert corpus_status(settings, holder.get()).added == ("locked.txt",)
     monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
