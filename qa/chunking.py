@@ -299,33 +299,63 @@ def _cut(paragraph: list[_Line], budget: int, count: TokenCounter) -> list[_Piec
 
     if len(text) <= max_chars and (whole := count(text)) <= budget:
         return [piece(0, len(text), whole)]
+    spans = sentence_spans(text)
     pieces: list[_Piece] = []
     current: tuple[int, int, int] | None = None
-    for a, b, tokens in _units(text, budget, max_chars, count):
-        if current and current[2] + tokens <= budget and b - current[0] <= max_chars:
-            current = (current[0], b, current[2] + tokens)
-            continue
-        if current:
-            pieces.append(piece(*current))
-        current = (a, b, tokens)
+    position = 0
+    while position < len(spans):
+        # Word pieces add up across spaces, so a run of sentences that fits as a whole is
+        # taken with one count, as adding them one by one would: fewer tokenizer calls.
+        end = _run_end(spans, position, current, budget, max_chars)
+        if current and end > position + 1:
+            tokens = count(text[spans[position][0] : spans[end - 1][1]])
+            if current[2] + tokens <= budget:
+                current, position = (current[0], spans[end - 1][1], current[2] + tokens), end
+                continue
+        for a, b, tokens in _units(text, spans[position], budget, max_chars, count):
+            if current and current[2] + tokens <= budget and b - current[0] <= max_chars:
+                current = (current[0], b, current[2] + tokens)
+                continue
+            if current:
+                pieces.append(piece(*current))
+            current = (a, b, tokens)
+        position += 1
     if current:
         pieces.append(piece(*current))
     return pieces
 
 
+def _run_end(
+    spans: list[tuple[int, int]],
+    position: int,
+    current: tuple[int, int, int] | None,
+    budget: int,
+    max_chars: int,
+) -> int:
+    """The end of the run of sentences from `position` likely to fit after `current`,
+    judged by the characters per token of `current`; `position` when there is none."""
+    if current is None:
+        return position
+    room = (budget - current[2]) * (current[1] - current[0]) * 9 // (10 * max(1, current[2]))
+    limit = min(current[0] + max_chars, spans[position][0] + room)
+    end = position
+    while end < len(spans) and spans[end][1] <= limit:
+        end += 1
+    return end
+
+
 def _units(
-    text: str, budget: int, max_chars: int, count: TokenCounter
+    text: str, sentence: tuple[int, int], budget: int, max_chars: int, count: TokenCounter
 ) -> Iterator[tuple[int, int, int]]:
-    """(start, end, tokens) of consecutive parts of `text`, each within both bounds: sentences,
-    or runs of words of a long sentence, or words, or parts of a word."""
-    for a, b in sentence_spans(text):
-        for start, end in _windows(text, a, b, max_chars):
-            tokens = count(text[start:end])
-            if tokens <= budget:
-                yield start, end, tokens
-                continue
-            for word in _WORD.finditer(text, start, end):
-                yield from _parts(text, word.start(), word.end(), budget, count)
+    """(start, end, tokens) of consecutive parts of a sentence, each within both bounds: the
+    sentence, or runs of its words, or words, or parts of a word."""
+    for start, end in _windows(text, *sentence, max_chars):
+        tokens = count(text[start:end])
+        if tokens <= budget:
+            yield start, end, tokens
+            continue
+        for word in _WORD.finditer(text, start, end):
+            yield from _parts(text, word.start(), word.end(), budget, count)
 
 
 def _windows(text: str, a: int, b: int, size: int) -> Iterator[tuple[int, int]]:
