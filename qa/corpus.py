@@ -101,8 +101,8 @@ def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
                 paths[name] = path
                 if name != raw_name:
                     notes.append(
-                        f"The name of {name} is not valid UTF-8: it is cited as {name}. "
-                        "Rename the file to cite it exactly."
+                        f"The file name {name} is not valid UTF-8 (odd bytes are shown as "
+                        "\\xNN): rename it in UTF-8 to be cited by its real name."
                     )
     if not paths:
         raise CorpusError(
