@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint bench load index chromium clean
+.PHONY: run test lint bench fuzz load index chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: $(STAMP) chromium lint
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+# The whole-pipeline fuzzer of `make test`, with many more examples (QA_FUZZ_EXAMPLES).
+fuzz: $(STAMP)
+	QA_FUZZ_EXAMPLES=$${QA_FUZZ_EXAMPLES:-2000} $(PY) -m pytest tests/test_fuzz.py -p no:logging -q
 
 load: $(STAMP)
 	$(VENV)/bin/qa build

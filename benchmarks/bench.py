@@ -39,7 +39,17 @@ import recipe
 ROOT = corpora.ROOT
 QUESTIONS = ROOT / "tests" / "data" / "dev_questions.jsonl"
 QUESTION = "How do peacekeepers keep ordinary people safe?"
-SECTIONS = ("cold", "warm", "app", "quality", "retrieval", "build", "incremental", "scale")
+SECTIONS = (
+    "cold",
+    "warm",
+    "app",
+    "quality",
+    "retrieval",
+    "build",
+    "incremental",
+    "robustness",
+    "scale",
+)
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
 
 
@@ -399,6 +409,13 @@ class Bench:
             "≤ 5% of the full build",
             "recipe column: qa's full build of that corpus",
         )
+
+    def robustness(self) -> None:
+        import robustness
+
+        print("Hostile documents (see robustness.py)…", flush=True)
+        for metric, value, unit, note in robustness.figures(run_child):
+            self.row(metric, value, None, unit, note=note)
 
     def scale(self) -> None:
         import faiss

@@ -7,13 +7,14 @@ exit code 1; nothing here ranks or reads documents itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from qa.errors import QAError
 from qa.settings import Settings
@@ -31,8 +32,21 @@ EXAMPLES = """examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option as one line and exit code 1 like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"qa: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qa",
         description="Semantic search over documents, answering with cited passages.",
         epilog=EXAMPLES,
@@ -118,7 +132,7 @@ def _add_serve(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=7860, help="port (7860)")
+    serve.add_argument("--port", type=_port, default=7860, help="port (7860)")
     serve.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
     serve.add_argument("--index", type=Path, help="index folder (index)")
     serve.add_argument(
@@ -158,6 +172,9 @@ def _print_build(info: IndexInfo, settings: Settings) -> None:
         + (f" ({'; '.join(changes)})" if changes and not first else ""),
         flush=True,
     )
+    if info.left_out:
+        lines = "; ".join(info.left_out)
+        print(f'qa: left out "See also" link lines: {lines}', file=sys.stderr, flush=True)
 
 
 def _watch(settings: Settings) -> None:
@@ -261,7 +278,30 @@ def _cell(report: Any) -> str:
 def _serve(args: argparse.Namespace) -> None:
     from qa.web.app import serve
 
-    serve(_settings(args), host=args.host, port=args.port, watch=not args.no_watch)
+    _check_address(args.host, args.port)
+    try:
+        serve(_settings(args), host=args.host, port=args.port, watch=not args.no_watch)
+    except OSError as error:  # the port is taken, or the host is not an address of this machine
+        raise QAError(
+            f"Cannot serve on {args.host}:{args.port} ({error.strerror or error}): "
+            "pick another --port, or a --host this machine has"
+        ) from error
+
+
+def _check_address(host: str, port: int) -> None:
+    """QAError, in one line, when the web app could not listen on `host`:`port`."""
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise QAError(
+            f"Cannot serve on {host}:{port} ({error.strerror or error}): "
+            "pick another --port, or a --host this machine has"
+        ) from None
 
 
 def _show_warning(
@@ -282,7 +322,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _stop_writing()
+        return 141  # as a command stopped by SIGPIPE (`qa ask … | head`): no message
     return 0
+
+
+def _stop_writing() -> None:
+    """The reader of stdout went away: send what is left to /dev/null, so that Python's
+    final flush raises nothing."""
+    with contextlib.suppress(OSError, ValueError):  # not a real file (a test's capture)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -1,18 +1,33 @@
 """Read the documents of a corpus folder.
 
-Every `.txt` and `.md` file under the folder, recursively, is a document;
-hidden files and folders (names starting with ".") are ignored.  Text is
-decoded as UTF-8 (a byte-order mark is tolerated) and line endings are
-normalised to "\\n", so line numbers match what an editor shows.
+Every `.txt` and `.md` file under the folder, recursively, is a document, with
+these exceptions, each decided here and nowhere else:
 
-Not handled here: splitting into sections (see `qa.chunking`).  A file that is
-not UTF-8 is decoded as Windows-1252 with a warning naming it; a file that
-looks binary (it holds NUL bytes) is skipped with a warning naming it.
+- hidden files and folders (names starting with ".") are not documents;
+- a folder that cannot be listed, and a file that cannot be read, are skipped
+  with a warning naming them (the file still counts as seen, so the index is not
+  taken as stale for it);
+- a symbolic link is followed when it points inside the corpus folder; one
+  pointing outside it is skipped with a warning, unless `follow_links` is set
+  (`QA_FOLLOW_LINKS=1`);
+- a file or folder deleted while the corpus is scanned is left out quietly;
+- a file name that is not valid UTF-8 is indexed under its name with the odd
+  bytes written as `\\xe9`, with a warning.
+
+Text is decoded as UTF-8 (a byte-order mark is tolerated), or as UTF-16 or
+UTF-32 when it starts with their byte-order mark, and line endings are
+normalised to "\\n", so line numbers match what an editor shows.  A file that is
+not UTF-8 is decoded as Windows-1252 with a warning naming it; a file that looks
+binary (it holds NUL bytes) is skipped with a warning naming it.
+
+Not handled here: splitting into sections (see `qa.chunking`).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -21,6 +36,7 @@ from pathlib import Path
 from qa.errors import CorpusError, QAWarning
 
 SUFFIXES = (".txt", ".md")
+UNREADABLE = "unreadable"  # the hash recorded for a file that cannot be read
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,16 @@ class Document:
         return self.path.lower().endswith(".md")
 
 
-def document_paths(corpus_dir: Path) -> list[Path]:
-    """The document files under `corpus_dir`, sorted by relative path.
+@dataclass(frozen=True)
+class Scan:
+    """The document files of a corpus folder, sorted by name, and what was passed over, why."""
+
+    paths: dict[str, Path]  # {name as cited: file}
+    notes: tuple[str, ...]
+
+
+def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
+    """The documents under `corpus_dir` (see the module docstring for which files count).
 
     Raises CorpusError when the folder is missing or holds no documents.
     """
@@ -48,19 +72,89 @@ def document_paths(corpus_dir: Path) -> list[Path]:
         )
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus path {corpus_dir} is not a folder: pass --corpus with a folder")
-    paths = []
-    for path in corpus_dir.rglob("*"):
-        relative = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.suffix.lower() in SUFFIXES and path.is_file():
-            paths.append(path)
+    root = corpus_dir.resolve()
+    paths: dict[str, Path] = {}
+    notes: list[str] = []
+    folders, seen = [corpus_dir], {_identity(corpus_dir)}
+    while folders:
+        for entry in _entries(folders.pop(), corpus_dir, notes):
+            path = Path(entry.path)
+            raw_name = path.relative_to(corpus_dir).as_posix()
+            name = display_name(raw_name)
+            target = _target(path) if entry.is_symlink() else path
+            if target is None:
+                continue  # a dangling link or a link loop: nothing to read
+            is_dir = target.is_dir() if target is not path else entry.is_dir()
+            wanted = is_dir or path.suffix.lower() in SUFFIXES
+            if not wanted:
+                continue
+            if target is not path and not follow_links and not target.is_relative_to(root):
+                notes.append(
+                    f"Skipped {name}: it links outside the corpus folder. Set "
+                    "QA_FOLLOW_LINKS=1 to follow such links, or copy it in."
+                )
+            elif is_dir:
+                if _identity(path) not in seen:  # a link back up would loop forever
+                    seen.add(_identity(path))
+                    folders.append(path)
+            elif entry.is_file() if target is path else target.is_file():
+                paths[name] = path
+                if name != raw_name:
+                    notes.append(
+                        f"The file name {name} is not valid UTF-8 (odd bytes are shown as "
+                        "\\xNN): rename it in UTF-8 to be cited by its real name."
+                    )
     if not paths:
         raise CorpusError(
             f"No .txt or .md documents in {corpus_dir}: add some, or pass --corpus "
             "with the folder that holds them"
         )
-    return sorted(paths, key=lambda p: p.relative_to(corpus_dir).as_posix())
+    return Scan(dict(sorted(paths.items())), tuple(notes))
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return (-1, -1)  # gone: its listing will be empty
+    return stat.st_dev, stat.st_ino
+
+
+def _target(path: Path) -> Path | None:
+    """Where the link `path` leads; None when that is nowhere."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing (deleted, dangling link) or a link loop
+        return None
+
+
+def _entries(folder: Path, corpus_dir: Path, notes: list[str]) -> list[os.DirEntry[str]]:
+    """The visible entries of `folder`; a folder that cannot be listed is noted."""
+    try:
+        with os.scandir(folder) as listing:
+            return [entry for entry in listing if not entry.name.startswith(".")]
+    except FileNotFoundError:
+        return []  # deleted while the corpus was scanned
+    except OSError as error:
+        name = display_name(folder.relative_to(corpus_dir).as_posix())
+        notes.append(
+            f"Skipped the folder {name}/: cannot list it ({error.strerror}). Check its permissions."
+        )
+        return []
+
+
+def display_name(name: str) -> str:
+    r"""A file name as text: bytes that are not UTF-8 are written as `\xe9`.
+
+    >>> display_name("caf\udce9.txt")
+    'caf\\xe9.txt'
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def document_paths(corpus_dir: Path, follow_links: bool = False) -> list[Path]:
+    """The document files under `corpus_dir`, sorted by name; CorpusError if there are none."""
+    return list(scan(corpus_dir, follow_links).paths.values())
 
 
 def file_sha256(path: Path) -> str:
@@ -71,9 +165,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
-    """{relative path: sha256 of the file's bytes} for every document, without decoding them."""
-    return {name: state.sha256 for name, state in corpus_state(corpus_dir).items()}
+def corpus_hashes(corpus_dir: Path, follow_links: bool = False) -> dict[str, str]:
+    """{relative path: sha256 of the file's bytes} for every document, without decoding them.
+
+    A file that cannot be read has the hash `UNREADABLE`.
+    """
+    return {name: s.sha256 for name, s in corpus_state(corpus_dir, None, follow_links).items()}
 
 
 @dataclass(frozen=True)
@@ -99,7 +196,7 @@ RACY_NS = 2_000_000_000  # more than any file system's mtime granularity (FAT: 2
 
 
 def corpus_state(
-    corpus_dir: Path, previous: dict[str, FileState] | None = None
+    corpus_dir: Path, previous: dict[str, FileState] | None = None, follow_links: bool = False
 ) -> dict[str, FileState]:
     """{relative path: FileState} of every document; hashes only what changed since `previous`.
 
@@ -109,14 +206,14 @@ def corpus_state(
     """
     previous = previous or {}
     states = {}
-    for path in document_paths(corpus_dir):
-        name = path.relative_to(corpus_dir).as_posix()
+    for name, path in scan(corpus_dir, follow_links).paths.items():
         try:
             stat = path.stat()
             known = previous.get(name)
             if (
                 known is not None
                 and known.settled
+                and known.sha256 != UNREADABLE  # tried again each time: it may be fixed
                 and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
             ):
                 states[name] = known
@@ -127,11 +224,17 @@ def corpus_state(
                 )
         except FileNotFoundError:
             continue  # deleted since the folder was listed: no longer part of the corpus
+        except OSError:
+            states[name] = FileState(-1, -1, UNREADABLE, 0)  # seen, though it cannot be read
     return states
 
 
 def decode(raw: bytes, name: str) -> str | None:
     """Bytes of a document to text with "\\n" line endings, or None for a binary file."""
+    for boms, encoding in _UNICODE_BOMS:
+        if raw.startswith(boms):
+            text = raw.decode(encoding, errors="replace")
+            return text.replace("\r\n", "\n").replace("\r", "\n")
     if b"\x00" in raw:
         warnings.warn(
             f"Skipped {name}: it looks binary, not text. Remove it or save it as UTF-8 text.",
@@ -152,32 +255,48 @@ def decode(raw: bytes, name: str) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_UNICODE_BOMS = (
+    ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+    ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+)
+
+
 @dataclass(frozen=True)
 class Corpus:
     """What a build read: the documents, and the SHA-256 of every document file.
 
-    `files` includes the files skipped as binary, so that a build records them as
-    seen and the index is not taken as stale for them.
+    `files` includes the files skipped (binary, unreadable), so that a build
+    records them as seen and the index is not taken as stale for them.
     """
 
     documents: list[Document]
     files: dict[str, str]
 
 
-def read_corpus_files(corpus_dir: Path | str) -> Corpus:
-    """All readable documents under `corpus_dir`, sorted by path, and every file's hash."""
-    root = Path(corpus_dir)
+def read_corpus_files(corpus_dir: Path | str, follow_links: bool = False) -> Corpus:
+    """All readable documents under `corpus_dir`, sorted by path, and every file's hash.
+
+    What was skipped, and why, is said with a QAWarning each.
+    """
+    found = scan(Path(corpus_dir), follow_links)
+    for note in found.notes:
+        warnings.warn(note, QAWarning, stacklevel=2)
     documents, files = [], {}
-    for path in document_paths(root):
-        name = path.relative_to(root).as_posix()
+    for name, path in found.paths.items():
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             continue  # deleted since the folder was listed: no longer part of the corpus
         except OSError as error:
-            raise CorpusError(
-                f"Cannot read {path}: {error.strerror}. Check its permissions."
-            ) from error
+            warnings.warn(
+                f"Skipped {name}: cannot read it ({error.strerror}). Check its permissions.",
+                QAWarning,
+                stacklevel=2,
+            )
+            files[name] = UNREADABLE
+            continue
         files[name] = hashlib.sha256(raw).hexdigest()
         text = decode(raw, name)
         if text is not None:
@@ -185,6 +304,6 @@ def read_corpus_files(corpus_dir: Path | str) -> Corpus:
     return Corpus(documents, files)
 
 
-def read_corpus(corpus_dir: Path | str) -> list[Document]:
+def read_corpus(corpus_dir: Path | str, follow_links: bool = False) -> list[Document]:
     """All readable documents under `corpus_dir`, sorted by path."""
-    return read_corpus_files(corpus_dir).documents
+    return read_corpus_files(corpus_dir, follow_links).documents

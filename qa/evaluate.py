@@ -111,6 +111,10 @@ def read_questions(path: Path | str) -> list[Question]:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise QAError(f"Cannot read {path} ({error.strerror}): pass a JSON-lines file") from error
+    except UnicodeDecodeError as error:
+        raise QAError(
+            f"{path} is not UTF-8 text (byte {error.start}): save it as UTF-8 JSON lines"
+        ) from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -123,7 +127,7 @@ def read_questions(path: Path | str) -> list[Question]:
                 questions.append(Question(question, (row["gold_text"],), by_text=True))
             else:
                 questions.append(Question(question, tuple(str(g) for g in gold)))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise QAError(
                 f"{path} line {number} is not a question object ({error}): write "
                 '{"question": "...", "gold": ["Section title"]} or '

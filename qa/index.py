@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from qa import store
-from qa.chunking import Chunk, Section, chunk_document, text_hash
+from qa.chunking import Chunk, Section, chunk_document, noise_lines, text_hash
 from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
 from qa.embedding import Embedder, Vectors, load_embedder
 from qa.errors import (
@@ -66,7 +66,9 @@ class IndexInfo:
     model: str
     built_at: str
     seconds: float
-    warnings: tuple[str, ...] = ()  # documents that were skipped or decoded as a guess
+    # Files skipped, decoded as a guess or yielding no text, with the reason; one line each.
+    warnings: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()  # "See also" link lines not indexed: `a.txt lines 5, 9`
     added: tuple[str, ...] = ()  # documents new since the previous build
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
@@ -142,6 +144,7 @@ class OpenedIndex:
     index: LoadedIndex | None
     status: IndexStatus  # as found, before any rebuild
     built: IndexInfo | None = None  # what the rebuild did, when one ran
+    not_rebuilt: str = ""  # why a rebuild asked for could not run: `index` is then as found
 
 
 def current_folder(index_dir: Path) -> Path:
@@ -151,6 +154,8 @@ def current_folder(index_dir: Path) -> Path:
         name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise IndexMissingError(f"No index in {index_dir}/: run `qa build`") from None
+    except UnicodeDecodeError:
+        raise IndexCorruptError(index_dir, f"{CURRENT} holds bytes that are not text") from None
     except OSError as error:
         raise IndexMissingError(
             f"Cannot read {pointer} ({error.strerror}): check permissions"
@@ -191,7 +196,7 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
         return IndexStatus(settings.index_dir, missing=True)
     except IndexCorruptError as error:
         return IndexStatus(settings.index_dir, damaged=error.detail)
-    return compare(manifest, settings, corpus_hashes(settings.corpus_dir))
+    return compare(manifest, settings, corpus_hashes(settings.corpus_dir, settings.follow_links))
 
 
 def open_index(
@@ -206,7 +211,9 @@ def open_index(
     With `rebuild`, an index that is missing, damaged, mismatched or stale is
     (re)built first, incrementally; `before_build` is told why, so an interface
     can say so.  Without it, a stale index is still loaded (and its status says
-    what changed); an unusable one gives `index=None`.
+    what changed); an unusable one gives `index=None`.  When a stale index cannot
+    be rebuilt (another process is building, the folder is read-only), it is
+    returned as found, and `not_rebuilt` says why.
     """
     settings = settings or Settings.from_env()
     status, index = index_status(settings), None
@@ -219,35 +226,55 @@ def open_index(
         return OpenedIndex(index, status)
     if before_build is not None:
         before_build(status)
-    built = build_index(settings, embedder=embedder, progress=False)
+    try:
+        built = build_index(settings, embedder=embedder, progress=False)
+    except QAError as error:
+        if index is None:
+            raise
+        return OpenedIndex(index, status, not_rebuilt=str(error))
     return OpenedIndex(load_index(settings), status, built)
 
 
 @contextlib.contextmanager
 def _build_lock(index_dir: Path) -> Iterator[None]:
-    with open(index_dir / ".lock", "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildLockedError(
-                f"Another build of {index_dir}/ is running: wait for it to finish, then retry"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _cached_vectors(index_dir: Path, embedder: Embedder) -> dict[str, Vectors]:
-    """{text hash: vector} of each chunk and sentence of the live build, if of this model."""
+    """Hold the build lock of `index_dir`; the lock file needs no write permission."""
+    path = index_dir / ".lock"
     try:
-        folder = current_folder(index_dir)
-        manifest = store.read_manifest(folder)
-        if (manifest.model, manifest.dimension) != (embedder.name, embedder.dimension):
-            return {}
-        old = store.read_build(folder)
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except IsADirectoryError:
+        raise QAError(f"{path} is a folder, not a lock file: remove it, then retry") from None
+    except OSError as error:
+        raise QAError(
+            f"Cannot open the lock file {path} ({error.strerror}): remove it, then retry"
+        ) from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise BuildLockedError(
+            f"Another build of {index_dir}/ is running: wait for it to finish, then retry"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _previous_build(index_dir: Path) -> LoadedIndex | None:
+    """The live build, whose chunks and vectors a new build reuses; None if unusable."""
+    try:
+        return store.read_build(current_folder(index_dir))
     except (QAError, OSError, ValueError, TypeError):
-        return {}  # an unusable old index is simply not reused
+        return None  # an unusable old index is simply not reused
+
+
+def _cached_vectors(old: LoadedIndex | None, embedder: Embedder) -> dict[str, Vectors]:
+    """{text hash: vector} of each chunk, sentence and section path of `old`, if of this model."""
+    if old is None or (old.manifest.model, old.manifest.dimension) != (
+        embedder.name,
+        embedder.dimension,
+    ):
+        return {}
     cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
     sentences = (text for chunk in old.chunks for text in chunk.sentence_texts())
     cache.update(zip(map(text_hash, sentences), old.sentence_vectors, strict=True))
@@ -291,20 +318,25 @@ def build_index(
 ) -> IndexInfo:
     """Build or refresh the index of `settings.corpus_dir`, re-embedding only changed chunks.
 
-    `progress` shows a progress bar while embedding, on a terminal only.
+    An unchanged file (same hash, same model and chunking) keeps its chunks from the
+    live build, unread by the chunker.  `progress` shows a progress bar while
+    embedding, on a terminal only.
     """
     started = time.perf_counter()
     settings = settings or Settings.from_env()
     # The corpus first: a missing or empty folder is reported before the model loads.
-    corpus, notes = _read_documents(settings.corpus_dir)
+    corpus, notes = _read_documents(settings)
     documents = corpus.documents
     embedder = embedder or load_embedder(settings.model)
-    sections, chunks = _chunk_all(documents, embedder, settings)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
+    previous = _previous_build(index_dir)
+    sections, chunks = _chunk_all(documents, previous, embedder, settings)
+    notes += _say(_without_text(documents, chunks))
     with _build_lock(index_dir):
         before = _live_documents(index_dir)
-        cache = _cached_vectors(index_dir, embedder)
+        cache = _cached_vectors(previous, embedder)
+        del previous  # its chunks are in `chunks`, its vectors in `cache`
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
         chunk_vectors, sentence_vectors, title_vectors = _embed_all(
             sections, chunks, cache, embedder, progress
@@ -336,6 +368,7 @@ def build_index(
         built_at=manifest.built_at,
         seconds=time.perf_counter() - started,
         warnings=notes,
+        left_out=_left_out(documents),
         added=changes.added,
         removed=changes.removed,
         changed=changes.changed,
@@ -343,12 +376,30 @@ def build_index(
 
 
 def _chunk_all(
-    documents: list[Document], embedder: Embedder, settings: Settings
+    documents: list[Document],
+    previous: LoadedIndex | None,
+    embedder: Embedder,
+    settings: Settings,
 ) -> tuple[list[Section], list[Chunk]]:
+    """Sections and chunks of every document; those of an unchanged file come from `previous`."""
+    old: dict[str, tuple[list[Section], list[Chunk]]] = {}
+    if previous is not None and (
+        previous.manifest.format_version,
+        previous.manifest.model,
+        previous.manifest.chunking,
+    ) == (store.FORMAT_VERSION, embedder.name, settings.chunking()):
+        for section in previous.sections:
+            old.setdefault(section.doc, ([], []))[0].append(section)
+        for chunk in previous.chunks:
+            old.setdefault(chunk.doc, ([], []))[1].append(chunk)
+        unchanged = {
+            doc.path for doc in documents if previous.manifest.documents.get(doc.path) == doc.sha256
+        }
+        old = {path: parts for path, parts in old.items() if path in unchanged}
     sections: list[Section] = []
     chunks: list[Chunk] = []
     for doc in documents:
-        doc_sections, doc_chunks = chunk_document(
+        doc_sections, doc_chunks = old.get(doc.path) or chunk_document(
             doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
         )
         sections += doc_sections
@@ -356,15 +407,46 @@ def _chunk_all(
     return sections, chunks
 
 
-def _read_documents(corpus_dir: Path) -> tuple[Corpus, tuple[str, ...]]:
+def _without_text(documents: list[Document], chunks: list[Chunk]) -> list[str]:
+    """Why each document that yields no chunk does: `["empty.txt is empty"]`."""
+    with_chunks = {chunk.doc for chunk in chunks}
+    found = []
+    for doc in documents:
+        if doc.path in with_chunks:
+            continue
+        if not doc.text.strip():
+            found.append(f"{doc.path} is empty: nothing of it is indexed")
+        elif noise_lines(doc.text):
+            found.append(f'{doc.path} holds only "See also" link lines: nothing of it is indexed')
+        else:
+            found.append(f"{doc.path} yields no passage: nothing of it is indexed")
+    return found
+
+
+def _left_out(documents: list[Document]) -> tuple[str, ...]:
+    """The "See also" link lines left out of each document: `("a.txt lines 5, 9",)`."""
+    found = []
+    for doc in documents:
+        if numbers := noise_lines(doc.text):
+            label = "line" if len(numbers) == 1 else "lines"
+            found.append(f"{doc.path} {label} {', '.join(map(str, numbers))}")
+    return tuple(found)
+
+
+def _read_documents(settings: Settings) -> tuple[Corpus, tuple[str, ...]]:
     """The corpus, and the warnings about files skipped or decoded as a guess."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QAWarning)
-        corpus = read_corpus_files(corpus_dir)
+        corpus = read_corpus_files(settings.corpus_dir, settings.follow_links)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, QAWarning))
-    for note in notes:  # still shown as usual (the CLI prints them), and kept in IndexInfo
-        warnings.warn(note, QAWarning, stacklevel=3)
-    return corpus, notes
+    return corpus, _say(notes, stacklevel=4)
+
+
+def _say(notes: Sequence[str], stacklevel: int = 3) -> tuple[str, ...]:
+    """Warn each note as usual (the CLI prints them), and keep them for `IndexInfo`."""
+    for note in notes:
+        warnings.warn(note, QAWarning, stacklevel=stacklevel)
+    return tuple(notes)
 
 
 def _live_documents(index_dir: Path) -> dict[str, str]:
@@ -376,14 +458,23 @@ def _live_documents(index_dir: Path) -> dict[str, str]:
 
 
 def _swap(index_dir: Path, folder: Path) -> None:
-    """Point CURRENT at `folder` by rename, then delete builds older than the previous one."""
+    """Point CURRENT at `folder` by rename, then delete builds older than the previous one.
+
+    If CURRENT cannot be written (disk full), `folder` is removed and the previous
+    build stays live.
+    """
     previous = None
     with contextlib.suppress(QAError):
         previous = current_folder(index_dir).name
     pointer = index_dir / f".{CURRENT}.{os.getpid()}"
-    pointer.write_text(folder.name + "\n", encoding="utf-8")
-    store.fsync_path(pointer)
-    os.replace(pointer, index_dir / CURRENT)
+    try:
+        pointer.write_text(folder.name + "\n", encoding="utf-8")
+        store.fsync_path(pointer)
+        os.replace(pointer, index_dir / CURRENT)
+    except OSError as error:
+        pointer.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise store.write_failed(index_dir, error) from error
     store.fsync_path(index_dir)
     # Folders of older builds, and what an interrupted build left behind.
     for old in index_dir.glob("build-*"):

@@ -79,7 +79,8 @@ class LexicalIndex:
             tokens = bm25s.tokenize(
                 list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
             )
-            self._bm25.index(tokens, show_progress=False)
+            if tokens.vocab:  # texts of stop words only leave nothing to index
+                self._bm25.index(tokens, show_progress=False)
 
     def scores(self, query_terms: Sequence[str]) -> Scores:
         """BM25 score of every text for the (already stemmed) query terms; zeros if none match."""
@@ -101,7 +102,7 @@ class LexicalIndex:
         """
         unique = list(dict.fromkeys(query_terms))
         covered = np.zeros(self.size, dtype=np.float32)
-        if not unique or not self.size:
+        if not unique or not self._vocabulary:
             return covered
         pointers, rows = self._bm25.scores["indptr"], self._bm25.scores["indices"]
         total = 0.0

@@ -1,10 +1,14 @@
 """Passages as terminal text: citation, score, and the text with its answer sentences marked.
 
 Bold on a terminal; `**...**` markers otherwise, so piped output keeps the marks.
+Control characters from documents (escape sequences that could retitle the
+window, clear the screen or hide text; bidirectional overrides) are shown as
+`\\x1b`-style escapes, never sent to the terminal as they are.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -15,6 +19,22 @@ if TYPE_CHECKING:
     from qa.search import Passage
 
 BOLD, RESET = "\033[1m", "\033[0m"
+# C0 and C1 controls but tab and line feed, and the bidirectional embeddings and overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def harmless(text: str) -> str:
+    r"""`text` with every control character written out, so a terminal shows it, not obeys it.
+
+    >>> harmless("a\x1b]0;pwned\x07b\u202e")
+    'a\\x1b]0;pwned\\x07b\\u202e'
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(escape, text)
 
 
 def mark_highlights(passage: Passage, color: bool) -> str:
@@ -22,8 +42,11 @@ def mark_highlights(passage: Passage, color: bool) -> str:
     start_mark, end_mark = (BOLD, RESET) if color else ("**", "**")
     parts = segments(passage.text, passage.highlights)
     if parts == [(passage.text, True)]:
-        return passage.text  # the whole text: nothing to single out
-    return "".join(f"{start_mark}{piece}{end_mark}" if marked else piece for piece, marked in parts)
+        return harmless(passage.text)  # the whole text: nothing to single out
+    return "".join(
+        f"{start_mark}{harmless(piece)}{end_mark}" if marked else harmless(piece)
+        for piece, marked in parts
+    )
 
 
 def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
@@ -36,7 +59,8 @@ def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
         reason = f" (the documents never mention {', '.join(unmentioned)})" if unmentioned else ""
         lines += [f"No passage answers this confidently{reason}; the closest are:", ""]
     for rank, passage in enumerate(passages, start=1):
-        citation = f"{BOLD}{passage.citation}{RESET}" if color else passage.citation
+        citation = harmless(passage.citation)
+        citation = f"{BOLD}{citation}{RESET}" if color else citation
         lines.append(f"{rank}. {citation}  (score {passage.score:.2f})")
         body = mark_highlights(passage, color)
         for paragraph in body.split("\n"):

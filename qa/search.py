@@ -12,6 +12,7 @@ Not here: building or storing the index (see `qa.index`).
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -22,7 +23,7 @@ from qa import store
 from qa.chunking import Section, line_gap
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
-from qa.errors import IndexMismatchError, QAError, QueryError
+from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
 from qa.highlight import Highlight, choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
 from qa.lexical import LexicalIndex, contains_phrase, named_words, quoted_phrases, terms
@@ -147,12 +148,15 @@ class Searcher:
         """A Searcher over the live index of `settings` (default: `Settings.from_env()`).
 
         With `rebuild`, a missing, damaged, mismatched or stale index is rebuilt
-        first (see `qa.index.open_index`); without it, QAError naming the fix.
+        first (see `qa.index.open_index`); without it, QAError naming the fix.  A
+        stale index that cannot be rebuilt now answers, with a QAWarning saying so.
         """
         settings = settings or Settings.from_env()
         if not rebuild:
             return cls(load_index(settings), embedder=embedder, ranking=ranking)
         opened = open_index(settings, rebuild=True, embedder=embedder, before_build=before_build)
+        if opened.not_rebuilt:
+            _answer_as_is(opened.status.describe(), opened.not_rebuilt)
         return cls(opened.index or load_index(settings), embedder=embedder, ranking=ranking)
 
     def latest(self) -> Searcher:
@@ -386,13 +390,24 @@ class _Cached:
 
     def refreshed(self, settings: Settings) -> Searcher:
         """The Searcher, on an index rebuilt first if the corpus changed since its build."""
-        self.files = corpus_state(settings.corpus_dir, self.files)
+        self.files = corpus_state(settings.corpus_dir, self.files, settings.follow_links)
         self.searcher = self.searcher.latest()  # an older build is then freed
         hashes = {name: state.sha256 for name, state in self.files.items()}
         if hashes != self.searcher.index.manifest.documents:
-            build_index(settings, embedder=self.searcher.embedder, progress=False)
+            try:
+                build_index(settings, embedder=self.searcher.embedder, progress=False)
+            except QAError as error:
+                _answer_as_is(f"{settings.index_dir}/ is out of date", str(error))
             self.searcher = self.searcher.latest()
         return self.searcher
+
+
+def _answer_as_is(state: str, reason: str) -> None:
+    warnings.warn(
+        f"{state}, and it could not be rebuilt ({reason}); answering from it as it is",
+        QAWarning,
+        stacklevel=3,
+    )
 
 
 _CACHE: dict[Settings, _Cached] = {}

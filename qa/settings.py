@@ -41,6 +41,8 @@ class Settings:
     # Paragraphs shorter than this are merged with a neighbour (a lead-in line and its list).
     min_chunk_tokens: int = 24
     read_only: bool = False
+    # Links inside the corpus folder that point outside it are skipped unless this is set.
+    follow_links: bool = False
 
     def __post_init__(self) -> None:
         # Folders may be given as strings; they are always Paths afterwards.
@@ -49,7 +51,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY."""
+        """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY and
+        QA_FOLLOW_LINKS."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         if env.get("QA_CORPUS_DIR"):
@@ -60,6 +63,8 @@ class Settings:
             changes["model"] = env["QA_MODEL"]
         if env.get("QA_READ_ONLY"):
             changes["read_only"] = _parse_bool("QA_READ_ONLY", env["QA_READ_ONLY"])
+        if env.get("QA_FOLLOW_LINKS"):
+            changes["follow_links"] = _parse_bool("QA_FOLLOW_LINKS", env["QA_FOLLOW_LINKS"])
         return dataclasses.replace(cls(), **changes)
 
     def with_overrides(self, **changes: Any) -> Settings:

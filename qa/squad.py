@@ -34,7 +34,7 @@ def read_squad(path: Path) -> list[dict[str, Any]]:
                         raise TypeError("a question is not text")
     except OSError as error:
         raise QAError(f"Cannot read {path} ({error.strerror}): pass a SQuAD JSON file") from error
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise QAError(
             f"{path} is not in SQuAD format ({error}): pass a file shaped like "
             '{"data": [{"title", "paragraphs": [{"context", "qas": [{"question"}]}]}]}'

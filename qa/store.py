@@ -31,7 +31,7 @@ from qa.embedding import Vectors
 from qa.errors import IndexCorruptError, QAError
 from qa.settings import Settings
 
-FORMAT_VERSION = 2  # 2: section-title vectors (titles.npy)
+FORMAT_VERSION = 3  # 2: section-title vectors (titles.npy); 3: chunks bounded by characters
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("embeddings.npy", "sentences.npy", "titles.npy")
 T = TypeVar("T")
@@ -240,11 +240,16 @@ def write_build(index_dir: Path, build: Build) -> Path:
         fsync_path(folder)
     except OSError as error:
         shutil.rmtree(folder, ignore_errors=True)
-        raise QAError(
-            f"Could not write the index to {index_dir}/ ({error.strerror or error}); "
-            "the previous index is unchanged. Free space or fix permissions, then run `qa build`"
-        ) from error
+        raise write_failed(index_dir, error) from error
     return folder
+
+
+def write_failed(index_dir: Path, error: OSError) -> QAError:
+    """The error for a build that could not be written (disk full, permissions)."""
+    return QAError(
+        f"Could not write the index to {index_dir}/ ({error.strerror or error}); "
+        "the previous index is unchanged. Free space or fix permissions, then run `qa build`"
+    )
 
 
 def read_build(folder: Path) -> LoadedIndex:
@@ -303,7 +308,7 @@ def read_manifest(folder: Path) -> Manifest:
         return Manifest.from_json((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise corrupt(folder, f"{folder.name}/{MANIFEST} is missing") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: JSON nested too deep
         raise corrupt(folder, f"{MANIFEST} is unreadable: {error}") from error
 
 
@@ -350,7 +355,7 @@ def _read_jsonl(path: Path, parse: Callable[[dict[str, Any]], T]) -> list[T]:
         for number, line in enumerate(handle, start=1):
             try:
                 rows.append(parse(json.loads(line)))
-            except (ValueError, TypeError, KeyError) as error:
+            except (ValueError, TypeError, KeyError, RecursionError) as error:
                 raise corrupt(
                     path.parent, f"{path.name} line {number} is invalid: {error}"
                 ) from error

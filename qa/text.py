@@ -75,15 +75,21 @@ ABBREVIATIONS = frozenset(
     }
 )
 
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
+# A run of sentence-ending marks (and closing quotes or brackets) before a space.  The
+# look-behind and possessive runs keep a long run of marks from being re-scanned at
+# every position: splitting stays linear in the length of the text.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s)")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+_NEXT_VISIBLE = re.compile(r"\S")
+_LIST_MARKER = re.compile(r"\(?(?:\d{1,3}|[a-zA-Z])")
+_LONGEST_ABBREVIATION = 40  # characters looked at before a period; longer words are not ones
 
 
 def _is_abbreviation(text: str, period_at: int) -> bool:
     """True when the period at `period_at` closes an abbreviation or initial, not a sentence."""
     if text[period_at] != ".":
         return False
-    match = _WORD_BEFORE.search(text, 0, period_at)
+    match = _WORD_BEFORE.search(text, max(0, period_at - _LONGEST_ABBREVIATION), period_at)
     if not match:
         return False
     word = match.group(1).lower().strip(".")
@@ -96,18 +102,19 @@ def _is_abbreviation(text: str, period_at: int) -> bool:
 def _sentences_in_line_group(text: str, offset: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
+    lead = len(text) - len(text.lstrip())
     for match in _BOUNDARY.finditer(text):
         end = match.end()
-        rest = text[end:].lstrip()
-        if not rest:
+        visible = _NEXT_VISIBLE.search(text, end)
+        if not visible:
             continue
-        first = rest[0]
+        first = visible.group()
         # A new sentence starts with a capital, a digit, a quote or a bracket.
         if not (first.isupper() or first.isdigit() or first in "\"'“‘([" or not first.isalpha()):
             continue
         if _is_abbreviation(text, match.start()) and not first.isdigit():
             continue
-        if re.fullmatch(r"\s*\(?(?:\d{1,3}|[a-zA-Z])", text[: match.start()]):
+        if match.start() - lead <= 4 and _LIST_MARKER.fullmatch(text, lead, match.start()):
             continue  # the marker of a numbered list item: "1. United Nations"
         spans.append((start, end))
         start = end

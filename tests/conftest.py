@@ -6,13 +6,17 @@ so `pytest -m "not model"` is the fast run.
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakes import ROOT, SEED, FakeEmbedder
 
 from qa.embedding import Embedder, load_embedder
+from qa.errors import QAWarning
 from qa.settings import DEFAULT_MODEL, Settings
 
 REAL_MODEL_FIXTURES = {"real_embedder", "seed_index", "seed_searcher", "searcher"}
@@ -40,6 +44,21 @@ def real_model_only_in_model_tests(
 
 @pytest.fixture
 def fake() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`qa` on the command line, with the fake model, printing warnings as it does for users."""
+    for module in ("qa.index", "qa.search"):
+        monkeypatch.setattr(importlib.import_module(module), "load_embedder", _fake_model)
+    monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", QAWarning)
+        yield
+
+
+def _fake_model(name: str) -> FakeEmbedder:
     return FakeEmbedder()
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from qa.embedding import Vectors
 from qa.index import IndexInfo, build_index
@@ -64,3 +66,20 @@ def fake_searcher(index: Path, embedder: FakeEmbedder | None = None) -> Searcher
     """A Searcher over the index in `index`, built with the fake model."""
     settings = settings_for(index.parent / "corpus", index)
     return Searcher.open(settings, embedder=embedder or FakeEmbedder())
+
+
+def refuse_to_open(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Opening the file `name` fails as it does for a user without read permission.
+
+    The tests run as root, whom permissions do not stop (`chmod 000` changes
+    nothing for root), so the system call is made to fail the way it fails
+    for anyone else.
+    """
+    real_open = Path.open
+
+    def refusing_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if self.name == name:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", refusing_open)

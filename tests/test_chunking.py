@@ -8,7 +8,14 @@ from pathlib import Path
 
 from fakes import DATA, SEED, FakeEmbedder
 
-from qa.chunking import Chunk, chunk_document, is_noise, split_sections
+from qa.chunking import (
+    CHARS_PER_TOKEN,
+    Chunk,
+    chunk_document,
+    is_noise,
+    noise_lines,
+    split_sections,
+)
 from qa.corpus import Document, read_corpus
 
 
@@ -88,7 +95,7 @@ def test_lists_stay_inside_their_sections() -> None:
 def test_long_sections_are_split_within_the_model_budget(real_embedder: FakeEmbedder) -> None:
     sentence = "Peacekeepers repaired {n} bridges and {n} schools in the northern districts. "
     paragraph = "".join(sentence.format(n=i) for i in range(40))
-    text = "Long Report\n\nRepairs\n\n" + "\n\n".join([paragraph] * 3) + "\n"
+    text = "Repairs\n\n" + "\n\n".join([paragraph] * 3) + "\n"
     doc = Document("long.txt", text, "0")
     count = real_embedder.count_tokens
     _, chunks = chunk_document(doc, count, max_tokens=256)
@@ -122,3 +129,46 @@ def test_heading_rules_for_plain_text() -> None:
     )
     sections = [s.title for s, _ in split_sections(Document("t.txt", text, "0"))]
     assert sections == ["My Title", "Real Heading"]
+
+
+def test_every_chunk_is_bounded_in_characters_whatever_the_text() -> None:
+    """Scraped text without line breaks, a 100 KB "word" and a run of dots: no chunk is huge."""
+    prose = SEED.read_text(encoding="utf-8").replace("\n", " ")
+    line = " ".join([prose, "x" * 100_000, "." * 50_000, "y" * 70_000 + ".", prose])
+    doc = Document("scraped.txt", f"Scraped Page\n\n{line}\n", "0")
+    count = FakeEmbedder().count_tokens
+    _, chunks = chunk_document(doc, count, max_tokens=256)
+    assert max(len(c.text) for c in chunks) <= 254 * CHARS_PER_TOKEN
+    assert all(count(c.embed_text) <= 254 for c in chunks)
+    assert "".join("".join(c.text.split()) for c in chunks) == "".join(line.split())
+
+
+def test_lines_without_end_punctuation_are_text_not_headings() -> None:
+    notes = "Notes\n\nCall Alice about the Zanzibar contract\n\nBuy milk\n"
+    _, chunks = chunk_document(Document("todo.txt", notes, "0"), FakeEmbedder().count_tokens)
+    assert "Zanzibar" in " ".join(c.text for c in chunks)
+    assert normalized(" ".join(c.text for c in chunks)) == normalized(notes)
+    lone = Document("contract.md", "# Zanzibar contract\n\n## Terms\n", "0")
+    _, chunks = chunk_document(lone, FakeEmbedder().count_tokens)
+    assert [c.text for c in chunks] == ["# Zanzibar contract\n\n## Terms"]
+
+
+def test_a_heading_needs_body_text_under_it() -> None:
+    text = "Title\n\nSubtitle\n\nThe body of the subtitle.\n"
+    sections = [s for s, _ in split_sections(Document("t.txt", text, "0"))]
+    assert [s.title for s in sections] == ["t", "Subtitle"]
+    assert sections[0].text == "Title"  # kept as text of the lead section, not lost
+
+
+def test_only_see_also_link_lines_are_left_out_and_they_are_listed() -> None:
+    text = (
+        "Badges\n\nClick here to report a lost badge at extension 4242.\n\n"
+        "Share this page with new staff.\nRead more: the badge policy.\nRelated: parking.\n\n"
+        "See also  Parking Permits\nSee also the appendix for the fee table.\n"
+    )
+    _, chunks = chunk_document(Document("badges.txt", text, "0"), FakeEmbedder().count_tokens)
+    kept = " ".join(c.text for c in chunks)
+    for phrase in ("Click here", "4242", "Share this", "Read more", "Related:", "fee table"):
+        assert phrase in kept
+    assert "Parking Permits" not in kept
+    assert noise_lines(text) == [9]

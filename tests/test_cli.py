@@ -206,3 +206,73 @@ def test_build_watch_rebuilds_on_each_change_until_interrupted(
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 130
     assert process.stderr is not None and "qa: interrupted" in process.stderr.read()
+
+
+def test_ask_into_a_closed_pipe_stops_quietly(seed_index: Path) -> None:
+    """`qa ask … | head -c 10`: the reader goes away before qa writes."""
+    import subprocess
+    import sys
+
+    folders = ["--corpus", str(seed_index.parent / "corpus"), "--index", str(seed_index)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "ask", "civilians", *folders],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ask", "civilians", "-k", "abc"], "argument -k: invalid int value: 'abc'"),
+        (["ask"], "the following arguments are required: question"),
+        (["serve", "--port", "99999"], "a port is a number from 1 to 65535, not '99999'"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_code_1(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 1
+    assert err.startswith("qa: error:") and message in err and len(err.splitlines()) == 1
+
+
+def test_serve_where_it_cannot_listen_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        assert main(["serve", "--port", port, "--corpus", str(tmp_path), "--no-watch"]) == 1
+        err = capsys.readouterr().err
+        assert f"Cannot serve on 127.0.0.1:{port} (Address already in use)" in err
+        assert len(err.splitlines()) == 1
+    assert main(["serve", "--host", "no-such-host.invalid", "--corpus", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot serve on no-such-host.invalid:7860" in err and len(err.splitlines()) == 1
+
+
+def test_control_characters_in_a_document_are_shown_not_obeyed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_cli: None
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "trap.txt").write_text(
+        "Trap\x1b]0;owned\x07\n\nThe zeppelin\x1b[2J lands\x1b[8m hidden\u202e at noon.\n"
+    )
+    assert main(["ask", '"zeppelin"', "--corpus", str(corpus), "--index", str(tmp_path / "i")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "Trap\\x1b]0;owned\\x07" in out and "zeppelin\\x1b[2J lands" in out

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakes import refuse_to_open
 
 from qa import corpus
-from qa.corpus import FileState, corpus_hashes, corpus_state, read_corpus
+from qa.corpus import UNREADABLE, FileState, corpus_hashes, corpus_state, read_corpus
+from qa.errors import QAWarning
 
 
 def settle(path: Path) -> None:
@@ -60,6 +65,103 @@ def test_a_file_deleted_between_listing_and_reading_is_left_out(
 ) -> None:
     (tmp_path / "kept.txt").write_text("Kept\n\nwords\n")
     listed = [tmp_path / "gone.txt", tmp_path / "kept.txt"]
-    monkeypatch.setattr(corpus, "document_paths", lambda folder: listed)
+    scanned = corpus.Scan({path.name: path for path in listed}, ())
+    monkeypatch.setattr(corpus, "scan", lambda folder, follow_links=False: scanned)
     assert [d.path for d in read_corpus(tmp_path)] == ["kept.txt"]
     assert list(corpus_state(tmp_path)) == ["kept.txt"]
+
+
+def before_listing(
+    monkeypatch: pytest.MonkeyPatch, folder: str, action: Callable[[str], object]
+) -> None:
+    """Run `action` on the folder named `folder` just before the corpus scan lists it."""
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if not isinstance(path, int) and Path(path).name == folder:
+            action(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_an_unreadable_file_is_skipped_by_name_and_counts_as_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "good.txt").write_text("Good\n\nReadable words.\n")
+    (tmp_path / "locked.txt").write_text("Locked\n\nSecret words.\n")
+    refuse_to_open(monkeypatch, "locked.txt")
+    with pytest.warns(QAWarning, match=r"Skipped locked\.txt: cannot read it \(Permission denied"):
+        found = corpus.read_corpus_files(tmp_path)
+    assert [d.path for d in found.documents] == ["good.txt"]
+    assert found.files["locked.txt"] == UNREADABLE == corpus_hashes(tmp_path)["locked.txt"]
+
+
+def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    text = "Rapport\r\n\r\nLe café ouvre à huit heures.\r\n"
+    (tmp_path / "utf16.txt").write_bytes(text.encode("utf-16"))
+    (tmp_path / "utf16be.txt").write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    (tmp_path / "utf32.txt").write_bytes(text.encode("utf-32"))
+    docs = read_corpus(tmp_path)
+    assert [d.text for d in docs] == ["Rapport\n\nLe café ouvre à huit heures.\n"] * 3
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_named_readably(tmp_path: Path) -> None:
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"Menu\n\nCoffee and cake.\n")
+    with pytest.warns(QAWarning, match=r"caf\\xe9\.txt is not valid UTF-8"):
+        [doc] = read_corpus(tmp_path)
+    assert doc.path == "caf\\xe9.txt" and "Coffee" in doc.text
+    assert list(corpus_hashes(tmp_path)) == ["caf\\xe9.txt"]
+
+
+def test_a_folder_deleted_while_the_corpus_is_scanned_is_left_out_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "kept.txt").write_text("Kept\n\nwords\n")
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "draft.txt").write_text("Draft\n\nwords\n")
+    before_listing(monkeypatch, "drafts", shutil.rmtree)  # an editor removes its temporary folder
+    assert [d.path for d in read_corpus(tmp_path)] == ["kept.txt"]  # and no warning
+
+
+def refuse(path: str) -> None:
+    raise PermissionError(errno.EACCES, "Permission denied", path)
+
+
+def test_a_folder_that_cannot_be_listed_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "kept.txt").write_text("Kept\n\nwords\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "diary.txt").write_text("Diary\n\nwords\n")
+    # As `chmod 000 private` does for anyone but root.
+    before_listing(monkeypatch, "private", refuse)
+    with pytest.warns(QAWarning, match=r"Skipped the folder private/: cannot list it"):
+        assert [d.path for d in read_corpus(tmp_path)] == ["kept.txt"]
+
+
+def test_links_are_followed_inside_the_corpus_only(tmp_path: Path) -> None:
+    corpus_dir, outside = tmp_path / "corpus", tmp_path / "outside"
+    corpus_dir.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Secret\n\nPasswords live here.\n")
+    (corpus_dir / "notes.txt").write_text("Notes\n\nShared words.\n")
+    (corpus_dir / "secret.txt").symlink_to(outside / "secret.txt")
+    (corpus_dir / "elsewhere").symlink_to(outside)
+    (corpus_dir / "alias.txt").symlink_to(corpus_dir / "notes.txt")
+    (corpus_dir / "loop").symlink_to(corpus_dir)
+    with pytest.warns(QAWarning) as caught:
+        docs = read_corpus(corpus_dir)
+    assert [d.path for d in docs] == ["alias.txt", "notes.txt"]
+    assert sorted(str(w.message).split(":")[0] for w in caught) == [
+        "Skipped elsewhere",
+        "Skipped secret.txt",
+    ]
+    followed = read_corpus(corpus_dir, follow_links=True)
+    assert [d.path for d in followed] == [
+        "alias.txt",
+        "elsewhere/secret.txt",
+        "notes.txt",
+        "secret.txt",
+    ]

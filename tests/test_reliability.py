@@ -81,7 +81,8 @@ def test_bom_crlf_empty_files_and_hidden_folders(tmp_path: Path, fake_settings: 
     docs = read_corpus(tmp_path)
     assert [d.path for d in docs] == ["bom.md", "empty.txt", "sub/deep.txt"]
     assert docs[0].text == "# Title\n\nBody line.\n"
-    info = build(tmp_path, tmp_path.parent / "index", fake_settings)
+    with pytest.warns(QAWarning, match=r"empty\.txt is empty"):
+        info = build(tmp_path, tmp_path.parent / "index", fake_settings)
     assert info.documents == 3 and info.chunks == 2
 
 

@@ -84,7 +84,8 @@ def corpus_status(settings: Settings, searcher: Searcher) -> IndexStatus:
     from qa.corpus import corpus_hashes
     from qa.index import compare
 
-    return compare(searcher.index.manifest, settings, corpus_hashes(settings.corpus_dir))
+    hashes = corpus_hashes(settings.corpus_dir, settings.follow_links)
+    return compare(searcher.index.manifest, settings, hashes)
 
 
 class _ProgressEmbedder:
@@ -176,6 +177,7 @@ def describe_rebuild(info: IndexInfo) -> str:
         f"{info.chunks_reused} reused; {info.documents} documents, {info.sections} sections, "
         f"{info.chunks} chunks. Searches now use the new index."
         + "".join(f" Warning: {note}" for note in info.warnings)
+        + (f' Left out "See also" link lines: {"; ".join(info.left_out)}.' if info.left_out else "")
     )
 
 
