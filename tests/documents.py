@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# (outline level, title, body paragraphs); a level-1 entry starts a new page.
-REPORT = [
+Entry = tuple[int, str, list[str]]
+"""(outline level, title, body paragraphs); a level-1 entry starts a new page."""
+
+REPORT: list[Entry] = [
     (1, "1 Introduction", ["The survey counted lighthouse keepers along the northern coast."]),
     (1, "2 Methods", ["Keepers were interviewed at their stations during the winter."]),
     (
@@ -17,7 +19,7 @@ REPORT = [
         "2.1 Data",
         [
             "Interview notes were transcribed by volunteers and checked twice. " * 6,
-            "The archive in Tromsø lent the logbooks of every station since 1890. " * 40,
+            "The archive in Tromsø lent the logbooks of every station since 1890. " * 60,
         ],
     ),
     (2, "2.2 Weather", ["Storm records came from the Norwegian meteorological institute."]),
@@ -25,8 +27,10 @@ REPORT = [
 ]
 
 
-def write_report(path: Path, outline: bool = True, encrypt: str | None = None) -> Path:
-    """A PDF of REPORT: running header and footer, page numbers, a word hyphenated across lines.
+def write_report(
+    path: Path, outline: bool = True, encrypt: str | None = None, report: list[Entry] = REPORT
+) -> Path:
+    """A PDF of `report`: running header and footer, page numbers, a word hyphenated across lines.
 
     Headings are 16 pt (level 1) and 13 pt (level 2) bold, body text 10 pt, so
     they can be found by font without the outline.  Pages: 1 title and
@@ -61,7 +65,7 @@ def write_report(path: Path, outline: bool = True, encrypt: str | None = None) -
     new_page()
     line("Lighthouse Keepers of the North", "Helvetica-Bold", 20)
     line("A field report by the coastal survey.", "Helvetica", 10)
-    for number, (level, title, paragraphs) in enumerate(REPORT):
+    for number, (level, title, paragraphs) in enumerate(report):
         if (level == 1 and number) or state["y"] < 120:
             new_page()
         key = f"s{number}"
