@@ -177,6 +177,20 @@ BAD = {
 }
 
 
+def test_a_pdf_locked_only_against_editing_is_read(tmp_path: Path) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen.canvas import Canvas
+
+    (tmp_path / "corpus").mkdir()
+    path = tmp_path / "corpus" / "owner.pdf"
+    canvas = Canvas(str(path), encrypt=StandardEncryption("", "owner-secret", canModify=0))
+    canvas.drawString(72, 700, "Readable words under an owner password.")
+    canvas.save()
+    assert b"/Encrypt" in path.read_bytes()
+    [doc] = read_corpus(tmp_path / "corpus")
+    assert doc.text == "Readable words under an owner password.\n"
+
+
 def test_a_file_whose_extension_lies_is_read_as_what_it_is(mixed: Path, tmp_path: Path) -> None:
     shutil.copy(mixed / "report.pdf", mixed / "report-copy.txt")
     (mixed / "minutes.pdf").write_text("Minutes\n\nThe board met on Tuesday.\n", encoding="utf-8")
