@@ -1,5 +1,5 @@
 """`make bench` figures for hostile documents: chunking throughput, a 10 MB single-line
-document, and peak memory by shape of text.  Chunking is timed with the real
+document, peak memory by shape of text, and a 500-page PDF.  Chunking is timed with the real
 tokenizer and with a fast counter (what the tests' fake model counts), so the
 second figure is the chunker's own speed.
 
@@ -52,6 +52,34 @@ def write(path: Path, shape: str, megabytes: int) -> None:
     path.write_text(unit * (megabytes * MB // len(unit) + 1), encoding="utf-8")
 
 
+def write_pdf(path: Path, pages: int) -> None:
+    """The seed essay set as a PDF of `pages` pages: 10 pt lines, a running header, page
+    numbers, a 16 pt chapter heading and an outline entry every ten pages."""
+    import textwrap
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    words = " ".join(SEED.read_text(encoding="utf-8").split())
+    lines = textwrap.wrap(words, 95)
+    canvas = Canvas(str(path))
+    for page in range(pages):
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(72, 810, "Peacekeeping partnerships — a long report")
+        canvas.drawString(300, 30, str(page + 1))
+        top = 780
+        if page % 10 == 0:
+            canvas.bookmarkPage(f"c{page}")
+            canvas.addOutlineEntry(f"Chapter {page // 10 + 1}", f"c{page}", level=0)
+            canvas.setFont("Helvetica-Bold", 16)
+            canvas.drawString(72, top, f"Chapter {page // 10 + 1}")
+            top -= 30
+        canvas.setFont("Helvetica", 10)
+        for row in range((top - 60) // 13):
+            canvas.drawString(72, top - row * 13, lines[(page * 50 + row) % len(lines)])
+        canvas.showPage()
+    canvas.save()
+
+
 def _fast_count(text: str) -> int:
     """Words and punctuation marks: the tests' stand-in for word pieces, nearly free."""
     return len(re.findall(r"\w+|[^\w\s]", text))
@@ -89,7 +117,22 @@ def figures(run_child: Any) -> list[tuple[str, float, str, str]]:
             label = f"build {megabytes} MB, {shape}"
             rows.append((f"{label}: time", seconds, "s", "stand-in vectors, real tokenizer"))
             rows.append((f"{label}: peak memory", peak, "MiB", f"{peak / megabytes:.0f} MiB/MB"))
+        rows += _pdf_figures(run_child, work)
     return rows
+
+
+def _pdf_figures(run_child: Any, work: Path) -> list[tuple[str, float, str, str]]:
+    corpus = work / "pdf"
+    corpus.mkdir()
+    write_pdf(corpus / "long.pdf", 500)
+    size = (corpus / "long.pdf").stat().st_size / MB
+    command = [sys.executable, __file__, "build", str(corpus), str(work / "pdf-index")]
+    seconds, peak = run_child(command)
+    note = f"{size:.1f} MB file; stand-in vectors, real tokenizer"
+    return [
+        ("build a 500-page PDF: time", seconds, "s", note),
+        ("build a 500-page PDF: peak memory", peak, "MiB", note),
+    ]
 
 
 def build(corpus: str, index: str) -> None:

@@ -11,6 +11,7 @@ from qa.errors import QAError
 from qa.evaluate import EvalReport, evaluate
 from qa.highlight import Highlight
 from qa.index import IndexInfo, IndexStatus, OpenedIndex, build_index, index_status, open_index
+from qa.readers.base import Span
 from qa.search import Passage, Searcher, search
 from qa.settings import Settings
 from qa.watch import CorpusWatcher, WatchEvent
@@ -26,6 +27,7 @@ __all__ = [
     "QAError",
     "Searcher",
     "Settings",
+    "Span",
     "WatchEvent",
     "build_index",
     "evaluate",

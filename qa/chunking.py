@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from qa.corpus import Document
+from qa.readers.base import Span
 from qa.text import LIST_ITEM, sentence_spans
 
 TokenCounter = Callable[[str], int]
@@ -93,6 +94,8 @@ class Chunk:
     embed_text: str
     sentences: tuple[tuple[int, int], ...]
     """Character spans of the sentences of `text`: the candidates for answer highlights."""
+    span: Span | None = None
+    """The pages (PDF) or paragraphs (HTML, Word) the chunk comes from; None for text files."""
 
     @property
     def hash(self) -> str:
@@ -421,6 +424,7 @@ def chunk_document(
                     text=piece.text,
                     embed_text=f"{context}\n{piece.text}" if context else piece.text,
                     sentences=tuple(sentence_spans(piece.text)),
+                    span=doc.layout.span(piece.start_line, piece.end_line) if doc.layout else None,
                 )
             )
     return sections, chunks

@@ -1,6 +1,7 @@
 """Read the documents of a corpus folder.
 
-Every `.txt` and `.md` file under the folder, recursively, is a document, with
+Every `.txt`, `.md`, `.pdf`, `.html`, `.htm` and `.docx` file under the folder,
+recursively, is a document, with
 these exceptions, each decided here and nowhere else:
 
 - hidden files and folders (names starting with ".") are not documents;
@@ -14,18 +15,15 @@ these exceptions, each decided here and nowhere else:
 - a file name that is not valid UTF-8 is indexed under its name with the odd
   bytes written as `\\xe9`, with a warning.
 
-Text is decoded as UTF-8 (a byte-order mark is tolerated), or as UTF-16 or
-UTF-32 when it starts with their byte-order mark, and line endings are
-normalised to "\\n", so line numbers match what an editor shows.  A file that is
-not UTF-8 is decoded as Windows-1252 with a warning naming it; a file that looks
-binary (it holds NUL bytes) is skipped with a warning naming it.
+Each file is read by the reader of its format (`qa.readers`); a file that
+cannot be read (binary, encrypted, damaged, without text) is skipped with a
+warning naming it and the reason.
 
 Not handled here: splitting into sections (see `qa.chunking`).
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import os
 import time
@@ -34,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import CorpusError, QAWarning
+from qa.readers import SUFFIXES, read
+from qa.readers.base import Layout
 
-SUFFIXES = (".txt", ".md")
 UNREADABLE = "unreadable"  # the hash recorded for a file that cannot be read
 
 
@@ -46,10 +45,12 @@ class Document:
     path: str
     text: str
     sha256: str
+    layout: Layout | None = None  # the pages or paragraphs of a PDF, HTML or Word file
 
     @property
     def is_markdown(self) -> bool:
-        return self.path.lower().endswith(".md")
+        """Headings are `#` lines: a .md file, or the text a PDF, HTML or Word reader made."""
+        return self.layout is not None or self.path.lower().endswith(".md")
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
     """
     if not corpus_dir.exists():
         raise CorpusError(
-            f"Corpus folder {corpus_dir} does not exist: create it and put .txt or .md "
-            "files in it, or pass --corpus with the right folder"
+            f"Corpus folder {corpus_dir} does not exist: create it and put .txt, .md, "
+            ".pdf, .html or .docx files in it, or pass --corpus with the right folder"
         )
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus path {corpus_dir} is not a folder: pass --corpus with a folder")
@@ -106,8 +107,8 @@ def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
                     )
     if not paths:
         raise CorpusError(
-            f"No .txt or .md documents in {corpus_dir}: add some, or pass --corpus "
-            "with the folder that holds them"
+            f"No .txt, .md, .pdf, .html or .docx documents in {corpus_dir}: add some, "
+            "or pass --corpus with the folder that holds them"
         )
     return Scan(dict(sorted(paths.items())), tuple(notes))
 
@@ -229,39 +230,6 @@ def corpus_state(
     return states
 
 
-def decode(raw: bytes, name: str) -> str | None:
-    """Bytes of a document to text with "\\n" line endings, or None for a binary file."""
-    for boms, encoding in _UNICODE_BOMS:
-        if raw.startswith(boms):
-            text = raw.decode(encoding, errors="replace")
-            return text.replace("\r\n", "\n").replace("\r", "\n")
-    if b"\x00" in raw:
-        warnings.warn(
-            f"Skipped {name}: it looks binary, not text. Remove it or save it as UTF-8 text.",
-            QAWarning,
-            stacklevel=2,
-        )
-        return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        warnings.warn(
-            f"{name} is not valid UTF-8 (byte {error.start}); read it as Windows-1252. "
-            "Save it as UTF-8 to be sure of its characters.",
-            QAWarning,
-            stacklevel=2,
-        )
-        text = raw.decode("cp1252", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-# UTF-32 first: its little-endian mark begins with UTF-16's.
-_UNICODE_BOMS = (
-    ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
-    ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
-)
-
-
 @dataclass(frozen=True)
 class Corpus:
     """What a build read: the documents, and the SHA-256 of every document file.
@@ -298,10 +266,22 @@ def read_corpus_files(corpus_dir: Path | str, follow_links: bool = False) -> Cor
             files[name] = UNREADABLE
             continue
         files[name] = hashlib.sha256(raw).hexdigest()
-        text = decode(raw, name)
-        if text is not None:
-            documents.append(Document(name, text, files[name]))
+        document = _document(name, raw, files[name])
+        if document is not None:
+            documents.append(document)
     return Corpus(documents, files)
+
+
+def _document(name: str, raw: bytes, sha256: str) -> Document | None:
+    """The file read by the reader of its format; None, with a warning, when it cannot be."""
+    try:
+        reading = read(name, raw)
+    except CorpusError as error:
+        warnings.warn(f"Skipped {name}: {error}", QAWarning, stacklevel=3)
+        return None
+    for note in reading.notes:
+        warnings.warn(note, QAWarning, stacklevel=3)
+    return Document(name, reading.text, sha256, reading.layout)
 
 
 def read_corpus(corpus_dir: Path | str, follow_links: bool = False) -> list[Document]:

@@ -35,6 +35,7 @@ from qa.ranking import (
     readable_score,
     relevance,
 )
+from qa.readers.base import Span
 from qa.settings import Settings
 from qa.store import LoadedIndex
 
@@ -63,16 +64,22 @@ class Passage:
     confident: bool
     highlights: tuple[Highlight, ...]
     unmentioned: tuple[str, ...] = ()  # the question's names and numbers no document mentions
+    span: Span | None = None
+    """The pages of a PDF, or paragraphs of an HTML or Word file, it comes from."""
 
     @property
     def citation(self) -> str:
-        """`peacekeeping-partnerships.txt › Protection of Civilians, lines 55–57`."""
-        lines = (
-            f"line {self.start_line}"
-            if self.start_line == self.end_line
-            else f"lines {self.start_line}–{self.end_line}"
-        )
-        return f"{self.doc} › {' › '.join(self.section_path)}, {lines}"
+        """`peacekeeping-partnerships.txt › Protection of Civilians, lines 55–57`.
+
+        For a PDF, pages: `report.pdf › 2 Methods › 2.1 Data, pages 4–5`.
+        """
+        if self.span is not None:
+            where = self.span.label
+        elif self.start_line == self.end_line:
+            where = f"line {self.start_line}"
+        else:
+            where = f"lines {self.start_line}–{self.end_line}"
+        return f"{self.doc} › {' › '.join(self.section_path)}, {where}"
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON-ready values, the citation included."""
@@ -336,7 +343,15 @@ class Searcher:
             score=round(score, 4),
             confident=is_confident(score),
             highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
+            span=_joined(first.span, last.span),
         )
+
+
+def _joined(first: Span | None, last: Span | None) -> Span | None:
+    """The span of a passage of neighbouring chunks: from the first chunk to the last."""
+    if first is None or last is None:
+        return first or last
+    return Span(first.unit, first.first, last.last)
 
 
 def _never_rising(passages: list[Passage]) -> list[Passage]:

@@ -29,6 +29,7 @@ from qa.chunking import Chunk, Section
 from qa.corpus import file_sha256
 from qa.embedding import Vectors
 from qa.errors import IndexCorruptError, QAError
+from qa.readers.base import Span
 from qa.settings import Settings
 
 FORMAT_VERSION = 3  # 2: section-title vectors (titles.npy); 3: chunks bounded by characters
@@ -299,6 +300,7 @@ def _chunk_json(chunk: Chunk) -> dict[str, Any]:
         "text": chunk.text,
         "embed_text": chunk.embed_text,
         "sentences": [list(span) for span in chunk.sentences],
+        **({"span": [chunk.span.unit, chunk.span.first, chunk.span.last]} if chunk.span else {}),
     }
 
 
@@ -387,6 +389,16 @@ def _spans(row: dict[str, Any], key: str, limit: int) -> tuple[tuple[int, int], 
     return tuple(spans)
 
 
+def _place(row: dict[str, Any]) -> Span | None:
+    """The pages or paragraphs of a chunk, written by `_chunk_json` for PDF, HTML and Word."""
+    if "span" not in row:
+        return None
+    unit, first, last = _field(row, "span", list)
+    if unit not in ("page", "paragraph") or not (type(first) is type(last) is int):
+        raise TypeError("'span' is not [unit, first, last]")
+    return Span(unit, first, last)
+
+
 def read_sections(folder: Path) -> list[Section]:
     def parse(row: dict[str, Any]) -> Section:
         return Section(
@@ -413,6 +425,7 @@ def read_chunks(folder: Path) -> list[Chunk]:
             text=_field(row, "text", str),
             embed_text=_field(row, "embed_text", str),
             sentences=_spans(row, "sentences", len(row["text"])),
+            span=_place(row),
         )
 
     return _read_jsonl(folder / "chunks.jsonl", parse)

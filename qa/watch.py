@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qa.corpus import SUFFIXES
 from qa.embedding import Embedder, load_embedder
 from qa.errors import BuildLockedError, QAError
 from qa.index import IndexInfo, IndexStatus, build_index, index_status
+from qa.readers import SUFFIXES
 from qa.settings import Settings
 
 SETTLE_MS = 400  # a change is built once the folder has been quiet this long

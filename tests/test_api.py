@@ -47,6 +47,23 @@ def test_passage_is_frozen_and_cites_its_lines() -> None:
     assert passage.to_dict()["citation"] == passage.citation
 
 
+def test_a_passage_of_a_pdf_cites_its_pages() -> None:
+    passage = qa.Passage(
+        text="Some text.",
+        doc="report.pdf",
+        section="2.1 Data",
+        section_path=("2 Methods", "2.1 Data"),
+        start_line=30,
+        end_line=41,
+        score=0.8,
+        confident=True,
+        highlights=(),
+        span=qa.Span("page", 4, 5),
+    )
+    assert passage.citation == "report.pdf › 2 Methods › 2.1 Data, pages 4–5"
+    assert passage.to_dict()["span"] == {"unit": "page", "first": 4, "last": 5}
+
+
 def test_every_error_is_a_qa_error() -> None:
     from qa import errors
 

@@ -31,9 +31,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.cli import main
-from qa.corpus import decode, display_name
+from qa.corpus import display_name
 from qa.errors import QAError, QAWarning
 from qa.index import build_index, load_index
+from qa.readers import read
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "25"))
 WORK_PER_CHAR = 40  # tokenizer and model characters per corpus character, at most
@@ -141,8 +142,7 @@ def check_every_line(files: list[Written], warned: str, index_dir: Path, corpus_
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", QAWarning)
-            text = decode(file.raw, file.name)
-        assert text is not None, f"{file.name} was skipped without a warning"
+            text = read(file.name, file.raw).text
         chunks = [c for c in index.chunks if c.doc == file.name]
         headings = {s.start_line for s in index.sections if s.doc == file.name}
         blob = "".join("".join(c.text.split()) for c in chunks)
@@ -178,7 +178,7 @@ def test_any_corpus_builds_keeps_every_line_and_answers(
             try:
                 info = build_index(settings_, embedder=embedder, progress=False)
             except QAError as error:
-                assert "No .txt or .md documents" in str(error)
+                assert "No .txt, .md, .pdf, .html or .docx documents" in str(error)
                 return
         assert work[0] <= WORK_PER_CHAR * size
         warned = "\n".join(info.warnings)

@@ -49,8 +49,8 @@ def test_missing_and_empty_corpus_folders(tmp_path: Path, fake_settings: Setting
     with pytest.raises(CorpusError, match=r"does not exist.*--corpus"):
         build(tmp_path / "nope", tmp_path / "index", fake_settings)
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "notes.pdf").write_bytes(b"%PDF")
-    with pytest.raises(CorpusError, match=r"No \.txt or \.md documents"):
+    (tmp_path / "empty" / "notes.doc").write_bytes(b"\xd0\xcf\x11\xe0")  # old Word: not read
+    with pytest.raises(CorpusError, match=r"No \.txt, \.md, \.pdf, \.html or \.docx documents"):
         build(tmp_path / "empty", tmp_path / "index", fake_settings)
 
 

@@ -12,6 +12,7 @@ import pytest
 from qa.chunking import Section
 from qa.errors import QAError
 from qa.index import IndexInfo, IndexStatus
+from qa.readers.base import Span
 from qa.search import Highlight, Passage
 from qa.settings import Settings
 from qa.web.app import _results_count, load_holder, make_app
@@ -111,6 +112,13 @@ def test_card_shows_rank_citation_score_and_section_in_context() -> None:
     assert "73%" in text and "width:73%" in shown
     assert "<details" in shown and "Read in context" in text
     assert "lines 8–13" in text
+
+
+def test_card_of_a_pdf_passage_cites_its_pages() -> None:
+    pdf = passage(doc="report.pdf", span=Span("page", 4, 5))
+    assert "report.pdf › Guide › Protection of Civilians · pages 4–5" in visible_text(
+        card_html(1, pdf, None)
+    )
 
 
 def test_section_marks_the_passage_lines_only() -> None:

@@ -48,6 +48,13 @@ def lines_label(start: int, end: int) -> str:
     return f"line {start}" if start == end else f"lines {start}–{end}"
 
 
+def where(passage: Passage) -> str:
+    """`pages 4–5` for a PDF, `paragraph 3` for HTML and Word, else `lines 5–7`."""
+    if passage.span is not None:
+        return passage.span.label
+    return lines_label(passage.start_line, passage.end_line)
+
+
 def mark_highlights(passage: Passage) -> str:
     """The passage text, escaped, with each highlight in a `<mark>`; bad offsets are ignored."""
     return "".join(
@@ -98,7 +105,7 @@ def card_html(rank: int, passage: Passage, section: Section | None) -> str:
     cite = (
         f'<cite class="qa-cite">{_esc(passage.doc)} › '
         f"<b>{_esc(' › '.join(passage.section_path) or passage.section)}</b> · "
-        f"{lines_label(passage.start_line, passage.end_line)}</cite>"
+        f"{where(passage)}</cite>"
     )
     if section is None:
         cite_block = f'<div class="qa-cite-row">{cite}</div>'

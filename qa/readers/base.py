@@ -1,0 +1,70 @@
+"""What every reader returns: the text of a file, and where its lines are in the file.
+
+Not here: reading any format (see the modules beside this one).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a passage is in a PDF (pages) or an HTML or Word file (paragraphs).
+
+    >>> Span("page", 4, 4).label, Span("page", 4, 5).label
+    ('page 4', 'pages 4–5')
+    """
+
+    unit: str  # "page" or "paragraph"
+    first: int
+    last: int
+
+    @property
+    def label(self) -> str:
+        if self.first == self.last:
+            return f"{self.unit} {self.first}"
+        return f"{self.unit}s {self.first}–{self.last}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """`starts[i]` is the line of the read text where page (or paragraph) i + 1 begins.
+
+    >>> Layout("page", (1, 10, 25)).span(12, 30)
+    Span(unit='page', first=2, last=3)
+    """
+
+    unit: str
+    starts: tuple[int, ...]
+
+    def number(self, line: int) -> int:
+        return max(1, bisect.bisect_right(self.starts, line))
+
+    def span(self, start_line: int, end_line: int) -> Span:
+        return Span(self.unit, self.number(start_line), self.number(end_line))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A file as text: `markdown` says its headings are `#` lines; `notes` are warnings."""
+
+    text: str
+    markdown: bool
+    layout: Layout | None = None
+    notes: tuple[str, ...] = ()
+
+
+def paragraphs_reading(blocks: list[str]) -> Reading:
+    r"""Blocks (Markdown lines: headings, paragraphs, list items) as text, one paragraph each.
+
+    >>> paragraphs_reading(["# Title", "Body."]).text
+    '# Title\n\nBody.\n'
+    """
+    starts: list[int] = []
+    lines: list[str] = []
+    for block in blocks:
+        starts.append(len(lines) + 1)
+        lines += [block, ""]
+    return Reading("\n".join(lines[:-1]) + "\n", True, Layout("paragraph", tuple(starts)))

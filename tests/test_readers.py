@@ -1,0 +1,219 @@
+"""PDF, HTML and Word documents: their sections, the pages or paragraphs cited, and bad files.
+
+The fixtures are written by the tests (tests/documents.py); what qa must read
+from them is in tests/data/readers_sections.json.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from documents import REPORT, write_long_pdf, write_memo, write_page, write_report
+from fakes import DATA, FakeEmbedder, fake_build, fake_searcher
+
+from qa.chunking import chunk_document, split_sections
+from qa.corpus import read_corpus
+from qa.errors import QAWarning
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    """A corpus of a PDF with an outline, one without, a web page, a Word file and a text file."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_report(corpus / "report.pdf")
+    write_report(corpus / "plain-report.pdf", outline=False)
+    write_page(corpus / "bees.html")
+    write_memo(corpus / "memo.docx")
+    (corpus / "notes.txt").write_text(
+        "Ferry Notes\n\nThe ferry leaves at nine.\n", encoding="utf-8"
+    )
+    return corpus
+
+
+def test_sections_and_their_pages_or_paragraphs_match_the_golden_file(mixed: Path) -> None:
+    golden = json.loads((DATA / "readers_sections.json").read_text(encoding="utf-8"))
+    found = {}
+    for doc in read_corpus(mixed):
+        if doc.layout is None:
+            continue
+        rows = []
+        for section, _ in split_sections(doc):
+            span = doc.layout.span(section.start_line, section.end_line)
+            rows.append({"path": list(section.path), f"{span.unit}s": [span.first, span.last]})
+        found[doc.path] = rows
+    assert found == golden
+
+
+def test_a_pdf_leaves_out_running_heads_and_page_numbers_and_joins_hyphenated_words(
+    mixed: Path,
+) -> None:
+    [doc] = [d for d in read_corpus(mixed) if d.path == "report.pdf"]
+    lines = doc.text.split("\n")
+    assert not any("Coastal Survey 2024" in line or "Lighthouse study" in line for line in lines)
+    assert not any(line.strip().isdigit() for line in lines)
+    assert "weather journals" in doc.text and "jour-" not in doc.text
+    _, chunks = chunk_document(doc, FakeEmbedder().count_tokens)
+    assert "1890" in " ".join(c.text for c in chunks if c.span and c.span.first == 3)
+
+
+def test_a_web_page_is_read_without_navigation_scripts_or_footer(mixed: Path) -> None:
+    [doc] = [d for d in read_corpus(mixed) if d.path == "bees.html"]
+    for left_out in ("Shop the hive store", "do not index", "subscribe", "Copyright", "color"):
+        assert left_out not in doc.text
+    assert "- Look for queen cells." in doc.text
+    assert "July | 12 kg" in doc.text
+
+
+def test_a_word_file_keeps_its_lists_and_tables(mixed: Path) -> None:
+    [doc] = [d for d in read_corpus(mixed) if d.path == "memo.docx"]
+    assert "- Fit the gates" in doc.text
+    assert "Oak gates | 40,000 euros" in doc.text
+
+
+def test_answers_cite_pages_of_a_pdf_and_paragraphs_of_html_and_word(
+    mixed: Path, tmp_path: Path
+) -> None:
+    info = fake_build(mixed, tmp_path / "index")
+    assert info.warnings == ()
+    searcher = fake_searcher(tmp_path / "index")
+    cited = {}
+    for question in (
+        "Which archive lent the logbooks of every station since 1890?",
+        "When to extract honey from capped wax cells?",
+        "Who returned to the canal the following spring?",
+        "When does the ferry leave?",
+    ):
+        passage = searcher.search(question)[0]
+        cited[passage.doc] = passage
+    report = cited.get("report.pdf") or cited["plain-report.pdf"]
+    assert report.citation.endswith(("2.1 Data, page 2", "2.1 Data, page 3", "2.1 Data, pages 2–3"))
+    assert cited["bees.html"].citation == "bees.html › Beekeeping Basics › Harvest, paragraphs 8–10"
+    assert cited["memo.docx"].citation == "memo.docx › Wildlife, paragraph 11"
+    assert cited["notes.txt"].citation == "notes.txt › Ferry Notes, line 3"
+    assert cited["memo.docx"].to_dict()["span"] == {"unit": "paragraph", "first": 11, "last": 11}
+    assert cited["notes.txt"].to_dict()["span"] is None
+
+
+def test_a_changed_pdf_reembeds_only_its_changed_chunks(mixed: Path, tmp_path: Path) -> None:
+    fake_build(mixed, tmp_path / "index")
+    results = (1, "3 Results", ["Most keepers had served more than thirty years at one station."])
+    write_report(mixed / "report.pdf", report=[*REPORT[:-1], results])
+    embedder = FakeEmbedder()
+    info = fake_build(mixed, tmp_path / "index", embedder)
+    assert info.warnings == ()
+    assert 0 < sum(embedder.calls) <= 2  # the changed chunk and its one sentence, nothing else
+    passage = fake_searcher(tmp_path / "index").search("keepers served thirty years")[0]
+    assert passage.citation == "report.pdf › 3 Results, page 4"
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"),
+    [
+        ("locked.pdf", "encrypted", "encrypted with a password"),
+        ("scan.pdf", "scanned", "no text layer"),
+        ("cut.pdf", "truncated", "damaged or truncated"),
+        ("broken.docx", "corrupt_docx", "damaged or not a Word file"),
+        ("photo.pdf", "binary", "not a PDF file"),
+    ],
+)
+def test_a_bad_file_is_skipped_with_one_warning_naming_it_and_why(
+    mixed: Path, tmp_path: Path, name: str, make: str, reason: str
+) -> None:
+    BAD[make](mixed / name)
+    with pytest.warns(QAWarning) as caught:
+        info = fake_build(mixed, tmp_path / "index")
+    assert [w for w in info.warnings if name in w] == [f"Skipped {name}: {_reason(info, name)}"]
+    assert reason in _reason(info, name)
+    assert len([w for w in caught if name in str(w.message)]) == 1
+    indexed = {chunk.doc for chunk in fake_searcher(tmp_path / "index").index.chunks}
+    assert indexed == {"report.pdf", "plain-report.pdf", "bees.html", "memo.docx", "notes.txt"}
+
+
+def _reason(info: object, name: str) -> str:
+    [warning] = [w for w in info.warnings if name in w]  # type: ignore[attr-defined]
+    return warning.removeprefix(f"Skipped {name}: ")
+
+
+def _encrypted(path: Path) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(path), encrypt=StandardEncryption("user-secret", "owner-secret"))
+    canvas.drawString(72, 700, "Words behind a password.")
+    canvas.save()
+
+
+def _scanned(path: Path) -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(path))
+    for _ in range(2):
+        canvas.rect(72, 72, 300, 500, fill=1)  # a page of picture, no text
+        canvas.showPage()
+    canvas.save()
+
+
+def _truncated(path: Path) -> None:
+    write_report(path)
+    path.write_bytes(path.read_bytes()[:2000])
+
+
+def _corrupt_docx(path: Path) -> None:
+    write_memo(path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 3])
+
+
+BAD = {
+    "encrypted": _encrypted,
+    "scanned": _scanned,
+    "truncated": _truncated,
+    "corrupt_docx": _corrupt_docx,
+    "binary": lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10),
+}
+
+
+def test_a_pdf_locked_only_against_editing_is_read(tmp_path: Path) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen.canvas import Canvas
+
+    (tmp_path / "corpus").mkdir()
+    path = tmp_path / "corpus" / "owner.pdf"
+    canvas = Canvas(str(path), encrypt=StandardEncryption("", "owner-secret", canModify=0))
+    canvas.drawString(72, 700, "Readable words under an owner password.")
+    canvas.save()
+    assert b"/Encrypt" in path.read_bytes()
+    [doc] = read_corpus(tmp_path / "corpus")
+    assert doc.text == "Readable words under an owner password.\n"
+
+
+def test_a_file_whose_extension_lies_is_read_as_what_it_is(mixed: Path, tmp_path: Path) -> None:
+    shutil.copy(mixed / "report.pdf", mixed / "report-copy.txt")
+    (mixed / "minutes.pdf").write_text("Minutes\n\nThe board met on Tuesday.\n", encoding="utf-8")
+    with pytest.warns(QAWarning):
+        info = fake_build(mixed, tmp_path / "index")
+    assert "report-copy.txt is a PDF file, whatever its extension says: read it as one." in (
+        info.warnings
+    )
+    assert "minutes.pdf is a text file, whatever its extension says: read it as one." in (
+        info.warnings
+    )
+    searcher = fake_searcher(tmp_path / "index")
+    assert searcher.search("board met on Tuesday")[0].citation == "minutes.pdf › Minutes, line 3"
+    passage = searcher.search("keepers served twenty years", 10)
+    assert "report-copy.txt › 3 Results, page 4" in [p.citation for p in passage]
+
+
+def test_a_500_page_pdf_is_indexed_with_every_page(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_long_pdf(corpus / "long.pdf", pages=500)
+    info = fake_build(corpus, tmp_path / "index")
+    assert info.warnings == ()
+    passage = fake_searcher(tmp_path / "index").search("Page 500 line 7 keepers")[0]
+    assert passage.citation.startswith("long.pdf › Chapter 50, page")
+    assert passage.span is not None and passage.span.last == 500
