@@ -129,6 +129,9 @@ def _add_serve(commands: Any) -> None:
         action="store_true",
         help="do not rebuild the index when documents in the corpus change",
     )
+    serve.add_argument(
+        "--mcp", action="store_true", help="also serve `search` as an MCP tool at /gradio_api/mcp/"
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -259,9 +262,10 @@ def _cell(report: Any) -> str:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from qa.web.app import serve
+    from qa.web.serve import serve
 
-    serve(_settings(args), host=args.host, port=args.port, watch=not args.no_watch)
+    settings = _settings(args)
+    serve(settings, host=args.host, port=args.port, watch=not args.no_watch, mcp=args.mcp)
 
 
 def _show_warning(
