@@ -36,6 +36,8 @@ def theme() -> Any:
         body_text_color_subdued_dark="*neutral_300",
         block_info_text_color="*neutral_600",
         block_info_text_color_dark="*neutral_300",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
     )
 
 
@@ -43,6 +45,8 @@ def theme() -> Any:
 # `.dark .a, .dark .b` only keeps its first part, so each dark rule has one selector.
 CSS = """
 .gradio-container { max-width: 920px !important; margin: 0 auto !important; }
+.gradio-container .main.fillable { padding-left: min(32px, 3vw) !important;
+  padding-right: min(32px, 3vw) !important; }
 .qa-head h1 { font-size: 1.7rem; font-weight: 700; margin: .2rem 0 .25rem; }
 .qa-head p { margin: 0; color: var(--body-text-color-subdued); }
 
@@ -59,12 +63,10 @@ CSS = """
 .qa-summary q { color: var(--body-text-color); }
 .qa-share { color: var(--link-text-color); }
 .qa-hint, .qa-empty { color: var(--body-text-color-subdued); margin: .25rem 0; }
-.qa-error, .qa-stale, .qa-answer-none { border-radius: var(--radius-lg); padding: .6rem .8rem;
+.qa-error, .qa-stale { border-radius: var(--radius-lg); padding: .6rem .8rem;
   margin: 0; border: 1px solid #d4a72c; background: #fff8e1; color: #5c4400; }
 .dark .qa-error { background: #3a2f0b; color: #fde68a; border-color: #8a6d1a; }
 .dark .qa-stale { background: #3a2f0b; color: #fde68a; border-color: #8a6d1a; }
-.dark .qa-answer-none { background: #3a2f0b; color: #fde68a; border-color: #8a6d1a; }
-.qa-answer-none p { margin: 0; }
 .qa-fresh { margin: .4rem 0 0; color: #166534; }
 .dark .qa-fresh { color: #86efac; }
 
@@ -72,6 +74,9 @@ CSS = """
   border-radius: var(--radius-lg); background: var(--block-background-fill);
   padding: .75rem 1rem; overflow-wrap: anywhere; }
 .dark .qa-answer { border-left-color: #a5b4fc; }
+.qa-answer.qa-answer-none { background: #fff8e1; color: #5c4400; border-color: #d4a72c; }
+.dark .qa-answer.qa-answer-none { background: #3a2f0b; color: #fde68a; border-color: #8a6d1a; }
+.qa-answer-none p { margin: 0; }
 .qa-answer-maybe { border-left-color: #b45309; }
 .dark .qa-answer-maybe { border-left-color: #fbbf24; }
 .qa-verdict { margin: 0; font-weight: 700; font-size: .95rem; }
@@ -106,11 +111,12 @@ CSS = """
 .dark .qa-weak mark { background: #334155; color: inherit; }
 
 .qa-context { margin: .45rem 0 .2rem; }
-.qa-context > summary { cursor: pointer; list-style: none; display: block; }
+.qa-context > summary { cursor: pointer; list-style: none; display: flex; gap: 10px;
+  align-items: baseline; justify-content: space-between; }
+.qa-context > summary > .qa-cite { min-width: 0; }
 .qa-context > summary::-webkit-details-marker { display: none; }
 .qa-context > summary:hover .qa-cite b { text-decoration: underline; }
-.qa-open { font-size: .85rem; color: var(--link-text-color); white-space: nowrap;
-  margin-left: .35rem; }
+.qa-open { flex: none; font-size: .85rem; color: var(--link-text-color); white-space: nowrap; }
 .qa-open::before { content: "▸ "; }
 .qa-context[open] .qa-open::before { content: "▾ "; }
 .qa-context[open] > summary .qa-show { display: none; }
@@ -145,8 +151,11 @@ CSS = """
 @media (max-width: 640px) {
   .qa-head h1 { font-size: 1.35rem; }
   .qa-head p { display: none; }
-  #qa-examples { flex-wrap: nowrap !important; overflow-x: auto; padding-bottom: 2px; }
-  #qa-examples > .qa-chip { flex: 0 0 auto !important; white-space: nowrap; }
+  .qa-wide { display: none; }
+  #qa-results .html-container { padding-left: 0 !important; padding-right: 0 !important; }
+  .qa-cite { font-size: .86rem; }
+  #qa-examples > .qa-chip { font-size: .88rem !important; padding: 4px 10px !important; }
+  #qa-examples > .qa-chip:nth-child(n+4) { display: none !important; }
   .qa-card { padding: .6rem .7rem; }
   .qa-answer { padding: .6rem .75rem; }
   .qa-bar { width: 56px; }

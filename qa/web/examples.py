@@ -42,7 +42,7 @@ def from_headings(sections: Sequence[Section]) -> list[str]:
     by_doc: dict[str, list[str]] = {}
     for section in sections:
         title = " ".join(section.title.split())
-        if len(section.path) > 1 and 3 <= len(title) <= 70:
+        if len(section.path) > 1 and 3 <= len(title) <= 50:
             by_doc.setdefault(section.doc, []).append(title)
     if not by_doc:  # documents without subheadings: their titles
         for section in sections:

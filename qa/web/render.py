@@ -126,7 +126,8 @@ def citation_html(passage: Passage, section: Section | None) -> str:
         return f'<div class="qa-cite-row">{cite}</div>'
     return (
         f'<details class="qa-context"><summary>{cite} <span class="qa-open">'
-        '<span class="qa-show">Read in context</span><span class="qa-hide">Hide</span>'
+        '<span class="qa-show">Read<span class="qa-wide"> in context</span></span>'
+        '<span class="qa-hide">Hide</span>'
         f"</span></summary>{section_html(section, passage)}</details>"
     )
 
