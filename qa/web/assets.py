@@ -154,6 +154,11 @@ CSS = """
   .qa-wide { display: none; }
   #qa-results .html-container { padding-left: 0 !important; padding-right: 0 !important; }
   .qa-cite { font-size: .86rem; }
+  /* The toggle joins the row above the citation, so the citation has the card's width. */
+  .qa-card, .qa-answer { position: relative; }
+  .qa-card .qa-open { position: absolute; top: .85rem; right: .7rem; }
+  .qa-answer .qa-open { position: absolute; top: .65rem; right: .75rem; }
+  .qa-card .qa-score { margin-right: 3.6rem; }
   #qa-examples > .qa-chip { font-size: .88rem !important; padding: 4px 10px !important; }
   #qa-examples > .qa-chip:nth-child(n+4) { display: none !important; }
   .qa-card { padding: .6rem .7rem; }

@@ -7,7 +7,8 @@ clear JSON error, and nothing reaches the server log, when a request
   read, and by counting otherwise): a question is at most a few thousand characters;
 - goes to `/gradio_api/upload`: the app takes no files;
 - names a function that does not exist (an unknown `fn_index` or API name), or sends
-  fewer values than the function takes.
+  fewer values than the function takes;
+- asks for the result of an event the server does not hold (read already, or dropped).
 
 `bound_unread_results` caps how many finished results the server keeps for callers
 who never read them.
@@ -57,6 +58,8 @@ class RequestGuard:
             if path.startswith(f"{API}/upload"):
                 raise Refusal(403, NO_UPLOADS)
             if scope.get("method") != "POST":
+                if path.startswith(f"{API}/call/") and path.count("/") >= 4:
+                    self._check_result(path.rstrip("/").rsplit("/", 1)[-1])
                 await self.app(scope, receive, send)
                 return
             body = await self._read_body(scope, receive)
@@ -87,6 +90,21 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         return b"".join(parts)
+
+    def _check_result(self, event_id: str) -> None:
+        """Refuse to stream the result of an event the server does not hold (any more)."""
+        queue = self.blocks._queue
+        if event_id in queue.event_ids_to_events:
+            return
+        sessions = queue.pending_event_ids_session
+        session = next((s for s, ids in sessions.items() if event_id in ids), event_id)
+        if session not in queue.pending_messages_per_session:
+            sessions.pop(session, None)  # its messages were dropped: forget the ids too
+            raise Refusal(
+                404,
+                f"No result is held for event {event_id[:40]!r}: it was read already, "
+                "or dropped after waiting unread. Call the endpoint again.",
+            )
 
     def _check_call(self, path: str, body: bytes) -> None:
         """Refuse a call of a function that does not exist, or with too few values."""

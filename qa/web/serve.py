@@ -150,9 +150,9 @@ def serve(
         app_kwargs={"middleware": [Middleware(RequestGuard, blocks=page)]},
         prevent_thread_lock=True,
     )
-    _say(f"qa: serving {page.local_url}")
-    if mcp:
-        _say(f"qa: MCP server (tool `search`) at {page.local_url}gradio_api/mcp/")
+    _say(
+        f"qa: serving {page.local_url}" + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
+    )
     page.block_thread()
 
 
