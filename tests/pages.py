@@ -41,10 +41,13 @@ def new_page(browser: Any, size: dict[str, int] = DESKTOP, scheme: str = "light"
     return opened
 
 
-def corpus_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
+def corpus_server(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *flags: str
+) -> Iterator[Server]:
+    """The app over a private copy of corpus/, not watching it, with `flags`."""
     workdir = tmp_path_factory.mktemp(name)
     shutil.copytree(ROOT / "corpus", workdir / "corpus")
-    running = start_app(workdir, workdir / "corpus", workdir / "index", "--no-watch")
+    running = start_app(workdir, workdir / "corpus", workdir / "index", "--no-watch", *flags)
     yield running
     stop_app(running)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appserver import ROOT, Server, start_app, stop_app
+from appserver import Server
+from pages import corpus_server
 
 pytestmark = pytest.mark.model  # the app loads the real model
 
@@ -26,13 +27,7 @@ QUESTION = "how do partnerships protect civilians"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import shutil
-
-    workdir = tmp_path_factory.mktemp("api")
-    shutil.copytree(ROOT / "corpus", workdir / "corpus")
-    running = start_app(workdir, workdir / "corpus", workdir / "index", "--no-watch", "--mcp")
-    yield running
-    stop_app(running)
+    yield from corpus_server(tmp_path_factory, "api", "--mcp")
 
 
 def request(

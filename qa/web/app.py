@@ -182,7 +182,7 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
         with gr.Row(elem_id="qa-ask"):
             question = gr.Textbox(
                 label="Question",
-                placeholder="Ask the documents a question, then press Enter",
+                placeholder="Ask a question, press Enter",
                 max_lines=1,
                 autofocus=True,
                 scale=6,

@@ -143,6 +143,7 @@ CSS = """
 .qa-index .qa-stale { margin-top: .5rem; }
 .qa-index .qa-watch { margin: .4rem 0 0; color: var(--body-text-color-subdued); font-size: .9em; }
 #qa-rebuild { max-width: 14rem; }
+#qa-index-panel .label-wrap { text-align: left; }
 .qa-progress { display: flex; align-items: center; gap: 10px; font-size: .9rem; }
 .qa-progress .qa-bar { width: 160px; }
 .qa-busy > span { width: 35%; animation: qa-slide 1.1s ease-in-out infinite alternate; }
