@@ -104,7 +104,7 @@ def test_the_app_listens_on_loopback_only(server: Server) -> None:
         "how do partnerships protect civilians 🕊️",
         "كيف تحمي الشراكات المدنيين؟ protect civilians",
         "protect\x07 civilians\x1b[31m",
-        "how do partnerships protect civilians " * 2700,  # about 100,000 characters
+        "how do partnerships protect civilians " * 270,  # about 10,000 characters
     ],
 )
 def test_odd_questions_through_the_api_are_answered(server: Server, question: str) -> None:

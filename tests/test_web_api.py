@@ -13,6 +13,7 @@ import http.client
 import json
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,9 @@ def test_an_mcp_client_lists_the_search_tool_and_gets_cited_passages(server: Ser
             result = await session.call_tool("search", {"question": QUESTION, "k": 3})
             return tools, result
 
-    tools, result = asyncio.run(use_the_tool())
+    # Its own thread: a browser test's Playwright may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as thread:
+        tools, result = thread.submit(asyncio.run, use_the_tool()).result()
     tool = next(t for t in tools if t.name == "search")
     assert set(tool.inputSchema["properties"]) == {"question", "k"}
     assert "citation" in (tool.description or "")

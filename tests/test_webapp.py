@@ -356,7 +356,7 @@ def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
     steps = list(handlers.rebuild())
     _, panel, _, label = steps[0]
     assert "Press Rebuild index." not in panel and "Rebuilding now" in panel
-    assert label.endswith("rebuilding…")
+    assert label["label"].endswith("rebuilding…")
     summary, panel, _, label = steps[-1]
     assert "Added new.md" in summary and "2 documents," in summary
     assert "Up to date" in panel and label["label"].startswith("2 documents · ")

@@ -144,7 +144,8 @@ class Handlers:
         try:
             job = Rebuild(self.settings, self.holder)
             label, html = self.panel()  # says "Rebuilding now…", not "Press Rebuild index."
-            yield progress_html(*job.progress()), html, gr.update(interactive=False), label
+            starting = progress_html(*job.progress())
+            yield starting, html, gr.update(interactive=False), gr.update(label=label)
             job.start()
             while not job.wait(0.2):
                 yield progress_html(*job.progress()), gr.skip(), gr.skip(), gr.skip()
@@ -177,6 +178,8 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
     import gradio as gr
     from gradio.events import api
 
+    from qa.search import MAX_QUESTION_CHARS
+
     with gr.Blocks(title="qa · ask the documents", analytics_enabled=False) as page:
         gr.HTML(HEADER, elem_id="qa-header")
         with gr.Row(elem_id="qa-ask"):
@@ -184,6 +187,7 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
                 label="Question",
                 placeholder="Ask a question, press Enter",
                 max_lines=1,
+                max_length=MAX_QUESTION_CHARS,
                 autofocus=True,
                 scale=6,
                 min_width=200,
