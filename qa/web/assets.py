@@ -57,6 +57,7 @@ CSS = """
   width: auto !important; border-radius: 999px !important; font-weight: 400 !important;
   font-size: .95rem !important; white-space: normal; }
 
+#qa-results .html-container { padding-left: 0 !important; padding-right: 0 !important; }
 .qa-results { display: flex; flex-direction: column; gap: 12px; }
 .qa-summary { margin: .2rem 0 0; color: var(--body-text-color-subdued); font-size: .95rem;
   overflow-wrap: anywhere; }
@@ -153,7 +154,6 @@ CSS = """
   .qa-head h1 { font-size: 1.35rem; }
   .qa-head p { display: none; }
   .qa-wide { display: none; }
-  #qa-results .html-container { padding-left: 0 !important; padding-right: 0 !important; }
   .qa-cite { font-size: .86rem; }
   /* The toggle joins the row above the citation, so the citation has the card's width. */
   .qa-card, .qa-answer { position: relative; }
