@@ -6,9 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+# axe-core checks the page's accessibility in the browser tests; npm installs it here (ignored by git).
+AXE_VERSION := 4.14.1
+AXE := .tools/node_modules/axe-core/axe.min.js
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint bench fuzz load index chromium clean
+.PHONY: run test lint bench fuzz load index chromium axe clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +43,14 @@ chromium:
 	fi
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing: install Debian's chromium" >&2; exit 1; }
 
-test: $(STAMP) chromium lint
+axe: $(AXE)
+
+$(AXE):
+	@command -v npm >/dev/null || { echo "The accessibility tests need npm to install axe-core: run 'apt-get install -y npm'" >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .tools axe-core@$(AXE_VERSION)
+	@test -f $(AXE) || { echo "axe-core did not install into .tools/: the accessibility tests cannot run" >&2; exit 1; }
+
+test: $(STAMP) chromium axe lint
 	$(PY) -m pytest
 
 # `make bench BENCH_ARGS="--repeats 5 --skip scale"`: see benchmarks/bench.py --help.
@@ -57,4 +67,4 @@ load: $(STAMP)
 	$(PY) benchmarks/load.py
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools test-artifacts .pytest_cache .mypy_cache .ruff_cache

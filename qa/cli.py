@@ -143,6 +143,9 @@ def _add_serve(commands: Any) -> None:
         action="store_true",
         help="do not rebuild the index when documents in the corpus change",
     )
+    serve.add_argument(
+        "--mcp", action="store_true", help="also serve `search` as an MCP tool at /gradio_api/mcp/"
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -276,11 +279,13 @@ def _cell(report: Any) -> str:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from qa.web.app import serve
+    from qa.web.serve import serve
 
     _check_address(args.host, args.port)
     try:
-        serve(_settings(args), host=args.host, port=args.port, watch=not args.no_watch)
+        serve(
+            _settings(args), host=args.host, port=args.port, watch=not args.no_watch, mcp=args.mcp
+        )
     except OSError as error:  # the port is taken, or the host is not an address of this machine
         raise QAError(
             f"Cannot serve on {args.host}:{args.port} ({error.strerror or error}): "

@@ -110,10 +110,19 @@ def fingerprint(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _export_folder(name: str, model_dir: Path) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.strip("/"))[-60:]
+    return cache_dir() / "onnx" / f"{safe}-{fingerprint(model_dir)}"
+
+
+def is_exported(name: str, model_dir: Path) -> bool:
+    """Whether the model in `model_dir` is already exported, so loading it takes a second."""
+    return (_export_folder(name, model_dir) / "model.onnx").exists()
+
+
 def exported_model(name: str, model_dir: Path) -> Path:
     """The cached fused ONNX file for the model in `model_dir`, exporting it first if needed."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.strip("/"))[-60:]
-    folder = cache_dir() / "onnx" / f"{safe}-{fingerprint(model_dir)}"
+    folder = _export_folder(name, model_dir)
     target = folder / "model.onnx"
     if target.exists():
         return target

@@ -11,6 +11,7 @@ import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import ROOT, SEED, FakeEmbedder
@@ -99,3 +100,27 @@ def seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no
     from qa.search import Searcher
 
     return Searcher.open(Settings(index_dir=seed_index), embedder=real_embedder)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, once per run (the browser tests never skip without it: they fail)."""
+    from pages import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"The browser tests need {CHROMIUM}: run `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    from pages import new_page
+
+    opened = new_page(browser, {"width": 1200, "height": 900})
+    yield opened
+    opened.context.close()

@@ -18,23 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appserver import Server, start_app, stop_app
+from appserver import ROOT, Server, start_app, stop_app
+from pages import QUESTION, ask, luminance, no_error_box, open_panel, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]  # the app loads the real model
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-QUESTION = "how do partnerships protect civilians"
 HOSTILE_DOC = """# Notes on markup
 
 This note shows <script>window.__qaPwned = 1</script> and <img src=x onerror="window.__qaPwned = 2"> as plain text.
@@ -62,50 +50,6 @@ def read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     running = start_app(workdir, ROOT / "corpus", workdir / "no-index", "--read-only")
     yield running
     stop_app(running)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"The browser tests need {CHROMIUM}: run `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
-    yield opened
-    context.close()
-
-
-def ask(page: Any, question: str) -> Any:
-    """Type `question`, press Enter, and return the result cards once they are shown."""
-    from playwright.sync_api import expect
-
-    box = page.get_by_label("Question")
-    box.fill(question)
-    box.press("Enter")
-    expect(page.locator(".qa-summary")).to_contain_text(question)
-    return page.locator(".qa-card")
-
-
-def no_error_box(page: Any) -> None:
-    """Gradio shows a red "Error" toast for unhandled exceptions; the app must never need one."""
-    from playwright.sync_api import expect
-
-    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_answer_cites_protection_of_civilians_with_a_highlighted_sentence(
@@ -172,8 +116,8 @@ def test_question_the_document_cannot_answer_gets_the_notice(server: Server, pag
 
     page.goto(server.url)
     ask(page, "What is the capital of France?")
-    notice = page.locator(".qa-notice")
-    expect(notice).to_contain_text("does not seem to answer")
+    notice = page.locator(".qa-answer-none")
+    expect(notice).to_contain_text("don't seem to answer")
     assert notice.bounding_box()["y"] < page.locator(".qa-card").first.bounding_box()["y"]
     shot(page, "no-match.png")
 
@@ -235,7 +179,7 @@ def test_phone_width_in_dark_mode(server: Server, browser: Any) -> None:
             "e => getComputedStyle(e).backgroundColor"
         )
         text_color = phone.locator(".qa-text").first.evaluate("e => getComputedStyle(e).color")
-        assert _luminance(card_background) < 0.2 < _luminance(text_color), "not dark mode"
+        assert luminance(card_background) < 0.2 < luminance(text_color), "not dark mode"
         shot(phone, "phone-dark.png")
     finally:
         context.close()
@@ -250,7 +194,7 @@ def test_rebuild_after_editing_the_corpus_finds_the_new_text(server: Server, pag
         encoding="utf-8",
     )
     page.goto(server.url)
-    expect(page.locator("#qa-index")).to_contain_text("supply-notes.txt")  # corpus changed since
+    expect(open_panel(page)).to_contain_text("supply-notes.txt")  # corpus changed since
     page.get_by_role("button", name="Rebuild index").click()
     status = page.locator("#qa-rebuild-status")
     expect(status).to_contain_text("Rebuilt", timeout=120_000)
@@ -268,7 +212,7 @@ def test_read_only_page_has_no_rebuild_and_explains_a_missing_index(
     from playwright.sync_api import expect
 
     page.goto(read_only_server.url)
-    expect(page.locator("#qa-index")).to_contain_text("qa build")
+    expect(open_panel(page)).to_contain_text("qa build")
     expect(page.get_by_role("button", name="Rebuild index")).to_have_count(0)
     page.get_by_label("Question").fill(QUESTION)
     page.get_by_role("button", name="Search", exact=True).click()
@@ -307,7 +251,7 @@ def test_a_build_from_another_process_is_served_and_reported_at_once(
         rows = client.predict(question, 3, api_name="/search")  # the next question, no waiting
         assert rows[0]["doc"] == "sourdough.md"
         page.goto(running.url)
-        panel = page.locator("#qa-index")
+        panel = open_panel(page)
         expect(panel).to_contain_text("Up to date")
         expect(panel).to_contain_text("added sourdough.md")
         expect(panel.locator("dd").first).to_have_text("2")  # Documents
@@ -316,6 +260,7 @@ def test_a_build_from_another_process_is_served_and_reported_at_once(
         (corpus / "sourdough.md").unlink()
         build_elsewhere(running, tmp_path / "index")
         page.reload()
+        open_panel(page)
         expect(panel).to_contain_text("removed sourdough.md")
         expect(panel.locator("dd").first).to_have_text("1")
         rows = client.predict(question, 3, api_name="/search")
@@ -336,7 +281,7 @@ def test_the_watching_app_rebuilds_and_its_status_line_says_what_changed(
     running = start_app(tmp_path, corpus, tmp_path / "index")  # watching, the default
     try:
         page.goto(running.url)
-        expect(page.locator("#qa-index .qa-watch")).to_contain_text("Watching")
+        expect(open_panel(page).locator(".qa-watch")).to_contain_text("Watching")
         (corpus / "depot.md").write_text("# Depot\n\nSeventeen striped zebras guard the depot.\n")
         client = Client(running.url, verbose=False)
         deadline = time.monotonic() + 120
@@ -344,7 +289,7 @@ def test_the_watching_app_rebuilds_and_its_status_line_says_what_changed(
             assert time.monotonic() < deadline, "the watcher did not rebuild"
             time.sleep(0.5)
         page.reload()
-        panel = page.locator("#qa-index")
+        panel = open_panel(page)
         expect(panel).to_contain_text("added depot.md")
         expect(panel).to_contain_text("Up to date")
         expect(panel.locator(".qa-watch")).to_contain_text("Last rebuild at")
@@ -352,10 +297,3 @@ def test_the_watching_app_rebuilds_and_its_status_line_says_what_changed(
         shot(page, "watching.png")
     finally:
         stop_app(running)
-
-
-def _luminance(css_color: str) -> float:
-    """0 (black) to 1 (white) for an `rgb(...)` or `rgba(...)` colour."""
-    numbers = css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")
-    red, green, blue = (float(n) / 255 for n in numbers[:3])
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue

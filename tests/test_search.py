@@ -16,9 +16,10 @@ from qa.errors import QueryError
 from qa.evaluate import evaluate
 from qa.search import Searcher, search
 from qa.settings import Settings
-from qa.web.app import EXAMPLES
+from qa.web.examples import EXAMPLES_FILE
 
 CIVILIANS = "how do partnerships protect civilians"
+EXAMPLES = (Path(__file__).parent.parent / "corpus" / EXAMPLES_FILE).read_text().splitlines()[1:]
 
 
 def test_protection_of_civilians_comes_first(seed_searcher: Searcher) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,19 @@ from qa.index import IndexInfo, IndexStatus
 from qa.readers.base import Span
 from qa.search import Highlight, Passage
 from qa.settings import Settings
-from qa.web.app import _results_count, load_holder, make_app
+from qa.web.app import _results_count, make_app
+from qa.web.panel import built_label, index_html, progress_html
 from qa.web.render import (
     NO_MATCH,
-    built_label,
+    answer_html,
     card_html,
-    index_html,
     mark_highlights,
     message_html,
-    progress_html,
     results_html,
     section_html,
     share_link,
 )
+from qa.web.serve import load_holder
 from qa.web.state import SearcherHolder, describe_rebuild
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(2)"> ${alert(3)} {{this}}'
@@ -64,7 +65,7 @@ def visible_text(fragment: str) -> str:
     """Roughly what a browser shows: tags dropped, entities decoded."""
     import html
 
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\xa0", " ")
 
 
 def test_highlight_is_marked_and_the_rest_is_plain() -> None:
@@ -131,16 +132,61 @@ def test_section_marks_the_passage_lines_only() -> None:
 
 def test_no_confident_passage_shows_the_notice_first() -> None:
     weak = [(passage(confident=False, score=0.1), None), (passage(confident=False), None)]
-    shown = results_html("What is the capital of France?", weak)
-    assert shown.index(NO_MATCH) < shown.index("qa-card")
-    assert NO_MATCH not in results_html("q", [(passage(), None), (passage(confident=False), None)])
+    shown = visible_text(results_html("What is the capital of France?", weak))
+    assert shown.index(NO_MATCH) < shown.index("doc.txt ›")
+    sure = results_html("q", [(passage(), None), (passage(confident=False), None)])
+    assert NO_MATCH not in visible_text(sure)
+
+
+@pytest.mark.parametrize(
+    ("score", "confident", "words"),
+    [(0.9, True, "Answer"), (0.6, True, "Possible answer"), (0.3, False, "don't seem to answer")],
+)
+def test_the_answer_box_comes_first_and_says_how_sure(
+    score: float, confident: bool, words: str
+) -> None:
+    best = passage(score=score, confident=confident)
+    shown = results_html("q", [(best, section()), (passage(score=0.2, confident=False), None)])
+    box = shown[shown.index("qa-answer") : shown.index("qa-summary")]
+    assert words in visible_text(box)
+    if confident:  # the answer sentence, in larger type, with a citation that opens the section
+        assert "The answer sentence." in visible_text(box) and "<details" in box
+    else:
+        assert "The answer sentence." not in visible_text(box)
+
+
+def test_the_answer_box_names_what_the_documents_never_mention() -> None:
+    best = replace(passage(score=0.3, confident=False), unmentioned=("Rwanda", "1994"))
+    box = visible_text(answer_html(best, None))
+    assert "don't seem to answer" in box and "They never mention Rwanda, 1994." in box
+    assert "never mention" not in visible_text(answer_html(passage(), None))
+
+
+def test_a_weak_source_says_so_next_to_its_score() -> None:
+    assert "31% · weak" in visible_text(card_html(3, passage(score=0.31, confident=False), None))
+    assert "weak" not in visible_text(card_html(1, passage(), None))
+
+
+def test_a_quoted_phrase_found_nowhere_is_named_not_blamed_on_the_corpus() -> None:
+    """Issue 10, defect 4: '"blockchain drones"' said "No passages found: is the corpus empty?"."""
+    shown = visible_text(results_html('"blockchain drones"', []))
+    assert "No passage contains “blockchain drones”" in shown
+    assert "corpus empty" not in shown
+
+
+def test_a_long_question_is_not_echoed_whole() -> None:
+    """Issue 10, defect 5: a 5,700-character question filled the first screen."""
+    question = "why does political will matter " * 190
+    summary = visible_text(results_html(question, [(passage(), None)]))
+    shown = summary[summary.index("for ") : summary.index("link to this search")]
+    assert len(shown) < 130 and "…" in shown
 
 
 def test_results_count_cards_and_offer_a_share_link() -> None:
     hits = [(passage(start_line=n, end_line=n), None) for n in range(1, 4)]
     shown = results_html("how do partnerships protect civilians", hits, k=3)
     assert shown.count('<article class="qa-card') == 3
-    assert "3 passages for" in shown
+    assert "3 sources for" in shown
     assert 'href="?q=how+do+partnerships+protect+civilians&amp;k=3"' in shown
 
 
@@ -271,7 +317,9 @@ def test_the_panel_describes_the_index_that_answers_after_a_build_elsewhere(
     assert "sourdough.md" in handlers.answer("how long should sourdough proof", 3)
     (seed_corpus / "sourdough.md").unlink()
     fake_build(seed_corpus, index)  # as `qa build` in another process does
-    panel = visible_text(handlers.panel())
+    label, html = handlers.panel()
+    panel = visible_text(html)
+    assert label.startswith("1 document · ") and label.endswith("up to date")
     assert "Documents1" in panel and "Up to date" in panel
     assert "removed sourdough.md" in panel
     assert "sourdough.md" not in handlers.answer("how long should sourdough proof", 3)
@@ -306,3 +354,101 @@ def test_the_page_lets_go_of_an_old_build_once_a_new_one_answers(
     assert holder.get().search('"fresh words"', 1)[0].doc == "new.md"
     gc.collect()
     assert old() is None
+
+
+def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10, defect 7: "Press Rebuild index." stayed on screen while the rebuild ran."""
+    from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
+
+    from qa.web.app import Handlers
+
+    monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
+    index = tmp_path / "index"
+    fake_build(seed_corpus, index)
+    (seed_corpus / "new.md").write_text("# New\n\nFresh words about sourdough.\n")
+    handlers = Handlers(settings_for(seed_corpus, index), SearcherHolder(fake_searcher(index)))
+    assert "Press Rebuild index." in handlers.panel()[1]
+    steps = list(handlers.rebuild())
+    _, panel, _, label = steps[0]
+    assert "Press Rebuild index." not in panel and "Rebuilding now" in panel
+    assert label["label"].endswith("rebuilding…")
+    summary, panel, _, label = steps[-1]
+    assert "Added new.md" in summary and "2 documents," in summary
+    assert "Up to date" in panel and label["label"].startswith("2 documents · ")
+
+
+def test_a_rebuild_that_finds_nothing_new_says_what_the_last_build_changed(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10, defect 7: "1 documents", and "No document changed" right after 2 became 1."""
+    from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
+
+    from qa.web.app import Handlers
+
+    monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
+    index = tmp_path / "index"
+    (seed_corpus / "old.md").write_text("# Old\n\nWords that go away.\n")
+    fake_build(seed_corpus, index)
+    handlers = Handlers(settings_for(seed_corpus, index), SearcherHolder(fake_searcher(index)))
+    (seed_corpus / "old.md").unlink()
+    fake_build(seed_corpus, index)  # as the watcher or `qa build` does, before the click
+    summary = visible_text(list(handlers.rebuild())[-1][0])
+    assert "No document changed since the last build" in summary
+    assert "which removed old.md" in summary
+    assert "1 document," in summary and "1 documents" not in summary
+
+
+def test_examples_come_from_the_corpus_file_else_from_its_headings(tmp_path: Path) -> None:
+    from qa.web.examples import EXAMPLES_FILE, example_questions
+
+    sections = [
+        Section("garden.md", "Garden", ("Garden",), 1, 20, ""),
+        Section("garden.md", "Soil", ("Garden", "Soil"), 3, 9, ""),
+        Section("garden.md", "Water", ("Garden", "Water"), 10, 20, ""),
+        Section("bread.md", "Bread", ("Bread",), 1, 5, ""),
+        Section("bread.md", "Proofing", ("Bread", "Proofing"), 2, 5, ""),
+    ]
+    assert example_questions(tmp_path, sections) == ["Soil", "Proofing", "Water"]
+    (tmp_path / EXAMPLES_FILE).write_text("# for this corpus\nhow deep should soil be\n\n")
+    assert example_questions(tmp_path, sections) == ["how deep should soil be"]
+
+
+def test_the_page_offers_examples_about_its_own_corpus(tmp_path: Path) -> None:
+    """Issue 10, defect 9: the examples stayed peacekeeping questions whatever the corpus held."""
+    from fakes import fake_build, fake_searcher, settings_for
+
+    from qa.web.app import Handlers
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "bread.md").write_text(
+        "# Bread\n\n## Proofing\n\nLet it rise for four hours.\n\n## Baking\n\nBake it hot.\n"
+    )
+    fake_build(corpus, index)
+    handlers = Handlers(settings_for(corpus, index), SearcherHolder(fake_searcher(index)))
+    chips = handlers.on_load({})[5:]
+    shown = [chip["value"] for chip in chips if chip.get("visible")]
+    assert shown == ["Proofing", "Baking"]
+    assert len(chips) == 5 and not any(chip.get("visible") for chip in chips[2:])
+
+
+@pytest.mark.parametrize("k", ["abc", None, [1, 2], True, 2.5])
+def test_an_api_k_that_is_not_a_whole_number_is_refused_clearly(k: object) -> None:
+    from qa.errors import QueryError
+    from qa.web.app import api_count
+
+    with pytest.raises(QueryError, match="k must be a whole number from 1 to 10"):
+        api_count(k)
+
+
+def test_the_first_run_says_the_model_is_prepared_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_embedder: Any
+) -> None:
+    """Issue 10, defect 12: 30 s of silence while the model was exported on the first run."""
+    from qa.web.serve import PREPARING, preparing_note
+
+    assert preparing_note(Settings()) == ""  # exported already: the real model is loaded
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert preparing_note(Settings()) == PREPARING == "qa: preparing the model once (about 20 s)…"

@@ -1,57 +1,38 @@
-"""The Gradio web app: ask a question, read cited passages in context, rebuild the index.
+"""The Gradio page: ask a question, read the answer and its sources, open the index panel.
 
-`serve()` opens the saved index (building it first when missing or stale, unless
-read-only), watches the corpus unless told not to, and serves the page.
-`make_app()` returns the page without serving it: `_layout` places the
-components and wires them to the `Handlers`, plain methods that can be tested
-without a browser.  The search is also the API endpoint "search", returning
-`Passage.to_dict()` rows.
+`make_app()` returns the page without serving it (see `qa.web.serve`): `_layout`
+places the components and wires them to the `Handlers`, plain methods that can
+be tested without a browser.  The search is also the API endpoint and MCP tool
+"search", returning `Passage.to_dict()` rows.
 
-Not here: HTML (see `qa.web.render`), what is kept between requests (see
-`qa.web.state`), ranking (see `qa.search`), watching (see `qa.watch`).
+Not here: HTML (see `qa.web.render`, `qa.web.panel`), what is kept between
+requests (see `qa.web.state`), ranking (see `qa.search`), serving (see `qa.web.serve`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from qa.errors import QAError
+from qa.errors import QAError, QueryError
 from qa.settings import Settings
-from qa.web.assets import CSS, HEADER, URL_JS, theme
-from qa.web.render import index_html, message_html, progress_html, results_html
-from qa.web.state import (
-    Rebuild,
-    SearcherHolder,
-    corpus_status,
-    describe_rebuild,
-    describe_watch,
-    index_facts,
-)
+from qa.web.assets import HEADER, URL_JS
+from qa.web.examples import COUNT, example_questions
+from qa.web.panel import index_html, progress_html, status_line
+from qa.web.render import message_html, results_html
+from qa.web.state import Rebuild, SearcherHolder, corpus_status, describe_watch, index_facts
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from qa.index import IndexStatus
     from qa.search import Passage, Searcher
-    from qa.watch import CorpusWatcher, WatchEvent
+    from qa.watch import CorpusWatcher
 
-EXAMPLES = (
-    "how do partnerships protect civilians",
-    "which organizations take part in peacekeeping partnerships",
-    "why does political will matter",
-    "what limits the resources of peacekeeping missions",
-    "how does peacekeeping differ in urban and rural settings",
-)
 MAX_RESULTS = 10
 SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
 UNEXPECTED = "Something went wrong while searching; the server log says what. Try again."
-QUESTION_HINT = "Type a question first, for example: how do partnerships protect civilians"
+QUESTION_HINT = "Type a question first, or press one of the examples."
 
 
 def _results_count(value: Any, default: int = 5) -> int:
@@ -62,27 +43,17 @@ def _results_count(value: Any, default: int = 5) -> int:
         return default
 
 
-def _say_rebuilding(status: IndexStatus) -> None:
-    print(f"qa: {status.describe()}; building it now…", file=sys.stderr, flush=True)
+def api_count(k: Any) -> int:
+    """`k` of an API call: a whole number, at most 10 (below 1 the library refuses it, as `qa ask`).
 
-
-def load_holder(settings: Settings) -> SearcherHolder:
-    """The Searcher to start with; read-only never writes the index, it reports what is wrong."""
-    from qa.search import Searcher
-
-    if not settings.read_only:
-        return SearcherHolder(Searcher.open(settings, rebuild=True, before_build=_say_rebuilding))
-
-    def load() -> Searcher:
-        try:
-            return Searcher.open(settings)
-        except QAError as error:
-            raise QAError(f"{error} (this page is read-only)") from error
-
-    try:
-        return SearcherHolder(load())
-    except QAError as error:
-        return SearcherHolder(None, str(error), loader=load)
+    >>> api_count(3), api_count(25), api_count(2.0)
+    (3, 10, 2)
+    """
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QueryError(f"k must be a whole number from 1 to {MAX_RESULTS}, not {k!r:.40}")
+    return min(k, MAX_RESULTS)
 
 
 class Handlers:
@@ -94,7 +65,7 @@ class Handlers:
         self.settings, self.holder, self.watcher = settings, holder, watcher
 
     def answer(self, question: str, k: float) -> str:
-        """The result cards for `question`, or one friendly message."""
+        """The answer box and its sources for `question`, or one friendly message."""
         if not (question or "").strip():
             return message_html(QUESTION_HINT)
         try:
@@ -116,70 +87,90 @@ class Handlers:
 
         return self.answer(question, k) if (question or "").strip() else gr.skip()
 
-    def panel(self) -> str:
-        """The index panel: the index that answers (the one in memory) against the corpus."""
+    def panel(self) -> tuple[str, str]:
+        """The index panel's one-line label and its HTML, of the index that answers."""
         try:
             searcher = self.holder.get()
         except QAError as error:
-            return index_html({}, None, str(error))
+            return "No index", index_html({}, None, str(error))
         note = ""
         if self.watcher is not None:
             note = describe_watch(self.watcher.last, str(self.settings.corpus_dir))
+        manifest = searcher.index.manifest
+        counts = (len(manifest.documents), len(searcher.index.sections))
+        rebuilding = self.holder.rebuilding.locked()
         try:
             status = corpus_status(self.settings, searcher)
         except QAError as error:
-            return index_html(index_facts(searcher), None, str(error), note=note)
+            html = index_html(index_facts(searcher), None, str(error), note=note)
+            return status_line(counts, manifest.built_at, None), html
         fix = "Run `qa build` to update it." if self.settings.read_only else "Press Rebuild index."
         if self.watcher is not None:
             fix = "It is rebuilt in a moment."
-        return index_html(index_facts(searcher), status, fix=fix, note=note)
+        if rebuilding:
+            fix = "Rebuilding now…"
+        label = status_line(counts, manifest.built_at, status, rebuilding=rebuilding)
+        return label, index_html(index_facts(searcher), status, fix=fix, note=note)
 
-    def on_load(self, params: Mapping[str, str]) -> tuple[Any, Any, Any, str]:
-        """A `?q=...&k=...` link runs its question; the panel is filled in either way."""
+    def examples(self) -> list[str]:
+        try:
+            sections = self.holder.get().index.sections
+        except QAError:
+            sections = []
+        return example_questions(self.settings.corpus_dir, sections)
+
+    def on_load(self, params: Mapping[str, str]) -> list[Any]:
+        """A `?q=...&k=...` link runs its question; the panel and the examples are filled in."""
         import gradio as gr
 
+        label, html = self.panel()
+        shown = self.examples()
+        chips = [gr.update(value=text, visible=True) for text in shown]
+        chips += [gr.update(visible=False)] * (COUNT - len(shown))
         question = (params.get("q") or "").strip()
         k = _results_count(params.get("k"), 5)
-        if not question:
-            return gr.skip(), gr.skip(), gr.skip(), self.panel()
-        return question, k, self.answer(question, k), self.panel()
+        found = [question, k, self.answer(question, k)] if question else [gr.skip()] * 3
+        return [*found, html, gr.update(label=label), *chips]
 
-    def rebuild(self) -> Iterator[tuple[Any, Any, Any]]:
+    def rebuild(self) -> Iterator[tuple[Any, Any, Any, Any]]:
         """Progress while the index is rebuilt, then what changed and the new panel."""
         import gradio as gr
 
         # Not queued behind each other: a second click, from anyone, is told a rebuild runs.
         if not self.holder.rebuilding.acquire(blocking=False):
             busy = "A rebuild is already running: wait for it to finish."
-            yield message_html(busy), gr.skip(), gr.skip()
+            yield message_html(busy), gr.skip(), gr.skip(), gr.skip()
             return
         try:
             job = Rebuild(self.settings, self.holder)
+            label, html = self.panel()  # says "Rebuilding now…", not "Press Rebuild index."
+            starting = progress_html(*job.progress())
+            yield starting, html, gr.update(interactive=False), gr.update(label=label)
             job.start()
             while not job.wait(0.2):
-                yield progress_html(*job.progress()), gr.skip(), gr.update(interactive=False)
-            text = job.error or job.summary
-            done = message_html(text, error=bool(job.error))
-            yield done, self.panel(), gr.update(interactive=True)
+                yield progress_html(*job.progress()), gr.skip(), gr.skip(), gr.skip()
         finally:
             self.holder.rebuilding.release()
+        label, html = self.panel()
+        done = message_html(job.error or job.summary, error=bool(job.error))
+        yield done, html, gr.update(interactive=True), gr.update(label=label)
 
     def api_search(self, question: str, k: int = 5) -> list[dict[str, Any]]:
         """The `k` (1 to 10) passages that best answer `question`, best first, with citations."""
         import gradio as gr
 
         try:
-            passages = self.holder.get().search(question, _results_count(k))
+            passages = self.holder.get().search(question, api_count(k))
         except QAError as error:
             raise gr.Error(str(error), print_exception=False) from None
         return [p.to_dict() for p in passages]
 
 
 def make_app(
-    settings: Settings, holder: SearcherHolder | None = None, watcher: CorpusWatcher | None = None
+    settings: Settings, holder: SearcherHolder, watcher: CorpusWatcher | None = None
 ) -> gr.Blocks:
-    """The page, over `holder` (loaded from `settings` when not given)."""
-    return _layout(settings, Handlers(settings, holder or load_holder(settings), watcher))
+    """The page, over `holder` (see `qa.web.serve.load_holder`)."""
+    return _layout(settings, Handlers(settings, holder, watcher))
 
 
 def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
@@ -187,41 +178,48 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
     import gradio as gr
     from gradio.events import api
 
+    from qa.search import MAX_QUESTION_CHARS
+
     with gr.Blocks(title="qa · ask the documents", analytics_enabled=False) as page:
         gr.HTML(HEADER, elem_id="qa-header")
-        with gr.Row(equal_height=True, elem_id="qa-ask"):
+        with gr.Row(elem_id="qa-ask"):
             question = gr.Textbox(
                 label="Question",
-                placeholder="Ask the documents a question, then press Enter",
+                placeholder="Ask a question, press Enter",
                 max_lines=1,
+                max_length=MAX_QUESTION_CHARS,
                 autofocus=True,
                 scale=6,
-                min_width=220,
+                min_width=200,
                 elem_id="qa-question",
             )
-            go = gr.Button("Search", variant="primary", scale=1, min_width=96, elem_id="qa-go")
+            go = gr.Button("Search", variant="primary", scale=0, min_width=96, elem_id="qa-go")
         with gr.Row(elem_id="qa-examples"):
-            chips = [gr.Button(text, size="sm", elem_classes="qa-chip") for text in EXAMPLES]
-        k = gr.Slider(1, MAX_RESULTS, value=5, step=1, label="Number of results", elem_id="qa-k")
+            chips = [
+                gr.Button("", visible=False, elem_classes="qa-chip", size="md")
+                for _ in range(COUNT)
+            ]
         results = gr.HTML(
-            message_html("Results appear here, each with its citation."),
+            message_html("The answer appears here, with the passages it comes from."),
             elem_id="qa-results",
             js_on_load=None,
         )
-        with gr.Accordion("Index", open=True, elem_id="qa-index-panel"):
+        k = gr.Slider(1, MAX_RESULTS, value=5, step=1, label="Number of sources", elem_id="qa-k")
+        with gr.Accordion("Index", open=False, elem_id="qa-index-panel") as accordion:
             panel = gr.HTML(elem_id="qa-index", js_on_load=None)
             if not settings.read_only:
-                _rebuild_controls(h, panel)
+                _rebuild_controls(h, panel, accordion)
         _wire_search(h, question, go, chips, k, results)
 
-        def on_load(request: gr.Request) -> tuple[Any, Any, Any, str]:
+        def on_load(request: gr.Request) -> list[Any]:
             return h.on_load(request.query_params)
 
         # Gradio finds the request parameter by its type; string annotations do not resolve here.
         on_load.__annotations__["request"] = gr.Request
-        page.load(on_load, None, [question, k, results, panel], api_visibility="private")
+        outputs = [question, k, results, panel, accordion, *chips]
+        page.load(on_load, None, outputs, api_visibility="private")
         api(
-            h.api_search,
+            _tool(h),
             api_name="search",
             concurrency_limit=SEARCH_CONCURRENCY,
             concurrency_id="search",
@@ -230,15 +228,33 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
     return blocks
 
 
-def _rebuild_controls(h: Handlers, panel: Any) -> None:
+def _tool(h: Handlers) -> Any:
+    """The API endpoint and MCP tool, named `search`, with the docstring agents read."""
+
+    def search(question: str, k: int = 5) -> list[dict[str, Any]]:
+        """Search the documents: the passages that best answer a question, best first.
+
+        Each passage has its text, a citation (document › section, lines), a score from
+        0 to 1, whether it is a confident answer, and the sentences that answer.
+
+        Args:
+            question: the question, in plain words (at most 2,000 characters are read).
+            k: how many passages to return, from 1 to 10.
+        """
+        return h.api_search(question, k)
+
+    return search
+
+
+def _rebuild_controls(h: Handlers, panel: Any, accordion: Any) -> None:
     import gradio as gr
 
-    button = gr.Button("Rebuild index", size="sm", elem_id="qa-rebuild")
+    button = gr.Button("Rebuild index", size="md", elem_id="qa-rebuild")
     view = gr.HTML(elem_id="qa-rebuild-status", js_on_load=None)
     button.click(
         h.rebuild,
         None,
-        [view, panel, button],
+        [view, panel, button, accordion],
         concurrency_limit=None,
         concurrency_id="rebuild",
         api_visibility="private",
@@ -268,42 +284,3 @@ def _section_or_none(searcher: Searcher, passage: Passage) -> Any:
         return searcher.section_for(passage)
     except QAError:
         return None
-
-
-def serve(
-    settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, watch: bool = True
-) -> None:
-    """Build the index if needed, watch the corpus (unless read-only), serve until interrupted."""
-    from qa.watch import CorpusWatcher
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    holder = load_holder(settings)
-    # Load the model while the server starts, so the first question does not wait for it.
-    threading.Thread(target=_warm_up, args=(holder,), daemon=True).start()
-    watcher = None
-    if watch and not settings.read_only:
-        embedder = holder.get().embedder  # one model in memory, shared with the watcher
-        watcher = CorpusWatcher(settings, embedder=embedder, on_event=_log_watch).start()
-    page = make_app(settings, holder, watcher)
-    page.queue(default_concurrency_limit=1)
-    page.launch(
-        server_name=host,
-        server_port=port,
-        css=CSS,
-        theme=theme(),
-        ssr_mode=False,
-        footer_links=["api"],
-        show_error=False,
-    )
-
-
-def _log_watch(event: WatchEvent) -> None:
-    if event.info is not None:
-        print(f"qa: {describe_rebuild(event.info)}", file=sys.stderr, flush=True)
-    else:
-        print(f"qa: the corpus changed but could not be indexed: {event.error}", file=sys.stderr)
-
-
-def _warm_up(holder: SearcherHolder) -> None:
-    with contextlib.suppress(QAError):  # the page shows the problem
-        holder.get().embedder.encode(["warm up"])

@@ -1,34 +1,36 @@
-"""Passages and index facts as HTML fragments for the web app: pure functions, no Gradio.
+"""The answer box, the sources and a section in context, as HTML for the web app: no Gradio.
 
 Every string that comes from the corpus, the index or the question goes
-through `_esc`, so a document holding `<script>` shows as text.  Braces are
+through `esc`, so a document holding `<script>` shows as text.  Braces are
 escaped too: Gradio's HTML component runs its content through a template engine.
 
-    >>> results_html("q", [])
-    '<div class="qa-results"><p class="qa-empty">No passages found: is the corpus empty?</p></div>'
+    >>> esc("<b>{x}</b>")
+    '&lt;b&gt;&#123;x&#125;&lt;/b&gt;'
 
-Not here: searching (see `qa.search`) or wiring components (see `qa.web.app`).
+Not here: the index panel (see `qa.web.panel`), searching (see `qa.search`) or
+wiring components (see `qa.web.app`).
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from qa.highlight import segments
+from qa.lexical import quoted_phrases
 
 if TYPE_CHECKING:
     from qa.chunking import Section
-    from qa.index import IndexStatus
     from qa.search import Passage
 
-NO_MATCH = "The document does not seem to answer this; the closest passages are below."
+NO_MATCH = "The documents don't seem to answer this — the closest passages are below."
+STRONG = 0.7  # a confident best passage this sure reads "Answer"; below it, "Possible answer"
+SHOWN_QUESTION = 120  # characters of the question echoed above the sources
 
 
-def _esc(text: str) -> str:
+def esc(text: str) -> str:
     """HTML-escaped text that no template engine will expand: `{{x}}` and `${x}` stay literal."""
     return (
         html.escape(text, quote=True)
@@ -58,7 +60,7 @@ def where(passage: Passage) -> str:
 def mark_highlights(passage: Passage) -> str:
     """The passage text, escaped, with each highlight in a `<mark>`; bad offsets are ignored."""
     return "".join(
-        f"<mark>{_esc(piece)}</mark>" if marked else _esc(piece)
+        f"<mark>{esc(piece)}</mark>" if marked else esc(piece)
         for piece, marked in segments(passage.text, passage.highlights)
     )
 
@@ -72,9 +74,9 @@ def _mark_line(line: str, sentences: Sequence[str]) -> str:
     for start, end in spans:
         if start < position:
             continue
-        pieces += [_esc(line[position:start]), "<mark>", _esc(line[start:end]), "</mark>"]
+        pieces += [esc(line[position:start]), "<mark>", esc(line[start:end]), "</mark>"]
         position = end
-    pieces.append(_esc(line[position:]))
+    pieces.append(esc(line[position:]))
     return "".join(pieces)
 
 
@@ -84,7 +86,7 @@ def section_html(section: Section, passage: Passage) -> str:
     rows = []
     for number, line in enumerate(section.text.split("\n"), start=section.start_line):
         hit = passage.start_line <= number <= passage.end_line
-        body = _mark_line(line, sentences) if hit else _esc(line)
+        body = _mark_line(line, sentences) if hit else esc(line)
         classes = "qa-line" + (" qa-hit" if hit else "") + ("" if line.strip() else " qa-blank")
         rows.append(
             f'<div class="{classes}"><span class="qa-ln">{number}</span>'
@@ -93,38 +95,95 @@ def section_html(section: Section, passage: Passage) -> str:
     title = " › ".join(section.path) or section.title
     return (
         f'<div class="qa-section" aria-label="Section in context">'
-        f'<p class="qa-section-head">{_esc(section.doc)} › <b>{_esc(title)}</b> · '
+        f'<p class="qa-section-head">{esc(section.doc)} › <b>{esc(title)}</b> · '
         f"{lines_label(section.start_line, section.end_line)}</p>"
         f'<div class="qa-lines">{"".join(rows)}</div></div>'
     )
 
 
-def card_html(rank: int, passage: Passage, section: Section | None) -> str:
-    """One result: rank, citation (opens the section), score bar and the marked passage."""
-    percent = round(max(0.0, min(1.0, passage.score)) * 100)
+def _short(text: str, limit: int = SHOWN_QUESTION) -> str:
+    """`text` cut to `limit` characters at a word, with "…": a long question is not echoed whole."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
+
+
+def _percent(passage: Passage) -> int:
+    return round(max(0.0, min(1.0, passage.score)) * 100)
+
+
+def verdict(passage: Passage) -> tuple[str, str]:
+    """How sure qa is of its best passage, as (kind, words): `("sure", "Answer")`."""
+    if not passage.confident:
+        return "none", NO_MATCH
+    if passage.score >= STRONG:
+        return "sure", "Answer"
+    return "maybe", "Possible answer"
+
+
+def citation_html(passage: Passage, section: Section | None) -> str:
+    """The citation; with its section, a toggle that shows it ("Read in context", then "Hide")."""
+    path = esc(" › ".join(passage.section_path) or passage.section)
+    place = esc(where(passage)).replace(" ", "&nbsp;")
     cite = (
-        f'<cite class="qa-cite">{_esc(passage.doc)} › '
-        f"<b>{_esc(' › '.join(passage.section_path) or passage.section)}</b> · "
-        f"{where(passage)}</cite>"
+        f'<cite class="qa-cite">{esc(passage.doc)} › <b>{path}</b>'
+        f'<span class="qa-where">&nbsp;· {place}</span></cite>'
     )
     if section is None:
-        cite_block = f'<div class="qa-cite-row">{cite}</div>'
-    else:
-        cite_block = (
-            f'<details class="qa-context"><summary title="Show the whole section">{cite}'
-            f'<span class="qa-open">Read in context</span></summary>'
-            f"{section_html(section, passage)}</details>"
-        )
+        return f'<div class="qa-cite-row">{cite}</div>'
+    return (
+        f'<details class="qa-context"><summary>{cite} <span class="qa-open">'
+        '<span class="qa-show">Read<span class="qa-wide"> in context</span></span>'
+        '<span class="qa-hide">Hide</span>'
+        f"</span></summary>{section_html(section, passage)}</details>"
+    )
+
+
+def answer_html(passage: Passage, section: Section | None) -> str:
+    """The answer box: the best passage's answer sentences, its citation, how sure qa is."""
+    kind, words = verdict(passage)
+    if kind == "none":
+        if passage.unmentioned:  # say why: the question names what the documents never do
+            words += f" They never mention {', '.join(passage.unmentioned)}."
+        return f'<div class="qa-answer qa-answer-none" role="status"><p>{esc(words)}</p></div>'
+    sentences = " ".join(h.text.strip() for h in passage.highlights) or _short(passage.text, 300)
+    return (
+        f'<section class="qa-answer qa-answer-{kind}" aria-label="{words}">'
+        f'<p class="qa-verdict">{words} <span class="qa-sure">· {_percent(passage)}% match</span>'
+        f'</p><p class="qa-answer-text">{esc(sentences)}</p>'
+        f"{citation_html(passage, section)}</section>"
+    )
+
+
+def card_html(rank: int, passage: Passage, section: Section | None) -> str:
+    """One source: rank, score, citation (opens the section) and the marked passage."""
+    percent = _percent(passage)
     weak = "" if passage.confident else " qa-weak"
+    label = f"{percent}%" + ("" if passage.confident else " · weak")
     return (
         f'<article class="qa-card{weak}" data-rank="{rank}" '
-        f'data-citation="{_esc(passage.citation)}">'
+        f'data-citation="{esc(passage.citation)}">'
         f'<div class="qa-card-top"><span class="qa-rank">{rank}</span>'
         f'<span class="qa-score" title="Relevance {percent}%">'
-        f'<span class="qa-bar"><span style="width:{percent}%"></span></span>'
-        f"{percent}%</span></div>"
-        f'{cite_block}<p class="qa-text">{mark_highlights(passage)}</p></article>'
+        f'<span class="qa-bar" aria-hidden="true"><span style="width:{percent}%"></span></span>'
+        f"{label}</span></div>"
+        f'{citation_html(passage, section)}<p class="qa-text">{mark_highlights(passage)}</p>'
+        "</article>"
     )
+
+
+def empty_html(question: str) -> str:
+    """Why no passage came back: a quoted phrase found nowhere, or an index without passages."""
+    phrases = quoted_phrases(question)
+    if phrases:
+        quoted = " and ".join(f"“{_short(p, 60)}”" for p in phrases)
+        text = (
+            f"No passage contains {quoted}: check the spelling, "
+            "or remove the quotes to search by meaning."
+        )
+    else:
+        text = "The index holds no passages: add .txt or .md documents to the corpus and rebuild."
+    return f'<div class="qa-results"><p class="qa-empty" role="status">{esc(text)}</p></div>'
 
 
 def results_html(
@@ -132,20 +191,16 @@ def results_html(
     hits: Sequence[tuple[Passage, Section | None]],
     k: int = 5,
 ) -> str:
-    """All result cards, with the no-match notice first when no passage is a confident answer."""
+    """The answer box, then every passage as a source card (or why there is none)."""
     if not hits:
-        return (
-            '<div class="qa-results"><p class="qa-empty">'
-            "No passages found: is the corpus empty?</p></div>"
-        )
-    parts = ['<div class="qa-results">']
-    if not any(passage.confident for passage, _ in hits):
-        parts.append(f'<div class="qa-notice" role="status">{NO_MATCH}</div>')
-    count = f"{len(hits)} passage{'s' if len(hits) != 1 else ''}"
-    parts.append(
-        f'<p class="qa-summary">{count} for <q>{_esc(question)}</q> · '
-        f'<a class="qa-share" href="{_esc(share_link(question, k))}">link to this search</a></p>'
-    )
+        return empty_html(question)
+    count = f"{len(hits)} source{'s' if len(hits) != 1 else ''}"
+    parts = [
+        '<div class="qa-results">',
+        answer_html(*hits[0]),
+        f'<p class="qa-summary">{count} for <q>{esc(_short(question))}</q> · '
+        f'<a class="qa-share" href="{esc(share_link(question, k))}">link to this search</a></p>',
+    ]
     parts += [card_html(rank, p, s) for rank, (p, s) in enumerate(hits, start=1)]
     parts.append("</div>")
     return "".join(parts)
@@ -154,69 +209,4 @@ def results_html(
 def message_html(text: str, *, error: bool = False) -> str:
     """A friendly one-line message in place of results (an error is styled as a warning)."""
     kind = "qa-error" if error else "qa-hint"
-    return f'<div class="qa-results"><p class="{kind}" role="status">{_esc(text)}</p></div>'
-
-
-def built_label(built_at: str, now: datetime | None = None) -> str:
-    """`2026-11-23 20:31 UTC (5 min ago)` from an ISO time; the raw text if it does not parse."""
-    try:
-        when = datetime.fromisoformat(built_at).astimezone(UTC)
-    except (TypeError, ValueError):
-        return built_at
-    minutes = int(((now or datetime.now(UTC)) - when).total_seconds() // 60)
-    ago = (
-        "just now"
-        if minutes < 1
-        else f"{minutes} min ago"
-        if minutes < 60
-        else f"{minutes // 60} h ago"
-        if minutes < 48 * 60
-        else f"{minutes // 1440} days ago"
-    )
-    return f"{when:%Y-%m-%d %H:%M} UTC ({ago})"
-
-
-def index_html(
-    facts: dict[str, str],
-    status: IndexStatus | None,
-    problem: str = "",
-    *,
-    fix: str = "",
-    note: str = "",
-) -> str:
-    """The index panel: a table of facts, then whether the corpus changed since the build.
-
-    `fix` says how to bring a stale index up to date ("Press Rebuild index."); `note`
-    is a last line, such as what the corpus watcher did.
-    """
-    last = f'<p class="qa-watch">{_esc(note)}</p>' if note else ""
-    if problem:
-        return f'<div class="qa-index"><p class="qa-error">{_esc(problem)}</p>{last}</div>'
-    rows = "".join(f"<dt>{_esc(key)}</dt><dd>{_esc(value)}</dd>" for key, value in facts.items())
-    if status is None:
-        state = ""
-    elif status.fresh:
-        state = '<p class="qa-fresh">✓ Up to date with the corpus.</p>'
-    else:
-        state = f'<p class="qa-stale">⚠ {_esc(stale_label(status))} {_esc(fix)}</p>'
-    return f'<div class="qa-index"><dl>{rows}</dl>{state}{last}</div>'
-
-
-def stale_label(status: IndexStatus) -> str:
-    """`The corpus changed since this build: added b.md; changed a.txt.`"""
-    if status.missing:
-        return "There is no index yet."
-    parts = list(status.mismatches) + status.file_changes()
-    changed = status.added or status.changed or status.removed
-    lead = "The corpus changed since this build" if changed else "The index differs"
-    return f"{lead}: {'; '.join(parts)}."
-
-
-def progress_html(stage: str, fraction: float | None) -> str:
-    """A rebuild step with a progress bar (an indeterminate one when `fraction` is None)."""
-    bar = (
-        '<span class="qa-bar qa-busy"><span></span></span>'
-        if fraction is None
-        else f'<span class="qa-bar"><span style="width:{round(fraction * 100)}%"></span></span>'
-    )
-    return f'<div class="qa-progress" role="status">{bar}<span>{_esc(stage)}</span></div>'
+    return f'<div class="qa-results"><p class="{kind}" role="status">{esc(text)}</p></div>'

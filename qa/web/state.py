@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from qa.index import IndexInfo, IndexStatus
     from qa.search import Searcher
     from qa.settings import Settings
+    from qa.store import Manifest
     from qa.watch import WatchEvent
 
 
@@ -65,7 +66,7 @@ class SearcherHolder:
 def index_facts(searcher: Searcher) -> dict[str, str]:
     """What the index panel lists about the index in memory: size, model, when it changed."""
     from qa.index import change_phrases
-    from qa.web.render import built_label
+    from qa.web.panel import built_label
 
     manifest = searcher.index.manifest
     changes = change_phrases(manifest.added, manifest.changed, manifest.removed)
@@ -88,7 +89,7 @@ def corpus_status(settings: Settings, searcher: Searcher) -> IndexStatus:
     return compare(searcher.index.manifest, settings, hashes)
 
 
-class _ProgressEmbedder:
+class ProgressEmbedder:
     """An Embedder that reports how many texts it has encoded, batch by batch."""
 
     def __init__(self, inner: Embedder, report: Callable[[int, int], None]) -> None:
@@ -153,11 +154,12 @@ class Rebuild:
         from qa.index import build_index
 
         try:
-            embedder = _ProgressEmbedder(load_embedder(self.settings.model), self._embedded)
+            before = self.holder.get().index.manifest
+            embedder = ProgressEmbedder(load_embedder(self.settings.model), self._embedded)
             info = build_index(self.settings, embedder=embedder, progress=False)
             self._step("Loading the new index…")
             self.holder.get()  # loads the new build now, not on the next question
-            self.summary = describe_rebuild(info)
+            self.summary = describe_rebuild(info, before)
         except QAError as error:
             self.error = str(error)
         except Exception as error:  # shown on the page; the old index stays in use
@@ -168,14 +170,29 @@ class Rebuild:
             raise
 
 
-def describe_rebuild(info: IndexInfo) -> str:
-    """`Rebuilt in 2.1 s. Changed a.txt. 3 chunks embedded, 57 reused; ...`"""
+def describe_rebuild(info: IndexInfo, before: Manifest | None = None) -> str:
+    """`Rebuilt in 2.1 s. Changed a.txt. 3 chunks embedded, 57 reused; ...`
+
+    When nothing changed since the build `before` (the one that was answering),
+    it says what that build itself changed and when, since that is what the reader
+    last saw happen.
+    """
+    from qa.index import change_phrases
+    from qa.web.panel import built_label, plural
+
     changes = [change[0].upper() + change[1:] for change in info.file_changes()]
-    what = ". ".join(changes) if changes else "No document changed since the last build"
+    if changes:
+        what = ". ".join(changes)
+    else:
+        what = "No document changed since the last build"
+        earlier = before and change_phrases(before.added, before.changed, before.removed)
+        if before and earlier:
+            what += f" (of {built_label(before.built_at)}, which {'; '.join(earlier)})"
     return (
         f"Rebuilt in {info.seconds:.1f} s. {what}. {info.chunks_embedded} chunks embedded, "
-        f"{info.chunks_reused} reused; {info.documents} documents, {info.sections} sections, "
-        f"{info.chunks} chunks. Searches now use the new index."
+        f"{info.chunks_reused} reused; {plural(info.documents, 'document')}, "
+        f"{plural(info.sections, 'section')}, {plural(info.chunks, 'chunk')}. "
+        "Searches now use the new index."
         + "".join(f" Warning: {note}" for note in info.warnings)
         + (f' Left out "See also" link lines: {"; ".join(info.left_out)}.' if info.left_out else "")
     )
@@ -185,7 +202,7 @@ def describe_watch(event: WatchEvent | None, folder: str) -> str:
     """The watcher's line under the index panel: what it last did, or that it is watching."""
     if event is None:
         return f"Watching {folder}/: the index is rebuilt a moment after documents change."
-    from qa.web.render import built_label
+    from qa.web.panel import built_label
 
     when = built_label(event.at)
     if event.info is None:

@@ -1,0 +1,168 @@
+"""Serving the page: open the index (building it first, saying so), watch the corpus, launch.
+
+`serve()` opens the saved index (building it when missing or stale, unless
+read-only), watches the corpus unless told not to, guards the HTTP routes (see
+`qa.web.guard`) and serves the page, with the MCP server when asked.  What it says
+on stderr on a first run: that the model is prepared once, how the build goes,
+and what was indexed.
+
+Not here: the page (see `qa.web.app`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from qa.errors import QAError
+from qa.settings import Settings
+from qa.web.panel import plural
+from qa.web.state import ProgressEmbedder, SearcherHolder, describe_rebuild
+
+if TYPE_CHECKING:
+    from qa.index import IndexInfo, IndexStatus
+    from qa.search import Searcher
+    from qa.watch import CorpusWatcher, WatchEvent
+
+PREPARING = "qa: preparing the model once (about 20 s)…"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def preparing_note(settings: Settings) -> str:
+    """`PREPARING` when the model still has to be exported (the first run), else ""."""
+    from qa.embedding import local_folder
+    from qa.onnx_model import is_exported
+
+    try:
+        return "" if is_exported(settings.model, local_folder(settings.model)) else PREPARING
+    except QAError:
+        return ""  # loading the model says what is wrong
+
+
+def indexed_line(info: IndexInfo) -> str:
+    """`qa: indexed 1 document, 18 sections, 60 chunks in 12.3 s`."""
+    return (
+        f"qa: indexed {plural(info.documents, 'document')}, {plural(info.sections, 'section')}, "
+        f"{plural(info.chunks, 'chunk')} in {info.seconds:.1f} s"
+    )
+
+
+class _BuildReport:
+    """Prints how far the embedding of a build is, at each quarter."""
+
+    def __init__(self) -> None:
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        quarter = 4 * done // total if total > 64 else -1
+        if quarter > self.shown:
+            self.shown = quarter
+            _say(f"qa: embedding {done:,} of {total:,} pieces of text…")
+
+
+def _say_rebuilding(status: IndexStatus) -> None:
+    _say(f"qa: {status.describe()}; building it now…")
+
+
+def _open(settings: Settings) -> Searcher:
+    """The Searcher, after a build when the index is missing or stale, with progress on stderr."""
+    from qa.embedding import load_embedder
+    from qa.index import load_index, open_index
+    from qa.search import Searcher
+
+    embedder = load_embedder(settings.model)
+    opened = open_index(
+        settings,
+        rebuild=True,
+        embedder=ProgressEmbedder(embedder, _BuildReport()),
+        before_build=_say_rebuilding,
+    )
+    if opened.built is not None:
+        _say(indexed_line(opened.built))
+    return Searcher(opened.index or load_index(settings), embedder=embedder)
+
+
+def load_holder(settings: Settings) -> SearcherHolder:
+    """The Searcher to start with; read-only never writes the index, it reports what is wrong."""
+    from qa.search import Searcher
+
+    if not settings.read_only:
+        return SearcherHolder(_open(settings))
+
+    def load() -> Searcher:
+        try:
+            return Searcher.open(settings)
+        except QAError as error:
+            raise QAError(f"{error} (this page is read-only)") from error
+
+    try:
+        return SearcherHolder(load())
+    except QAError as error:
+        return SearcherHolder(None, str(error), loader=load)
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    watch: bool = True,
+    mcp: bool = False,
+) -> None:
+    """Build the index if needed, watch the corpus (unless read-only), serve until interrupted."""
+    from starlette.middleware import Middleware
+
+    from qa.watch import CorpusWatcher
+    from qa.web.app import make_app
+    from qa.web.assets import CSS, theme
+    from qa.web.guard import RequestGuard, bound_unread_results
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    note = preparing_note(settings)
+    if note:
+        _say(note)
+    holder = load_holder(settings)
+    # Load the model while the server starts, so the first question does not wait for it.
+    threading.Thread(target=_warm_up, args=(holder,), daemon=True).start()
+    watcher: CorpusWatcher | None = None
+    if watch and not settings.read_only:
+        embedder = holder.get().embedder  # one model in memory, shared with the watcher
+        watcher = CorpusWatcher(settings, embedder=embedder, on_event=_log_watch).start()
+    page = make_app(settings, holder, watcher)
+    page.queue(default_concurrency_limit=1)
+    bound_unread_results(page)
+    page.launch(
+        server_name=host,
+        server_port=port,
+        css=CSS,
+        theme=theme(),
+        ssr_mode=False,
+        footer_links=["api"],
+        show_error=False,
+        quiet=True,  # Gradio's hints (share=True, ...) are not for a `qa serve` user
+        mcp_server=mcp,
+        app_kwargs={"middleware": [Middleware(RequestGuard, blocks=page)]},
+        prevent_thread_lock=True,
+    )
+    _say(
+        f"qa: serving {page.local_url}" + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
+    )
+    page.block_thread()
+
+
+def _log_watch(event: WatchEvent) -> None:
+    if event.info is not None:
+        _say(f"qa: {describe_rebuild(event.info)}")
+    else:
+        _say(f"qa: the corpus changed but could not be indexed: {event.error}")
+
+
+def _warm_up(holder: SearcherHolder) -> None:
+    with contextlib.suppress(QAError):  # the page shows the problem
+        holder.get().embedder.encode(["warm up"])
