@@ -55,7 +55,9 @@ class Section:
     """A titled part of a document; lines are 1-based and inclusive, heading included.
 
     `text` is the source lines `start_line`..`end_line` as they are in the file,
-    so a reader can check a passage in its context.
+    so a reader can check a passage in its context.  `pages`, for a PDF only, is
+    the (line, page number) where each page of the section begins there, the
+    first being the page of `start_line`: `((3, 4), (9, 5))`.
     """
 
     doc: str
@@ -64,6 +66,7 @@ class Section:
     start_line: int
     end_line: int
     text: str
+    pages: tuple[tuple[int, int], ...] = ()
 
     @property
     def path_text(self) -> str:
@@ -253,6 +256,13 @@ def _text_for_empty_headings(sections: list[_RawSection]) -> list[_RawSection]:
     return [sections[0], *reversed(kept)]
 
 
+def page_breaks(doc: Document, start_line: int, end_line: int) -> tuple[tuple[int, int], ...]:
+    """Where each page of lines `start_line`..`end_line` begins, for a PDF; else ()."""
+    if doc.layout is None or doc.layout.unit != "page":
+        return ()
+    return doc.layout.breaks(start_line, end_line)
+
+
 def split_sections(doc: Document) -> list[tuple[Section, list[list[_Line]]]]:
     """Sections of `doc`, each with its paragraphs (noise removed).
 
@@ -276,7 +286,8 @@ def split_sections(doc: Document) -> list[tuple[Section, list[list[_Line]]]]:
         ):
             end_line -= 1
         source = "\n".join(line.text for line in lines[part.start_line - 1 : end_line])
-        section = Section(doc.path, part.title, part.path, part.start_line, end_line, source)
+        pages = page_breaks(doc, part.start_line, end_line)
+        section = Section(doc.path, part.title, part.path, part.start_line, end_line, source, pages)
         result.append((section, paragraphs))
     return result
 

@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from qa import store
-from qa.chunking import Chunk, Section, chunk_document, noise_lines, text_hash
+from qa.chunking import Chunk, Section, chunk_document, noise_lines, page_breaks, text_hash
 from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
 from qa.embedding import Embedder, Vectors, load_embedder
 from qa.errors import (
@@ -399,9 +399,17 @@ def _chunk_all(
     sections: list[Section] = []
     chunks: list[Chunk] = []
     for doc in documents:
-        doc_sections, doc_chunks = old.get(doc.path) or chunk_document(
-            doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
-        )
+        if doc.path in old:
+            # A build from before sections knew their pages gets them from the document.
+            doc_sections = [
+                replace(s, pages=page_breaks(doc, s.start_line, s.end_line))
+                for s in old[doc.path][0]
+            ]
+            doc_chunks = old[doc.path][1]
+        else:
+            doc_sections, doc_chunks = chunk_document(
+                doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
+            )
         sections += doc_sections
         chunks += doc_chunks
     return sections, chunks

@@ -286,6 +286,7 @@ def _section_json(section: Section) -> dict[str, Any]:
         "start_line": section.start_line,
         "end_line": section.end_line,
         "text": section.text,
+        **({"pages": [list(page) for page in section.pages]} if section.pages else {}),
     }
 
 
@@ -399,6 +400,30 @@ def _place(row: dict[str, Any]) -> Span | None:
     return Span(unit, first, last)
 
 
+def _pages(row: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+    """Where each page of a PDF section begins, written by `_section_json`: [[line, page], ...].
+
+    The first line is the section's own; lines and pages rise, within the section, from page 1.
+    """
+    if "pages" not in row:
+        return ()
+    pages = []
+    for page in _field(row, "pages", list):
+        if not (isinstance(page, list) and len(page) == 2 and all(type(x) is int for x in page)):
+            raise TypeError("'pages' holds an entry that is not [line, page]")
+        pages.append((page[0], page[1]))
+    lines, numbers = [line for line, _ in pages], [number for _, number in pages]
+    if (
+        not pages
+        or lines[0] != row["start_line"]
+        or lines[-1] > row["end_line"]
+        or numbers[0] < 1
+        or any(values != sorted(set(values)) for values in (lines, numbers))
+    ):
+        raise ValueError("'pages' is not a rising list of pages inside the section")
+    return tuple(pages)
+
+
 def read_sections(folder: Path) -> list[Section]:
     def parse(row: dict[str, Any]) -> Section:
         return Section(
@@ -408,6 +433,7 @@ def read_sections(folder: Path) -> list[Section]:
             start_line=_field(row, "start_line", int),
             end_line=_field(row, "end_line", int),
             text=_field(row, "text", str),
+            pages=_pages(row),
         )
 
     return _read_jsonl(folder / "sections.jsonl", parse)

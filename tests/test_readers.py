@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from documents import REPORT, write_long_pdf, write_memo, write_page, write_report
 from fakes import DATA, FakeEmbedder, fake_build, fake_searcher
 
+from qa import store
 from qa.chunking import chunk_document, split_sections
 from qa.corpus import read_corpus
 from qa.errors import QAWarning
+from qa.index import _swap, current_folder
 
 
 @pytest.fixture
@@ -58,6 +61,37 @@ def test_a_pdf_leaves_out_running_heads_and_page_numbers_and_joins_hyphenated_wo
     assert "weather journals" in doc.text and "jour-" not in doc.text
     _, chunks = chunk_document(doc, FakeEmbedder().count_tokens)
     assert "1890" in " ".join(c.text for c in chunks if c.span and c.span.first == 3)
+
+
+def test_a_pdf_section_knows_where_each_of_its_pages_begins(mixed: Path) -> None:
+    """2.1 Data runs from page 2 onto page 3; 2.2 Weather is all on page 3."""
+    docs = {d.path: d for d in read_corpus(mixed)}
+    report = docs["report.pdf"]
+    assert report.layout is not None
+    sections = {s.title: s for s, _ in split_sections(report)}
+    data, weather = sections["2.1 Data"], sections["2.2 Weather"]
+    page_3 = report.layout.starts[2]
+    assert data.start_line < page_3 <= data.end_line
+    assert data.pages == ((data.start_line, 2), (page_3, 3))
+    assert data.text.split("\n")[page_3 - data.start_line - 1] == ""  # pages part at a blank
+    assert weather.pages == ((weather.start_line, 3),)
+    assert all(s.pages == () for s, _ in split_sections(docs["notes.txt"]))
+    assert all(s.pages == () for s, _ in split_sections(docs["bees.html"]))
+
+
+def test_a_build_from_before_sections_knew_their_pages_gets_them_on_the_next_build(
+    mixed: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    fake_build(mixed, index)
+    built = store.read_build(current_folder(index))
+    fresh = [s for s in built.sections if s.doc == "report.pdf"]
+    old = [replace(s, pages=()) for s in built.sections]
+    _swap(index, store.write_build(index, replace(built, sections=old)))
+    fake_build(mixed, index)
+    again = store.read_build(current_folder(index)).sections
+    assert [s for s in again if s.doc == "report.pdf"] == fresh
+    assert any(len(s.pages) == 2 for s in fresh)
 
 
 def test_a_web_page_is_read_without_navigation_scripts_or_footer(mixed: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,38 @@ def test_write_build_and_read_build_are_mirrors(seed_corpus: Path, tmp_path: Pat
     assert np.array_equal(again.sentence_vectors, first.sentence_vectors)
     assert again.manifest == first.manifest
     assert again.vectors.ntotal == len(first.chunks)
+
+
+def test_the_pages_of_a_pdf_section_survive_a_round_trip(seed_corpus: Path, tmp_path: Path) -> None:
+    fake_build(seed_corpus, tmp_path / "index")
+    first = store.read_build(current_folder(tmp_path / "index"))
+    assert '"pages"' not in (current_folder(tmp_path / "index") / "sections.jsonl").read_text()
+    section = first.sections[0]
+    paged = replace(section, pages=((section.start_line, 4), (section.end_line, 5)))
+    sections = [paged, *first.sections[1:]]
+    folder = store.write_build(tmp_path / "index", replace(first, sections=sections))
+    assert store.read_build(folder).sections == sections
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [[3, 4], [2, 5]],  # the second page begins before the first
+        [[1, 4]],  # the first page does not begin at the section's start
+        [[3, 0]],  # pages count from 1
+        [[3, 5], [6, 4]],  # pages run backwards
+        [[3, "4"]],
+        [],
+        "4",
+    ],
+)
+def test_a_section_with_bad_pages_is_reported_as_damage(pages: object, tmp_path: Path) -> None:
+    row = {"doc": "r.pdf", "title": "T", "path": ["T"], "start_line": 3, "end_line": 9}
+    folder = tmp_path / "index" / "build-1"
+    folder.mkdir(parents=True)
+    (folder / "sections.jsonl").write_text(json.dumps({**row, "text": "", "pages": pages}))
+    with pytest.raises(IndexCorruptError, match=r"sections.jsonl line 1 is invalid: .*'pages'"):
+        store.read_sections(folder)
 
 
 def test_an_altered_index_file_is_detected(seed_corpus: Path, tmp_path: Path) -> None:

@@ -130,6 +130,22 @@ def test_section_marks_the_passage_lines_only() -> None:
     assert shown.count('class="qa-ln"') == 6  # every line of the section, numbered
 
 
+def test_a_pdf_section_marks_where_each_page_begins_and_names_its_pages() -> None:
+    pdf = replace(section(), doc="report.pdf", pages=((8, 4), (12, 5)))
+    shown = section_html(pdf, passage(doc="report.pdf", span=Span("page", 5, 5)))
+    separator = '<div class="qa-page-break" role="separator" aria-label="page 5">page 5</div>'
+    assert shown.count("qa-page-break") == 1
+    assert f'{separator}<div class="qa-line qa-hit"><span class="qa-ln">12</span>' in shown
+    head = visible_text(shown.split('<div class="qa-lines">')[0])
+    assert head == "report.pdf › Guide › Protection of Civilians · pages 4–5"
+
+
+def test_a_text_section_has_no_page_breaks_and_names_its_lines() -> None:
+    shown = section_html(section(), passage())
+    assert "qa-page-break" not in shown
+    assert visible_text(shown).startswith("doc.txt › Guide › Protection of Civilians · lines 8–13")
+
+
 def test_no_confident_passage_shows_the_notice_first() -> None:
     weak = [(passage(confident=False, score=0.1), None), (passage(confident=False), None)]
     shown = visible_text(results_html("What is the capital of France?", weak))

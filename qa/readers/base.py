@@ -45,6 +45,16 @@ class Layout:
     def span(self, start_line: int, end_line: int) -> Span:
         return Span(self.unit, self.number(start_line), self.number(end_line))
 
+    def breaks(self, start_line: int, end_line: int) -> tuple[tuple[int, int], ...]:
+        """(line, number) of each page that lines `start_line`..`end_line` touch, where it
+        begins among them: the first is `start_line` and the page it is in.
+
+        >>> Layout("page", (1, 10, 25)).breaks(5, 30)
+        ((5, 1), (10, 2), (25, 3))
+        """
+        inside = sorted({line for line in self.starts if start_line < line <= end_line})
+        return tuple((line, self.number(line)) for line in [start_line, *inside])
+
 
 @dataclass(frozen=True)
 class Reading:

@@ -137,6 +137,13 @@ CSS = """
 .qa-src { flex: 1; min-width: 0; white-space: pre-wrap; }
 .qa-line.qa-blank { height: .55rem; }
 .qa-line.qa-blank > * { display: none; }
+/* Where a PDF page begins: a quiet rule with the page number, in the line numbers' colour. */
+.qa-page-break { display: flex; align-items: center; gap: .5rem; margin: .3rem .7rem .3rem 0;
+  padding-left: 3px; font-size: .78rem;
+  color: var(--body-text-color-subdued); user-select: none; }
+.qa-page-break::before, .qa-page-break::after { content: ""; flex: 1;
+  border-top: 1px dashed var(--border-color-primary); }
+.qa-page-break::before { flex: 0 0 2.6rem; }
 
 .qa-index dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
 .qa-index dt { color: var(--body-text-color-subdued); }
@@ -165,7 +172,7 @@ CSS = """
   .qa-card { padding: .6rem .7rem; }
   .qa-answer { padding: .6rem .75rem; }
   .qa-bar { width: 56px; }
-  .qa-ln { flex-basis: 2rem; }
+  .qa-ln, .qa-page-break::before { flex-basis: 2rem; }
 }
 """
 

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from qa.highlight import segments
 from qa.lexical import quoted_phrases
+from qa.readers.base import Span
 
 if TYPE_CHECKING:
     from qa.chunking import Section
@@ -80,11 +81,27 @@ def _mark_line(line: str, sentences: Sequence[str]) -> str:
     return "".join(pieces)
 
 
+def section_place(section: Section) -> str:
+    """`pages 4–5` for a section of a PDF, else `lines 5–7`."""
+    if section.pages:
+        return Span("page", section.pages[0][1], section.pages[-1][1]).label
+    return lines_label(section.start_line, section.end_line)
+
+
 def section_html(section: Section, passage: Passage) -> str:
-    """The whole section with line numbers; the passage's lines carry class `qa-hit`."""
+    """The whole section with line numbers; the passage's lines carry class `qa-hit`.
+
+    In a PDF a separator row, `page 5`, stands before the line where page 5 begins.
+    """
     sentences = [h.text.strip() for h in passage.highlights]
+    breaks = dict(section.pages[1:])
     rows = []
     for number, line in enumerate(section.text.split("\n"), start=section.start_line):
+        if number in breaks:
+            page = esc(f"page {breaks[number]}")
+            rows.append(
+                f'<div class="qa-page-break" role="separator" aria-label="{page}">{page}</div>'
+            )
         hit = passage.start_line <= number <= passage.end_line
         body = _mark_line(line, sentences) if hit else esc(line)
         classes = "qa-line" + (" qa-hit" if hit else "") + ("" if line.strip() else " qa-blank")
@@ -96,7 +113,7 @@ def section_html(section: Section, passage: Passage) -> str:
     return (
         f'<div class="qa-section" aria-label="Section in context">'
         f'<p class="qa-section-head">{esc(section.doc)} › <b>{esc(title)}</b> · '
-        f"{lines_label(section.start_line, section.end_line)}</p>"
+        f"{esc(section_place(section))}</p>"
         f'<div class="qa-lines">{"".join(rows)}</div></div>'
     )
 
