@@ -136,7 +136,7 @@ def test_a_pdf_section_marks_where_each_page_begins_and_names_its_pages() -> Non
     separator = '<div class="qa-page-break" role="separator" aria-label="page 5">page 5</div>'
     assert shown.count("qa-page-break") == 1
     assert f'{separator}<div class="qa-line qa-hit"><span class="qa-ln">12</span>' in shown
-    head = visible_text(shown.split('<div class="qa-lines">')[0])
+    head = visible_text(shown.split('<div class="qa-lines"')[0])
     assert head == "report.pdf › Guide › Protection of Civilians · pages 4–5"
 
 
@@ -144,6 +144,11 @@ def test_a_text_section_has_no_page_breaks_and_names_its_lines() -> None:
     shown = section_html(section(), passage())
     assert "qa-page-break" not in shown
     assert visible_text(shown).startswith("doc.txt › Guide › Protection of Civilians · lines 8–13")
+
+
+def test_a_long_section_scrolls_from_the_keyboard() -> None:
+    """axe-core's scrollable-region-focusable: the lines scroll past 60vh, so they take focus."""
+    assert '<div class="qa-lines" tabindex="0">' in section_html(section(), passage())
 
 
 def test_no_confident_passage_shows_the_notice_first() -> None:

@@ -114,7 +114,8 @@ def section_html(section: Section, passage: Passage) -> str:
         f'<div class="qa-section" aria-label="Section in context">'
         f'<p class="qa-section-head">{esc(section.doc)} › <b>{esc(title)}</b> · '
         f"{esc(section_place(section))}</p>"
-        f'<div class="qa-lines">{"".join(rows)}</div></div>'
+        # Focusable, so a long section's lines scroll from the keyboard too.
+        f'<div class="qa-lines" tabindex="0">{"".join(rows)}</div></div>'
     )
 
 
