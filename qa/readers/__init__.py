@@ -59,4 +59,4 @@ def read(name: str, raw: bytes) -> Reading:
         )
     reading = readers[kind](name, raw)
     note = f"{name} is a {_NAMES[kind]} file, whatever its extension says: read it as one."
-    return Reading(reading.text, reading.markdown, reading.layout, (note, *reading.notes))
+    return Reading(reading.text, reading.layout, (note, *reading.notes))

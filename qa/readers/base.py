@@ -58,10 +58,9 @@ class Layout:
 
 @dataclass(frozen=True)
 class Reading:
-    """A file as text: `markdown` says its headings are `#` lines; `notes` are warnings."""
+    """A file as text (with `#` headings when a layout is given); `notes` are warnings."""
 
     text: str
-    markdown: bool
     layout: Layout | None = None
     notes: tuple[str, ...] = ()
 
@@ -77,4 +76,4 @@ def paragraphs_reading(blocks: list[str]) -> Reading:
     for block in blocks:
         starts.append(len(lines) + 1)
         lines += [block, ""]
-    return Reading("\n".join(lines[:-1]) + "\n", True, Layout("paragraph", tuple(starts)))
+    return Reading("\n".join(lines[:-1]) + "\n", Layout("paragraph", tuple(starts)))

@@ -42,7 +42,7 @@ def read(name: str, raw: bytes) -> Reading:
     if not blocks:
         raise CorpusError("it has no text in its main content")
     reading = paragraphs_reading(blocks)
-    return Reading(reading.text, True, reading.layout, notes)
+    return Reading(reading.text, reading.layout, notes)
 
 
 def _block(node: Any) -> str:

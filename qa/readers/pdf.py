@@ -204,7 +204,7 @@ def _assemble(pages: list[list[str]], headings: list[tuple[int, int, str]]) -> R
             else:
                 lines.insert(0, heading)
         out.extend(_paragraphs(lines))
-    return Reading("\n".join(out) + "\n", True, Layout("page", tuple(starts)))
+    return Reading("\n".join(out) + "\n", Layout("page", tuple(starts)))
 
 
 def _same(line: str, title: str) -> bool:

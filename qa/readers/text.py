@@ -17,7 +17,7 @@ from qa.readers.base import Reading
 def read(name: str, raw: bytes) -> Reading:
     """A text file as it is; Markdown when its name ends in .md."""
     text, notes = decode(raw, name)
-    return Reading(text, name.lower().endswith(".md"), None, notes)
+    return Reading(text, None, notes)
 
 
 def decode(raw: bytes, name: str) -> tuple[str, tuple[str, ...]]:
