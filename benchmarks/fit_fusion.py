@@ -11,13 +11,13 @@ gold is a section: the only set here whose documents have many sections, so the 
 that can weigh section evidence), each half of the total weight.  It prints the weights
 of each variant of the README's ablation table, then the candidate-level Hit@1 and
 MRR@10 on the SQuAD articles it did not see; `qa eval --ablation` judges them on the
-other sets.  Refit when the model or the features change.
+other sets (and `benchmarks/fit_confidence.py` then fits the answer score).  Refit when
+the model or the features change.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -32,8 +32,8 @@ from qa.settings import Settings
 from qa.squad import squad_to_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
-# (document, features, which candidates are right, closest cosine of each candidate)
-Example = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+# (document, features, which candidates are right)
+Example = tuple[str, np.ndarray, np.ndarray]
 VARIANTS = {
     "plain keywords": ("chunk cosine", "best-sentence cosine", "chunk BM25", "section BM25"),
     "keywords × coverage": FEATURES[:6],
@@ -57,16 +57,14 @@ def collect(settings: Settings, questions: Path) -> list[Example]:
             right = np.array([chunk.section in question.gold for chunk in chunks])
         if right.any():
             doc = chunks[int(np.argmax(right))].doc
-            e = found.evidence
-            closest = np.maximum(e.chunk_cosine, e.sentence_cosine)
-            examples.append((doc, features(e), right, closest))
+            examples.append((doc, features(found.evidence), right))
     return examples
 
 
 def fit(examples: list[Example], weights: list[float], l2: float = 1e-3) -> np.ndarray:
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = 0.0, np.zeros_like(w)
-        for (_, x, right, _), weight in zip(examples, weights, strict=True):
+        for (_, x, right), weight in zip(examples, weights, strict=True):
             s = x @ w
             p = np.exp(s - s.max())
             p /= p.sum()
@@ -81,7 +79,7 @@ def fit(examples: list[Example], weights: list[float], l2: float = 1e-3) -> np.n
 
 def report(examples: list[Example], w: np.ndarray) -> str:
     ranks = []
-    for _, x, right, _ in examples:
+    for _, x, right in examples:
         order = np.argsort(-(x @ w), kind="stable")
         ranks.append(int(np.flatnonzero(right[order])[0]) + 1)
     r = np.array(ranks)
@@ -111,36 +109,17 @@ def main() -> int:
     print(f"fitting on {len(train)} SQuAD questions of {len(seen)} articles + {len(seed)} seed")
     for name, used in VARIANTS.items():
         columns = [FEATURES.index(f) for f in used]
-        picked = [(d, x[:, columns], r, c) for d, x, r, c in train + seed]
+        picked = [(d, x[:, columns], r) for d, x, r in train + seed]
         w = fit(picked, weights)
         full = np.zeros(len(FEATURES))
         full[columns] = w
-        held = [(d, x[:, columns], r, c) for d, x, r, c in test]
+        held = [(d, x[:, columns], r) for d, x, r in test]
         print(f"{name}: {tuple(round(float(v), 2) for v in full)}")
         print(
             f"    held out ({len(test)} questions of {len(docs) - len(seen)} articles): "
             f"{report(held, w)}"
         )
-    seed_settings = base.with_overrides(
-        corpus_dir=ROOT / "corpus", index_dir=args.workdir / "seed-index"
-    )
-    # Rounded down, so the third-lowest first passage is still confident.
-    print(f"CONFIDENT_COSINE = {math.floor(threshold(seed_settings, full) * 1000) / 1000:.3f}")
     return 0
-
-
-def threshold(settings: Settings, weights: np.ndarray) -> float:
-    """The highest cosine that leaves at most 2 answerable seed questions' first passage below."""
-    searcher = Searcher.open(settings)
-    firsts = []
-    for name in ("dev_questions.jsonl", "paraphrase_questions.jsonl"):
-        for question in read_questions(ROOT / "tests" / "data" / name):
-            found = searcher.candidates(_clean_question(question.question))
-            if question.gold and found is not None:
-                e = found.evidence
-                best = int(np.argmax(features(e) @ weights))
-                firsts.append(float(max(e.chunk_cosine[best], e.sentence_cosine[best])))
-    return sorted(firsts)[2]
 
 
 if __name__ == "__main__":

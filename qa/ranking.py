@@ -23,16 +23,20 @@ passages when they are clearly the best while a short one is not shown twice ove
 neighbouring chunks that score nearly as well are merged.
 
 The score shown to people is not the relevance (which is relative to the candidates)
-but a calibrated function of the passage's closest cosine (the chunk's or its best
-sentence's), the same for every question (README, "Honest confidence"), halved when
-the question names something (a name, a number) that the documents never mention:
-text on the same topic does not answer "what happened in Rwanda" if Rwanda is
-nowhere in it.  Down the list it is capped by the score above, so it never rises.
+but how likely the passage answers the question (`answer_scores`), the same function
+for every question (README, "Honest confidence").  It weighs three things: how close
+the passage's closest text (the chunk or its best sentence) is to the question; how
+close it stays once the document's mean direction is taken from both, which is what
+sets this text apart from the rest of its document (`centred_cosine`): text on the
+document's topic is close to any question on that topic, answer or not; and how much
+of the question's rare words the chunk contains.  The score is halved when the
+question names something (a name, a number) that the documents never mention: text
+on the same topic does not answer "what happened in Rwanda" if Rwanda is nowhere in
+it.  Down the list it is capped by the score above, so it never rises.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -59,13 +63,14 @@ SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks alre
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
 MAX_MERGED = 3  # chunks in one passage at most
 
-# Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"): a passage's cosine is
-# that of its closest text (a chunk or its best sentence).  The threshold is the highest
-# that leaves at most 2 of the 57 answerable seed questions (development and paraphrase
-# sets) with a first passage below it (`benchmarks/fit_fusion.py` prints it); the
-# scale is the slope of a logistic fit of right first passages against unanswered ones.
-CONFIDENT_COSINE = 0.414
-COSINE_SCALE = 0.15
+# Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"), printed by
+# `benchmarks/fit_confidence.py`: the weights of the closest cosine, the centred cosine
+# and the chunk's coverage of the question are a logistic fit of answered questions
+# against unanswered ones (SQuAD questions with and without their paragraph, and the
+# multi-document sets); the bias puts 0.5 where at most 2 of the 57 answerable seed
+# questions (development and paraphrase sets) have a first passage below it.
+ANSWER_WEIGHTS = (2.88, 4.74, 1.92)
+ANSWER_BIAS = -3.53
 # Puts any cosine below the confidence line, and keeps the order of the passages.
 UNKNOWN_NAME_FACTOR = 0.5
 
@@ -81,6 +86,7 @@ class Evidence:
     chunk_coverage: Array
     section_coverage: Array
     title_cosine: Array  # the chunk's section path (title and its parents) on its own
+    specific_cosine: Array  # the closest text's `centred_cosine`: not a ranking feature
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ def min_max(values: Array) -> Array:
 def features(evidence: Evidence) -> Array:
     """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
 
-    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(7)))
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(8)))
     >>> [round(float(x), 2) for x in features(e)[1]]
     [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0]
     """
@@ -154,20 +160,52 @@ def reciprocal_rank_fusion(scores: Sequence[Array], k: int = 60) -> Array:
     return fused
 
 
-def readable_score(cosine: float, names_known: bool = True) -> float:
-    """Cosine of question and passage to a 0..1 score; 0.5 is the confidence threshold.
+def centred_cosine(
+    cosine: Array, text_topic: Array, query_topic: Array, topic_norm: Array
+) -> Array:
+    """cos(t − m, q − m) for unit vectors t (a text) and q (the question) and a mean m.
+
+    From the dot products alone: `cosine` t·q, `text_topic` t·m, `query_topic` q·m and
+    `topic_norm` m·m.  m is the mean vector of the text's document: what every text of it
+    shares, so what is left is what this text says that the others do not.  A zero mean
+    leaves the cosine as it is, and so does a text that is the mean itself.
+
+    >>> t, q, m = (np.array(v, dtype=np.float32) for v in ([0.6, 0.8], [0.8, 0.6], [0.7, 0.7]))
+    >>> round(float(centred_cosine(t @ q, t @ m, q @ m, m @ m)), 2)
+    -1.0
+    >>> zero = np.float32(0)
+    >>> float(centred_cosine(t @ q, zero, zero, zero)) == float(t @ q)
+    True
+    """
+    numerator = cosine - text_topic - query_topic + topic_norm
+    squared = (1 - 2 * text_topic + topic_norm) * (1 - 2 * query_topic + topic_norm)
+    length = np.sqrt(np.maximum(squared, 0))
+    safe = length > 1e-6
+    centred = np.where(safe, numerator / np.where(safe, length, 1), cosine)
+    return np.clip(centred, -1, 1).astype(np.float32)
+
+
+def answer_scores(evidence: Evidence, names_known: bool = True) -> Array:
+    """How likely each candidate answers the question, 0..1; 0.5 is the confidence line.
 
     `names_known` is False when the question names something the documents never
-    mention (`Passage.unmentioned`): then no passage of them is a
-    confident answer.
+    mention (`Passage.unmentioned`): then no passage of them is a confident answer.
 
-    >>> [round(readable_score(cosine), 2) for cosine in (0.414, 0.7, 0.1)]
-    [0.5, 0.87, 0.11]
-    >>> round(readable_score(0.9, names_known=False), 2)
-    0.48
+    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5)
+    >>> e = Evidence(*(np.array([v], dtype=np.float32) for v in values))
+    >>> [round(float(answer_scores(e)[0]), 2), round(float(answer_scores(e, False)[0]), 2)]
+    [0.86, 0.43]
     """
-    score = 1 / (1 + math.exp(-(cosine - CONFIDENT_COSINE) / COSINE_SCALE))
-    return score if names_known else score * UNKNOWN_NAME_FACTOR
+    closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
+    w_closest, w_specific, w_coverage = ANSWER_WEIGHTS
+    logit = (
+        w_closest * closest
+        + w_specific * evidence.specific_cosine
+        + w_coverage * evidence.chunk_coverage
+        + ANSWER_BIAS
+    )
+    score: Array = (1 / (1 + np.exp(-logit))).astype(np.float32)
+    return score if names_known else score * np.float32(UNKNOWN_NAME_FACTOR)
 
 
 def is_confident(score: float) -> bool:

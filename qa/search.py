@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from qa import store
-from qa.chunking import Section, line_gap
+from qa.chunking import Chunk, Section, line_gap
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
@@ -28,11 +28,13 @@ from qa.highlight import Highlight, choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
 from qa.lexical import LexicalIndex, contains_phrase, named_words, quoted_phrases, terms
 from qa.ranking import (
+    Array,
     Evidence,
     Ranking,
+    answer_scores,
+    centred_cosine,
     choose_passages,
     is_confident,
-    readable_score,
     relevance,
 )
 from qa.readers.base import Span
@@ -40,6 +42,9 @@ from qa.settings import Settings
 from qa.store import LoadedIndex
 
 CANDIDATES = 100  # per retriever; both lists are fused
+# A document's topic is the mean of its chunk vectors; a mean of fewer chunks is mostly
+# those chunks themselves, so such documents take the mean of the whole corpus instead.
+TOPIC_CHUNKS = 5
 MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only costs time
 
 
@@ -139,6 +144,7 @@ class Searcher:
         for chunk, section in zip(self.chunks, self._section_of, strict=True):
             section_texts[section] += "\n" + chunk.text
         self._section_bm25 = LexicalIndex(section_texts)
+        self._topic_of, self._topics = _topics(self.chunks, self.index.embeddings)
         self._newest, self._skipped = self, index.folder
         self._switching = threading.Lock()
 
@@ -216,16 +222,11 @@ class Searcher:
             return []
         candidates, evidence = found.rows, found.evidence
         scores = relevance(evidence, self.ranking)
-        # A passage is as credible as its closest text: the whole chunk or its best sentence,
-        # and not at all when the question names something the documents never mention.
-        closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
         unmentioned = tuple(
             word for word in named_words(question) if self._section_bm25.unknown(terms(word))
         )
-        score_of = {
-            row: readable_score(cosine, names_known=not unmentioned)
-            for row, cosine in zip(candidates, closest.tolist(), strict=True)
-        }
+        answers = answer_scores(evidence, names_known=not unmentioned)
+        score_of = dict(zip(candidates, answers.tolist(), strict=True))
         if not self.ranking.group:
             order = np.argsort(-scores, kind="stable")[:k]
             groups = [[candidates[i]] for i in order]
@@ -254,7 +255,7 @@ class Searcher:
         no chunk qualifies.  (Also what `benchmarks/fit_fusion.py` fits the weights on.)"""
         phrases = quoted_phrases(question)
         plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
-        query = self.embedder.encode([plain])[0]
+        query = np.asarray(self.embedder.encode([plain])[0], dtype=np.float32)
         query_terms = terms(plain)
         chunk_bm25 = self._chunk_bm25.scores(query_terms)
         candidates = self._candidates(query, chunk_bm25, phrases, k)
@@ -262,14 +263,16 @@ class Searcher:
             return None
         rows = np.array(candidates)
         sections = self._section_array[rows]
+        chunk_cosine, sentence_cosine, specific_cosine = self._closeness(rows, query)
         evidence = Evidence(
-            chunk_cosine=np.asarray(self.index.embeddings[rows] @ query, dtype=np.float32),
-            sentence_cosine=self._best_sentences(rows, query),
+            chunk_cosine=chunk_cosine,
+            sentence_cosine=sentence_cosine,
             chunk_bm25=chunk_bm25[rows],
             section_bm25=self._section_bm25.scores(query_terms)[sections],
             chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
             section_coverage=self._section_bm25.coverage(query_terms)[sections],
             title_cosine=np.asarray(self.index.title_vectors[sections] @ query, dtype=np.float32),
+            specific_cosine=specific_cosine,
         )
         return Candidates(candidates, evidence, query, query_terms)
 
@@ -298,19 +301,40 @@ class Searcher:
         offsets = self.index.sentence_offsets
         return slice(int(offsets[row]), int(offsets[row + 1]))
 
-    def _best_sentences(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """The best sentence cosine of each chunk in `rows` (-1 for a chunk without sentences)."""
+    def _closeness(self, rows: np.ndarray, query: np.ndarray) -> tuple[Array, Array, Array]:
+        """Per chunk of `rows`: its cosine with the question, its best sentence's (-1 for a
+        chunk without sentences) and the best `centred_cosine` of the two."""
         offsets = self.index.sentence_offsets
         starts, ends = offsets[rows], offsets[rows + 1]
         lengths = ends - starts
-        if not lengths.sum():
-            return np.full(len(rows), -1.0, dtype=np.float32)
         picks = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-        cosines = np.asarray(self.index.sentence_vectors[picks] @ query, dtype=np.float32)
+        picks = picks.astype(np.int64)
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        sentences = np.asarray(self.index.sentence_vectors[picks], dtype=np.float32)
+        chunks = np.asarray(self.index.embeddings[rows], dtype=np.float32)
+        topics = self._topics[self._topic_of[rows]]
+        chunk_cosine = chunks @ query
+        sentence_cosine = sentences @ query
+        query_topic = topics @ query
+        topic_norm = np.einsum("ij,ij->i", topics, topics)
+        specific = centred_cosine(
+            chunk_cosine, np.einsum("ij,ij->i", chunks, topics), query_topic, topic_norm
+        )
+        specific_sentences = centred_cosine(
+            sentence_cosine,
+            np.einsum("ij,ij->i", sentences, topics[owner]),
+            query_topic[owner],
+            topic_norm[owner],
+        )
         best = np.full(len(rows), -1.0, dtype=np.float32)
         has = lengths > 0
-        best[has] = np.maximum.reduceat(cosines, np.cumsum(lengths)[has] - lengths[has])
-        return best
+        if has.any():
+            first = np.cumsum(lengths)[has] - lengths[has]
+            best[has] = np.maximum.reduceat(sentence_cosine, first)
+            specific[has] = np.maximum(
+                specific[has], np.maximum.reduceat(specific_sentences, first)
+            )
+        return chunk_cosine.astype(np.float32), best, specific
 
     def _passage(
         self,
@@ -345,6 +369,34 @@ class Searcher:
             highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
             span=_joined(first.span, last.span),
         )
+
+
+def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray, Array]:
+    """Each chunk's topic row and the topics: the mean vector of each document of at least
+    `TOPIC_CHUNKS` chunks, then the mean of the whole corpus (for every other document).
+
+    >>> from types import SimpleNamespace as C
+    >>> chunks = [C(doc="a")] * 5 + [C(doc="b")]
+    >>> vectors = np.array([[1.0, 0.0]] * 5 + [[0.0, 1.0]], dtype=np.float32)
+    >>> rows, topics = _topics(chunks, vectors)
+    >>> rows.tolist(), [[round(float(v), 2) for v in topic] for topic in topics]
+    ([0, 0, 0, 0, 0, 1], [[1.0, 0.0], [0.83, 0.17]])
+    """
+    names = sorted({chunk.doc for chunk in chunks})
+    number = {name: i for i, name in enumerate(names)}
+    doc_of = np.array([number[chunk.doc] for chunk in chunks], dtype=np.int64)
+    sums = np.zeros((len(names), embeddings.shape[1]), dtype=np.float64)
+    if len(chunks):
+        # Chunks come document by document: one pass sums each run of a document's chunks.
+        starts = np.flatnonzero(np.r_[True, doc_of[1:] != doc_of[:-1]])
+        np.add.at(sums, doc_of[starts], np.add.reduceat(embeddings, starts, dtype=np.float64))
+    counts = np.bincount(doc_of, minlength=len(names))
+    large = counts >= TOPIC_CHUNKS
+    topic_row = np.full(len(names), int(large.sum()), dtype=np.int64)
+    topic_row[large] = np.arange(int(large.sum()))
+    whole = sums.sum(axis=0) / max(len(chunks), 1)
+    topics = np.vstack([sums[large] / counts[large, None], whole[None, :]]).astype(np.float32)
+    return topic_row[doc_of], topics
 
 
 def _joined(first: Span | None, last: Span | None) -> Span | None:

@@ -82,10 +82,10 @@ def test_a_document_in_a_subfolder_is_cited_by_its_path(searcher: Searcher) -> N
 
 
 def test_on_topic_questions_no_document_answers_are_often_flagged(searcher: Searcher) -> None:
-    # Measured 21 of 40 (README, "Honest confidence").
+    # Measured 30 of 40 (README, "Honest confidence"); 21 before the centred cosine.
     report = evaluate(DATA / "multidoc_ontopic_unanswerable_questions.jsonl", searcher, k=5)
     assert report.unanswerable == 40
-    assert report.unanswerable_flagged >= 20, report.describe()
+    assert report.unanswerable_flagged >= 29, report.describe()
 
 
 @pytest.mark.parametrize(

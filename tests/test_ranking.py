@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from qa.ranking import (
-    CONFIDENT_COSINE,
     FEATURES,
     WEIGHTS,
     Evidence,
     Ranking,
+    answer_scores,
+    centred_cosine,
     choose_passages,
     is_confident,
     min_max,
-    readable_score,
     reciprocal_rank_fusion,
     relevance,
 )
@@ -56,10 +58,52 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
 
 
 @pytest.mark.parametrize("cosine", [-0.5, 0.0, 0.25, 0.6, 1.0])
-def test_the_readable_score_is_a_calibrated_probability(cosine: float) -> None:
-    score = readable_score(cosine)
+def test_the_answer_score_is_a_probability_that_grows_with_each_kind_of_evidence(
+    cosine: float,
+) -> None:
+    base = _evidence(
+        chunk_cosine=[cosine],
+        sentence_cosine=[cosine - 0.2],
+        specific_cosine=[cosine],
+        chunk_coverage=[0.3],
+    )
+    score = float(answer_scores(base)[0])
     assert 0 < score < 1
-    assert is_confident(score) == (cosine >= CONFIDENT_COSINE)
+    for name in ("chunk_cosine", "specific_cosine", "chunk_coverage"):
+        more = replace(base, **{name: getattr(base, name) + np.float32(0.1)})
+        assert float(answer_scores(more)[0]) > score, name
+
+
+def test_text_on_the_documents_topic_that_does_not_answer_is_not_confident() -> None:
+    # Equally close to the question, but one text is close only in what its whole
+    # document shares (its centred cosine is low): that one is not an answer.
+    evidence = _evidence(
+        chunk_cosine=[0.6, 0.6], specific_cosine=[0.6, 0.1], chunk_coverage=[0.3, 0.3]
+    )
+    answers = answer_scores(evidence)
+    assert is_confident(float(answers[0])) and not is_confident(float(answers[1]))
+
+
+def test_a_name_the_documents_never_mention_leaves_no_answer_confident() -> None:
+    evidence = _evidence(chunk_cosine=[0.95], specific_cosine=[0.9], chunk_coverage=[1.0])
+    assert is_confident(float(answer_scores(evidence)[0]))
+    assert not is_confident(float(answer_scores(evidence, names_known=False)[0]))
+
+
+def test_the_centred_cosine_keeps_what_sets_a_text_apart_from_its_document() -> None:
+    topic = np.array([0.8, 0.6, 0.0], dtype=np.float32)
+    question = np.array([0.6, 0.0, 0.8], dtype=np.float32)
+    on_topic = np.array([0.6, 0.8, 0.0], dtype=np.float32)  # close to the document's topic
+    answer = np.array([0.6, 0.48, 0.64], dtype=np.float32)
+    answer /= np.linalg.norm(answer)
+    centred = [
+        float(centred_cosine(t @ question, t @ topic, question @ topic, topic @ topic))
+        for t in (on_topic, answer)
+    ]
+    assert on_topic @ question > 0.3 > 0 > centred[0]  # close only in what the document shares
+    assert centred[1] > 0.85
+    zero = np.float32(0)
+    assert float(centred_cosine(answer @ question, zero, zero, zero)) == float(answer @ question)
 
 
 def test_a_long_section_can_give_several_passages_when_they_are_clearly_best() -> None:

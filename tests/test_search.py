@@ -68,11 +68,30 @@ def test_at_most_two_answerable_seed_questions_look_unanswered(seed_searcher: Se
 def test_on_topic_questions_the_essay_does_not_answer_are_often_flagged(
     seed_searcher: Searcher,
 ) -> None:
-    # Measured 25 of 43 (README, "Honest confidence"): 8 by the cosine threshold alone,
-    # the others because they name what the essay never mentions.
+    # Measured 31 of 43 (README, "Honest confidence"); 25 before the centred cosine.
     report = evaluate(DATA / "ontopic_unanswerable_questions.jsonl", seed_searcher, k=5)
     assert report.unanswerable == 43
-    assert report.unanswerable_flagged >= 24, report.describe()
+    assert report.unanswerable_flagged >= 30, report.describe()
+
+
+@pytest.mark.parametrize(
+    ("question", "confident"),
+    [
+        ("Are there case studies of specific peacekeeping missions?", False),
+        ("How many peacekeepers are deployed around the world today?", False),
+        ("Why are UN peacekeepers called blue helmets?", False),
+        ("How do peacekeepers keep ordinary people safe?", True),
+        ("What happens to ex-fighters once the war is over?", True),
+    ],
+)
+def test_text_on_the_essays_topic_is_not_an_answer_unless_it_answers(
+    seed_searcher: Searcher, question: str, confident: bool
+) -> None:
+    # No name the essay lacks here: the passages are on topic either way, and only the
+    # answered questions find text close to what they ask beyond the essay's own topic.
+    passages = seed_searcher.search(question, k=5)
+    assert not passages[0].unmentioned
+    assert passages[0].confident is confident, [p.score for p in passages]
 
 
 @pytest.mark.parametrize(
