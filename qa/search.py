@@ -120,7 +120,10 @@ class Searcher:
     ) -> None:
         self.ranking = ranking or Ranking()
         self.index = index
-        self.embedder = embedder or load_embedder(index.manifest.model)
+        # Questions are encoded as the index was: the same model at the same precision.
+        self.embedder = embedder or load_embedder(
+            index.manifest.model, index.manifest.encoder.get("precision", "fp32")
+        )
         if self.embedder.dimension != index.manifest.dimension:
             raise IndexMismatchError(
                 f"{index.folder.parent}/ holds {index.manifest.dimension}-d vectors of "
@@ -128,6 +131,11 @@ class Searcher:
                 "run `qa build`"
             )
         self.chunks = self.index.chunks
+        # Plain arrays over the memory-mapped files: indexing a np.memmap costs ~0.2 ms a call.
+        self._embeddings = np.asarray(index.embeddings)
+        self._sentence_vectors = np.asarray(index.sentence_vectors)
+        self._title_vectors = np.asarray(index.title_vectors)
+        self._sentence_terms: dict[int, frozenset[str]] = {}  # sentence row: its terms, as needed
         sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
         self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
         self._section_array = np.array(self._section_of, dtype=np.int64)
@@ -263,13 +271,13 @@ class Searcher:
         rows = np.array(candidates)
         sections = self._section_array[rows]
         evidence = Evidence(
-            chunk_cosine=np.asarray(self.index.embeddings[rows] @ query, dtype=np.float32),
+            chunk_cosine=np.asarray(self._embeddings[rows] @ query, dtype=np.float32),
             sentence_cosine=self._best_sentences(rows, query),
             chunk_bm25=chunk_bm25[rows],
             section_bm25=self._section_bm25.scores(query_terms)[sections],
             chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
             section_coverage=self._section_bm25.coverage(query_terms)[sections],
-            title_cosine=np.asarray(self.index.title_vectors[sections] @ query, dtype=np.float32),
+            title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
         )
         return Candidates(candidates, evidence, query, query_terms)
 
@@ -294,23 +302,36 @@ class Searcher:
         )
         return list(dict.fromkeys(found))
 
-    def _sentence_rows(self, row: int) -> slice:
+    def _sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of chunks `rows`, in order, and how many each chunk has."""
         offsets = self.index.sentence_offsets
-        return slice(int(offsets[row]), int(offsets[row + 1]))
+        starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+        # One arange for all: each chunk's rows are its start plus 0..length-1.
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(starts, lengths) + within, lengths
 
     def _best_sentences(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         """The best sentence cosine of each chunk in `rows` (-1 for a chunk without sentences)."""
-        offsets = self.index.sentence_offsets
-        starts, ends = offsets[rows], offsets[rows + 1]
-        lengths = ends - starts
-        if not lengths.sum():
-            return np.full(len(rows), -1.0, dtype=np.float32)
-        picks = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-        cosines = np.asarray(self.index.sentence_vectors[picks] @ query, dtype=np.float32)
+        picks, lengths = self._sentence_rows(rows)
         best = np.full(len(rows), -1.0, dtype=np.float32)
+        if not len(picks):
+            return best
+        cosines = np.asarray(self._sentence_vectors[picks] @ query, dtype=np.float32)
         has = lengths > 0
         best[has] = np.maximum.reduceat(cosines, np.cumsum(lengths)[has] - lengths[has])
         return best
+
+    def _terms_of(self, sentence_rows: np.ndarray, chunk_rows: list[int]) -> list[frozenset[str]]:
+        """The terms of each sentence, worked out once per sentence of the index."""
+        cache, keys = self._sentence_terms, sentence_rows.tolist()
+        if any(key not in cache for key in keys):
+            offsets = self.index.sentence_offsets
+            for row in chunk_rows:
+                chunk, first = self.chunks[row], int(offsets[row])
+                for number, (a, b) in enumerate(chunk.sentences):
+                    if first + number not in cache:
+                        cache[first + number] = frozenset(terms(chunk.text[a:b]))
+        return [cache[key] for key in keys]
 
     def _passage(
         self,
@@ -329,9 +350,8 @@ class Searcher:
             spans += [(len(text) + a, len(text) + b) for a, b in chunk.sentences]
             text += chunk.text
             previous_end = chunk.end_line
-        cosines = np.concatenate(
-            [self.index.sentence_vectors[self._sentence_rows(row)] @ query for row in rows]
-        )
+        sentence_rows, _ = self._sentence_rows(np.array(rows, dtype=np.int64))
+        cosines = self._sentence_vectors[sentence_rows] @ query
         score = max(score_of[row] for row in rows)
         return Passage(
             text=text,
@@ -342,7 +362,9 @@ class Searcher:
             end_line=last.end_line,
             score=round(score, 4),
             confident=is_confident(score),
-            highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
+            highlights=choose_highlights(
+                text, spans, cosines.tolist(), query_terms, self._terms_of(sentence_rows, rows)
+            ),
             span=_joined(first.span, last.span),
         )
 
