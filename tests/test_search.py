@@ -193,7 +193,9 @@ def fake_env(
     monkeypatch.setenv("QA_CORPUS_DIR", str(seed_corpus))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
     for module in ("qa.index", "qa.search"):
-        monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
+        monkeypatch.setattr(
+            sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
+        )
     yield Settings.from_env()
     sys.modules["qa.search"]._CACHE.clear()  # the package's `search` names the function
 
