@@ -384,17 +384,7 @@ def build_index(
         chunk_vectors, sentence_vectors, title_vectors = _embed_all(
             sections, chunks, cache, embedder, encoder, progress
         )
-        manifest = Manifest(
-            model=embedder.name,
-            dimension=embedder.dimension,
-            chunking=settings.chunking(),
-            encoding=settings.encoding(),
-            encoder=encoder,
-            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            corpus_dir=str(settings.corpus_dir.resolve()),
-            documents=corpus.files,  # skipped files too: seen, so not "added" next time
-            chunk_hashes=tuple(chunk.hash for chunk in chunks),
-        )
+        manifest = _manifest(settings, embedder, encoder, corpus, chunks)
         changes = compare(replace(manifest, documents=before), settings, manifest.documents)
         manifest = replace(
             manifest, added=changes.added, removed=changes.removed, changed=changes.changed
@@ -417,6 +407,26 @@ def build_index(
         added=changes.added,
         removed=changes.removed,
         changed=changes.changed,
+    )
+
+
+def _manifest(
+    settings: Settings,
+    embedder: Embedder,
+    encoder: dict[str, str],
+    corpus: Corpus,
+    chunks: list[Chunk],
+) -> Manifest:
+    return Manifest(
+        model=embedder.name,
+        dimension=embedder.dimension,
+        chunking=settings.chunking(),
+        encoding=settings.encoding(),
+        encoder=encoder,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        corpus_dir=str(settings.corpus_dir.resolve()),
+        documents=corpus.files,  # skipped files too: seen, so not "added" next time
+        chunk_hashes=tuple(chunk.hash for chunk in chunks),
     )
 
 
