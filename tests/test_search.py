@@ -245,3 +245,41 @@ def test_the_library_never_prints_and_says_why_it_rebuilt_as_data(
     assert opened.built is not None and searcher.search('"patrols"', 1)
     assert search('"patrols"', 1)
     assert capsys.readouterr() == ("", "")
+
+
+def test_best_sentences_and_highlights_match_a_chunk_by_chunk_reference(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+    from fakes import FakeEmbedder, settings_for
+
+    from qa.highlight import choose_highlights
+    from qa.index import build_index
+    from qa.lexical import terms
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    searcher = Searcher.open(settings, embedder=FakeEmbedder())
+    query = FakeEmbedder().encode(["how do patrols protect civilians"])[0]
+    rows = np.array([5, 0, 17, 3, 3, len(searcher.chunks) - 1])
+    offsets, vectors = searcher.index.sentence_offsets, searcher.index.sentence_vectors
+    expected = [
+        max(vectors[offsets[r] : offsets[r + 1]] @ query, default=-1.0) for r in rows.tolist()
+    ]
+    assert np.allclose(searcher._best_sentences(rows, query), expected, atol=1e-6)
+    question = "how do patrols protect civilians"
+    compared = 0
+    for passage in searcher.search(question, 5):
+        row = next(
+            i
+            for i, c in enumerate(searcher.chunks)
+            if c.doc == passage.doc and c.start_line == passage.start_line
+        )
+        chunk = searcher.chunks[row]
+        if passage.end_line != chunk.end_line:
+            continue  # a passage of several chunks: the single-chunk ones suffice here
+        cosines = vectors[offsets[row] : offsets[row + 1]] @ query
+        alone = choose_highlights(chunk.text, chunk.sentences, cosines.tolist(), terms(question))
+        assert passage.highlights == alone
+        compared += 1
+    assert compared >= 2
