@@ -192,11 +192,11 @@ class Searcher:
             return newest
         try:
             loaded = store.read_build(folder)
-            if loaded.manifest.model == newest.index.manifest.model:
+            if _same_encoder(loaded.manifest, newest.index.manifest):
                 newest = Searcher(loaded, embedder=self.embedder, ranking=self.ranking)
                 self._newest = newest
             else:
-                self._skipped = folder  # another model: `Searcher.open` must decide
+                self._skipped = folder  # another model or precision: `Searcher.open` decides
         except QAError:
             self._skipped = folder
         finally:
@@ -367,6 +367,15 @@ class Searcher:
             ),
             span=_joined(first.span, last.span),
         )
+
+
+def _same_encoder(a: store.Manifest, b: store.Manifest) -> bool:
+    """Whether questions for build `a` are encoded as for build `b`: same model, same precision."""
+    precision = "fp32"  # builds before the encoder was recorded
+    return (a.model, a.encoder.get("precision", precision)) == (
+        b.model,
+        b.encoder.get("precision", precision),
+    )
 
 
 def _joined(first: Span | None, last: Span | None) -> Span | None:

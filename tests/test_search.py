@@ -283,3 +283,24 @@ def test_best_sentences_and_highlights_match_a_chunk_by_chunk_reference(
         assert passage.highlights == alone
         compared += 1
     assert compared >= 2
+
+
+def test_a_searcher_does_not_follow_a_build_of_another_precision(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    from fakes import FakeEmbedder, settings_for
+
+    from qa.index import build_index
+
+    class Int8Fake(FakeEmbedder):
+        precision = "int8"
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    searcher = Searcher.open(settings, embedder=FakeEmbedder())
+    (seed_corpus / "extra.txt").write_text("Bridges need inspections.\n", encoding="utf-8")
+    build_index(settings.with_overrides(precision="int8"), embedder=Int8Fake(), progress=False)
+    # Its questions would be encoded at the old precision: `Searcher.open` must decide.
+    assert searcher.latest() is searcher
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    assert searcher.latest() is not searcher
