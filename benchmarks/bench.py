@@ -432,11 +432,12 @@ class Bench:
     def encoders(self) -> None:
         """Each encoder variant: build throughput against plain encode, retrieval and flags."""
         print("Encoder variants: build speed, retrieval, confidence flags…", flush=True)
-        rows = encoders.compare(
+        variants = encoders.compare(
             self.seed, self.squad_corpus(), SQUAD, self.work / "encoders", st_model()
         )
-        for row in rows:
-            self.row(**row)
+        for rows in variants:
+            for row in rows:
+                self.row(**row)
 
     def profile(self) -> None:
         """Where a build of the SQuAD development half spends its time, by stage."""
