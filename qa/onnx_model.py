@@ -376,8 +376,8 @@ class OnnxEmbedder:
 def quantize_int8(source: Path, target: Path) -> None:
     """Write an int8 copy of `source` (dynamic, per-channel weights): about 3× faster on CPU.
 
-    Not used by default: its vectors have cosine ~0.994 to the fp32 ones, so
-    `make bench` measures its effect on ranking first.
+    Used with QA_PRECISION=int8, not by default: its vectors have cosine ~0.993 to
+    the fp32 ones, which moves borderline confidence flags (README, Performance).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
