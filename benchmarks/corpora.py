@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,3 +97,35 @@ def synthetic_vectors(count: int, queries: int, dimension: int = 384, seed: int 
         return out
 
     return draw(count), draw(queries)
+
+
+def tiled_index(index: Any, copies: int, seed: int = 0) -> Any:
+    """`index` (a LoadedIndex) repeated `copies` times as distinct documents, its vectors
+    nudged apart, for timing queries at a corpus size too large to build for a benchmark."""
+    from dataclasses import replace
+
+    from qa.ann import make_vector_index
+
+    rng = np.random.default_rng(seed)
+
+    def tile(matrix: Any) -> Any:
+        out = np.tile(np.asarray(matrix), (copies, 1))
+        out += rng.normal(0, 0.02, out.shape).astype(np.float32)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out.astype(np.float32)
+
+    chunks = [replace(c, doc=f"{i}-{c.doc}") for i in range(copies) for c in index.chunks]
+    sections = [replace(s, doc=f"{i}-{s.doc}") for i in range(copies) for s in index.sections]
+    embeddings = tile(index.embeddings)
+    offsets = np.cumsum([0] + [len(c.sentences) for c in chunks], dtype=np.int64)
+    vectors, _ = make_vector_index(embeddings)
+    return replace(
+        index,
+        chunks=chunks,
+        sections=sections,
+        embeddings=embeddings,
+        sentence_vectors=tile(index.sentence_vectors),
+        title_vectors=tile(index.title_vectors),
+        vectors=vectors,
+        sentence_offsets=offsets,
+    )

@@ -20,13 +20,13 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from qa.errors import ModelError, QAWarning
-from qa.settings import DEFAULT_MODEL
+from qa.settings import DEFAULT_MODEL, PRECISIONS
 
 Vectors = npt.NDArray[np.float32]
 _BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -46,6 +46,33 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int:
         """Word pieces in `text`, without special tokens."""
         ...
+
+
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """A model that can also give a vector for spans of each text; `pools_spans` when it
+    pools them from the text's own forward pass (else it encodes each span on its own)."""
+
+    precision: str
+    pools_spans: bool
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool
+    ) -> tuple[Vectors, Vectors]:
+        """Unit rows of `texts`, and of every span of each, in order."""
+        ...
+
+
+def encoder_of(embedder: Embedder, sentence_vectors: str) -> dict[str, str]:
+    """What makes the vectors, as recorded in the manifest: `{"precision": "int8",
+    "sentence_vectors": "pooled"}`; "pooled" only when asked for and the model can."""
+    pooled = (
+        sentence_vectors == "pooled" and isinstance(embedder, SpanEmbedder) and embedder.pools_spans
+    )
+    return {
+        "precision": getattr(embedder, "precision", "fp32"),
+        "sentence_vectors": "pooled" if pooled else "separate",
+    }
 
 
 def model_path(name: str) -> Path | None:
@@ -71,6 +98,8 @@ def model_path(name: str) -> Path | None:
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use."""
+
+    precision = "fp32"
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -163,17 +192,18 @@ def local_folder(name: str) -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """The embedder for model `name`, shared within the process.
+def load_embedder(name: str = DEFAULT_MODEL, precision: str = PRECISIONS[0]) -> Embedder:
+    """The embedder for model `name` at `precision` ("int8" or "fp32"), shared within the
+    process.
 
     ONNX Runtime when the model allows it (fast start, no torch); otherwise
-    sentence-transformers, with a QAWarning that says why.
+    sentence-transformers (always fp32), with a QAWarning that says why.
     """
     folder = local_folder(name)
     from qa.onnx_model import OnnxEmbedder
 
     try:
-        return OnnxEmbedder(name, folder)
+        return OnnxEmbedder(name, folder, precision=precision)
     except (ModelError, ImportError, OSError, ValueError) as error:
         warnings.warn(
             f"using sentence-transformers for {name!r}, which starts slower: "

@@ -7,7 +7,7 @@ of the question's keywords the sentence contains.  No language model is used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from qa.lexical import terms
@@ -56,9 +56,13 @@ def choose_highlights(
     spans: Sequence[tuple[int, int]],
     cosines: Sequence[float],
     query_terms: Sequence[str],
+    sentence_terms: Sequence[Collection[str]] | None = None,
     limit: int = 2,
 ) -> tuple[Highlight, ...]:
     """The best `limit` sentences of `text` (at most), in reading order.
+
+    `sentence_terms` are the terms of each sentence when known already (a Searcher
+    keeps them); otherwise they are worked out here.
 
     >>> choose_highlights("Roads matter. Patrols protect civilians.", [(0, 13), (14, 40)],
     ...                   [0.1, 0.5], ["protect", "civilian"])
@@ -67,10 +71,12 @@ def choose_highlights(
     if not spans:
         return ()
     wanted = set(query_terms)
-    scores = []
-    for (start, end), cosine in zip(spans, cosines, strict=True):
-        overlap = len(wanted & set(terms(text[start:end]))) / len(wanted) if wanted else 0.0
-        scores.append(float(cosine) + KEYWORD_BONUS * overlap)
+    if sentence_terms is None:
+        sentence_terms = [terms(text[start:end]) for start, end in spans] if wanted else []
+    scores = [float(cosine) for cosine in cosines]
+    if wanted:
+        for i, found in enumerate(sentence_terms):
+            scores[i] += KEYWORD_BONUS * len(wanted.intersection(found)) / len(wanted)
     ranked = sorted(range(len(spans)), key=lambda i: -scores[i])
     limit = min(limit, max(1, len(spans) - 1))  # marking every sentence would single out none
     best = scores[ranked[0]]

@@ -39,7 +39,7 @@ import numpy as np
 from qa import store
 from qa.chunking import Chunk, Section, chunk_document, noise_lines, page_breaks, text_hash
 from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
-from qa.embedding import Embedder, Vectors, load_embedder
+from qa.embedding import Embedder, SpanEmbedder, Vectors, encoder_of, load_embedder
 from qa.errors import (
     BuildLockedError,
     IndexCorruptError,
@@ -268,19 +268,31 @@ def _previous_build(index_dir: Path) -> LoadedIndex | None:
         return None  # an unusable old index is simply not reused
 
 
-def _cached_vectors(old: LoadedIndex | None, embedder: Embedder) -> dict[str, Vectors]:
-    """{text hash: vector} of each chunk, sentence and section path of `old`, if of this model."""
-    if old is None or (old.manifest.model, old.manifest.dimension) != (
+def _cached_vectors(
+    old: LoadedIndex | None, embedder: Embedder, encoder: dict[str, str]
+) -> dict[str, Vectors]:
+    """{key: vector} of each chunk, sentence and section path of `old`, if made the same way.
+
+    A chunk's key is its hash; a pooled sentence's is its chunk's hash and its number
+    (its vector depends on the chunk around it), a separate one's the hash of its text.
+    """
+    if old is None or (old.manifest.model, old.manifest.dimension, old.manifest.encoder) != (
         embedder.name,
         embedder.dimension,
+        encoder,
     ):
         return {}
     cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
-    sentences = (text for chunk in old.chunks for text in chunk.sentence_texts())
-    cache.update(zip(map(text_hash, sentences), old.sentence_vectors, strict=True))
+    cache.update(zip(_sentence_keys(old.chunks, encoder), old.sentence_vectors, strict=True))
     titles = (section.path_text for section in old.sections)
     cache.update(zip(map(text_hash, titles), old.title_vectors, strict=True))
     return cache
+
+
+def _sentence_keys(chunks: list[Chunk], encoder: dict[str, str]) -> list[str]:
+    if encoder["sentence_vectors"] == "pooled":
+        return [f"{c.hash}/{i}" for c in chunks for i in range(len(c.sentences))]
+    return [text_hash(text) for chunk in chunks for text in chunk.sentence_texts()]
 
 
 def _embed(
@@ -291,9 +303,32 @@ def _embed(
     todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in cache}
     fresh = embedder.encode(list(todo.values()), progress=progress and len(todo) > 64)
     cache.update(zip(todo, fresh, strict=True))
+    return _rows(keys, cache, embedder.dimension)
+
+
+def _rows(keys: list[str], cache: dict[str, Vectors], dimension: int) -> Vectors:
     if not keys:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.zeros((0, dimension), dtype=np.float32)
     return np.stack([cache[key] for key in keys]).astype(np.float32)
+
+
+def _embed_pooled(
+    chunks: list[Chunk], cache: dict[str, Vectors], embedder: SpanEmbedder, progress: bool
+) -> None:
+    """Embed each uncached chunk once, its sentences pooled from the same run, into `cache`."""
+    todo = list({c.hash: c for c in chunks if c.hash not in cache}.values())
+    # The model reads `embed_text`: the section path, a line break, then the chunk's text.
+    shifts = [len(c.embed_text) - len(c.text) for c in todo]
+    spans = [
+        [(a + shift, b + shift) for a, b in c.sentences]
+        for c, shift in zip(todo, shifts, strict=True)
+    ]
+    vectors, pooled = embedder.encode_with_spans(
+        [c.embed_text for c in todo], spans, progress=progress and len(todo) > 32
+    )
+    cache.update(zip((c.hash for c in todo), vectors, strict=True))
+    keys = [f"{c.hash}/{i}" for c in todo for i in range(len(c.sentences))]
+    cache.update(zip(keys, pooled, strict=True))
 
 
 def _embed_all(
@@ -301,15 +336,22 @@ def _embed_all(
     chunks: list[Chunk],
     cache: dict[str, Vectors],
     embedder: Embedder,
+    encoder: dict[str, str],
     progress: bool,
 ) -> tuple[Vectors, Vectors, Vectors]:
-    """Vectors of the chunks, of their sentences and of the section paths, in one pass
-    (so the progress bar covers all the work)."""
-    sentences = [text for chunk in chunks for text in chunk.sentence_texts()]
+    """Vectors of the chunks, of their sentences and of the section paths."""
     titles = [section.path_text for section in sections]
-    texts = [c.embed_text for c in chunks] + sentences + titles
+    if encoder["sentence_vectors"] == "pooled" and isinstance(embedder, SpanEmbedder):
+        # (encoder_of says "pooled" only for a SpanEmbedder that pools)
+        _embed_pooled(chunks, cache, embedder, progress)
+        chunk_vectors = _rows([c.hash for c in chunks], cache, embedder.dimension)
+        sentences = _rows(_sentence_keys(chunks, encoder), cache, embedder.dimension)
+        return chunk_vectors, sentences, _embed(titles, cache, embedder, False)
+    # One pass over everything, so the progress bar covers all the work.
+    sentence_texts = [text for chunk in chunks for text in chunk.sentence_texts()]
+    texts = [c.embed_text for c in chunks] + sentence_texts + titles
     matrix = _embed(texts, cache, embedder, progress)
-    first_title = len(chunks) + len(sentences)
+    first_title = len(chunks) + len(sentence_texts)
     return matrix[: len(chunks)], matrix[len(chunks) : first_title], matrix[first_title:]
 
 
@@ -327,7 +369,8 @@ def build_index(
     # The corpus first: a missing or empty folder is reported before the model loads.
     corpus, notes = _read_documents(settings)
     documents = corpus.documents
-    embedder = embedder or load_embedder(settings.model)
+    embedder = embedder or load_embedder(settings.model, settings.precision)
+    encoder = encoder_of(embedder, settings.sentence_vectors)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
     previous = _previous_build(index_dir)
@@ -335,21 +378,13 @@ def build_index(
     notes += _say(_without_text(documents, chunks))
     with _build_lock(index_dir):
         before = _live_documents(index_dir)
-        cache = _cached_vectors(previous, embedder)
+        cache = _cached_vectors(previous, embedder, encoder)
         del previous  # its chunks are in `chunks`, its vectors in `cache`
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
         chunk_vectors, sentence_vectors, title_vectors = _embed_all(
-            sections, chunks, cache, embedder, progress
+            sections, chunks, cache, embedder, encoder, progress
         )
-        manifest = Manifest(
-            model=embedder.name,
-            dimension=embedder.dimension,
-            chunking=settings.chunking(),
-            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            corpus_dir=str(settings.corpus_dir.resolve()),
-            documents=corpus.files,  # skipped files too: seen, so not "added" next time
-            chunk_hashes=tuple(chunk.hash for chunk in chunks),
-        )
+        manifest = _manifest(settings, embedder, encoder, corpus, chunks)
         changes = compare(replace(manifest, documents=before), settings, manifest.documents)
         manifest = replace(
             manifest, added=changes.added, removed=changes.removed, changed=changes.changed
@@ -372,6 +407,26 @@ def build_index(
         added=changes.added,
         removed=changes.removed,
         changed=changes.changed,
+    )
+
+
+def _manifest(
+    settings: Settings,
+    embedder: Embedder,
+    encoder: dict[str, str],
+    corpus: Corpus,
+    chunks: list[Chunk],
+) -> Manifest:
+    return Manifest(
+        model=embedder.name,
+        dimension=embedder.dimension,
+        chunking=settings.chunking(),
+        encoding=settings.encoding(),
+        encoder=encoder,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        corpus_dir=str(settings.corpus_dir.resolve()),
+        documents=corpus.files,  # skipped files too: seen, so not "added" next time
+        chunk_hashes=tuple(chunk.hash for chunk in chunks),
     )
 
 

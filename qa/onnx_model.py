@@ -10,6 +10,13 @@ Vectors are the sentence-transformers ones (cosine > 0.999): the same
 tokenizer, truncation at the model's `max_seq_length`, pooling from its
 `1_Pooling/config.json`, then unit length.
 
+`precision="int8"` runs an int8 copy of the export (dynamic quantisation of the
+weights, made once next to it): faster, its cosines within about 0.01 of fp32
+(see the README's Performance section for what that does to retrieval).
+`encode_with_spans` also gives a vector per character span of each text (its
+sentences), mean-pooled from the same forward pass, so sentences cost no extra
+model run (see `qa.pooling`).
+
 Not handled: pipelines other than Transformer → Pooling (→ Normalize), such as
 models with a Dense layer, or tokenizers without a `tokenizer.json`; they raise
 ModelError and `qa.embedding.load_embedder` uses sentence-transformers instead.
@@ -31,8 +38,10 @@ from typing import Any
 import numpy as np
 
 from qa.errors import ModelError
+from qa.pooling import Spans, span_means
 
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
+PRECISIONS = ("fp32", "int8")
 EXPORT_VERSION = 1  # bump when the export recipe changes: older cached exports are ignored
 _SUPPORTED_MODULES = (
     ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"],
@@ -158,6 +167,23 @@ def exported_model(name: str, model_dir: Path) -> Path:
     return target
 
 
+def quantized_model(name: str, model_dir: Path) -> Path:
+    """The cached int8 copy of the export of the model in `model_dir`, made first if needed."""
+    source = exported_model(name, model_dir)
+    target = source.with_name("model-int8.onnx")
+    if target.exists():
+        return target
+    work = target.with_name(f".model-int8-{os.getpid()}.onnx")
+    try:
+        quantize_int8(source, work)
+        os.replace(work, target)  # atomic: another process may be quantising too
+    except Exception as error:  # the quantiser raises onnx's and its own untyped errors
+        raise ModelError(f"cannot write the int8 copy of {source} ({error})") from error
+    finally:
+        work.unlink(missing_ok=True)
+    return target
+
+
 def export(model_dir: Path, target: Path) -> None:
     """Export the Transformer of `model_dir` to `target` and fuse it (needs torch)."""
     import torch
@@ -204,22 +230,37 @@ def export(model_dir: Path, target: Path) -> None:
 class OnnxEmbedder:
     """A sentence-transformers model run by ONNX Runtime; thread-safe after construction.
 
-    `onnx_file` replaces the cached export with another one of the same model
-    (the benchmark measures an int8 copy this way).
+    `precision` is "fp32" (the export) or "int8" (its quantised copy);
+    `onnx_file` replaces the cached export with another one of the same model.
     """
 
-    def __init__(self, name: str, model_dir: Path, onnx_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        model_dir: Path,
+        onnx_file: Path | None = None,
+        *,
+        precision: str = "fp32",
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        if precision not in PRECISIONS:
+            raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         config = read_config(model_dir)
         self.name = name
+        self.precision = precision
         self.dimension: int = config["dimension"]
         self.max_tokens: int = config["max_tokens"]
         self._pooling: str = config["pooling"]
+        # Spans are pooled from their text's forward pass only under mean pooling.
+        self.pools_spans = self._pooling == "mean"
         self._lowercase: bool = config["lowercase"]
         self._model_dir = model_dir
-        self.path = onnx_file or exported_model(name, model_dir)
+        if onnx_file is None:
+            quantized = precision == "int8"
+            onnx_file = (quantized_model if quantized else exported_model)(name, model_dir)
+        self.path = onnx_file
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         # The file pads every input to 128 and cuts at 128; the model reads up to max_tokens.
         self._tokenizer.no_padding()
@@ -241,8 +282,39 @@ class OnnxEmbedder:
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         """Unit rows; inputs sorted by length and padded per batch to the longest."""
+        return self._encode(texts, None, progress)[0]
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Spans], *, progress: bool = False
+    ) -> tuple[Vectors, Vectors]:
+        """Unit rows of `texts`, and of the character spans of each (all spans, in order).
+
+        A span's vector is the mean of the text's token vectors inside it, from the
+        same forward pass; a span the model does not reach (beyond its maximum
+        length) is encoded on its own.  Models without mean pooling encode every
+        span on its own.
+        """
+        if len(spans) != len(texts):
+            raise ValueError("one list of spans is needed per text")
+        if not self.pools_spans:
+            pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
+            return self.encode(texts, progress=progress), self.encode(pieces)
+        vectors, pooled = self._encode(texts, spans, progress)
+        missing = [i for i, row in enumerate(pooled) if not row.any()]
+        if missing:
+            pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
+            pooled[missing] = self.encode([pieces[i] for i in missing])
+        return vectors, pooled
+
+    def _encode(
+        self, texts: Sequence[str], spans: Sequence[Spans] | None, progress: bool
+    ) -> tuple[Vectors, Vectors]:
+        """Vectors of `texts` and, when `spans` is given, of their spans (zero rows where
+        the model does not reach)."""
+        starts = np.cumsum([0] + [len(row) for row in spans or ()])
+        pooled = np.zeros((int(starts[-1]), self.dimension), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32), pooled
         if self._lowercase:
             texts = [text.lower() for text in texts]
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -251,14 +323,20 @@ class OnnxEmbedder:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         bar = _progress(len(texts)) if progress and sys.stderr.isatty() else None
         for rows in _batches(lengths[order], order):
-            out[rows] = self._run([encodings[i].ids for i in rows], int(lengths[rows[0]]))
+            hidden, mask = self._hidden([encodings[i].ids for i in rows], int(lengths[rows[0]]))
+            out[rows] = self._pool(hidden, mask)
+            if spans is not None:
+                for at, row in enumerate(rows):
+                    found = span_means(hidden[at], encodings[row], spans[row], self.max_tokens)
+                    pooled[starts[row] : starts[row + 1]] = found
             if bar is not None:
                 bar.update(len(rows))
         if bar is not None:
             bar.close()
-        return out
+        return out, pooled
 
-    def _run(self, ids: list[list[int]], width: int) -> Vectors:
+    def _hidden(self, ids: list[list[int]], width: int) -> tuple[Vectors, Any]:
+        """The model's token vectors for a batch, and its attention mask."""
         batch = np.zeros((len(ids), width), dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
         for row, pieces in enumerate(ids):
@@ -268,6 +346,9 @@ class OnnxEmbedder:
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(batch)
         hidden: Vectors = self._session.run(None, feed)[0]
+        return hidden, mask
+
+    def _pool(self, hidden: Vectors, mask: Any) -> Vectors:
         if self._pooling == "cls":
             pooled = hidden[:, 0]
         elif self._pooling == "max":
@@ -295,8 +376,8 @@ class OnnxEmbedder:
 def quantize_int8(source: Path, target: Path) -> None:
     """Write an int8 copy of `source` (dynamic, per-channel weights): about 3× faster on CPU.
 
-    Not used by default: its vectors have cosine ~0.994 to the fp32 ones, so
-    `make bench` measures its effect on ranking first.
+    Used with QA_PRECISION=int8, not by default: its vectors have cosine ~0.993 to
+    the fp32 ones, which moves borderline confidence flags (README, Performance).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

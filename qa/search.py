@@ -125,7 +125,10 @@ class Searcher:
     ) -> None:
         self.ranking = ranking or Ranking()
         self.index = index
-        self.embedder = embedder or load_embedder(index.manifest.model)
+        # Questions are encoded as the index was: the same model at the same precision.
+        self.embedder = embedder or load_embedder(
+            index.manifest.model, index.manifest.encoder.get("precision", "fp32")
+        )
         if self.embedder.dimension != index.manifest.dimension:
             raise IndexMismatchError(
                 f"{index.folder.parent}/ holds {index.manifest.dimension}-d vectors of "
@@ -133,6 +136,11 @@ class Searcher:
                 "run `qa build`"
             )
         self.chunks = self.index.chunks
+        # Plain arrays over the memory-mapped files: indexing a np.memmap costs ~0.2 ms a call.
+        self._embeddings = np.asarray(index.embeddings)
+        self._sentence_vectors = np.asarray(index.sentence_vectors)
+        self._title_vectors = np.asarray(index.title_vectors)
+        self._sentence_terms: dict[int, frozenset[str]] = {}  # sentence row: its terms, as needed
         sections = {(s.doc, s.start_line): i for i, s in enumerate(self.index.sections)}
         self._section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
         self._section_array = np.array(self._section_of, dtype=np.int64)
@@ -144,7 +152,7 @@ class Searcher:
         for chunk, section in zip(self.chunks, self._section_of, strict=True):
             section_texts[section] += "\n" + chunk.text
         self._section_bm25 = LexicalIndex(section_texts)
-        self._topic_of, self._topics = _topics(self.chunks, self.index.embeddings)
+        self._topic_of, self._topics = _topics(self.chunks, self._embeddings)
         self._newest, self._skipped = self, index.folder
         self._switching = threading.Lock()
 
@@ -190,11 +198,11 @@ class Searcher:
             return newest
         try:
             loaded = store.read_build(folder)
-            if loaded.manifest.model == newest.index.manifest.model:
+            if _same_encoder(loaded.manifest, newest.index.manifest):
                 newest = Searcher(loaded, embedder=self.embedder, ranking=self.ranking)
                 self._newest = newest
             else:
-                self._skipped = folder  # another model: `Searcher.open` must decide
+                self._skipped = folder  # another model or precision: `Searcher.open` decides
         except QAError:
             self._skipped = folder
         finally:
@@ -271,7 +279,7 @@ class Searcher:
             section_bm25=self._section_bm25.scores(query_terms)[sections],
             chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
             section_coverage=self._section_bm25.coverage(query_terms)[sections],
-            title_cosine=np.asarray(self.index.title_vectors[sections] @ query, dtype=np.float32),
+            title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
         )
         return Candidates(candidates, evidence, query, query_terms)
@@ -297,44 +305,56 @@ class Searcher:
         )
         return list(dict.fromkeys(found))
 
-    def _sentence_rows(self, row: int) -> slice:
+    def _sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of chunks `rows`, in order, and how many each chunk has."""
         offsets = self.index.sentence_offsets
-        return slice(int(offsets[row]), int(offsets[row + 1]))
+        starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+        # One arange for all: each chunk's rows are its start plus 0..length-1.
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(starts, lengths) + within, lengths
 
     def _closeness(self, rows: np.ndarray, query: np.ndarray) -> tuple[Array, Array, Array]:
         """Per chunk of `rows`: its cosine with the question, its best sentence's (-1 for a
         chunk without sentences) and the best `centred_cosine` of the two."""
-        offsets = self.index.sentence_offsets
-        starts, ends = offsets[rows], offsets[rows + 1]
-        lengths = ends - starts
-        picks = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-        picks = picks.astype(np.int64)
+        picks, lengths = self._sentence_rows(rows)
         owner = np.repeat(np.arange(len(rows)), lengths)
-        sentences = np.asarray(self.index.sentence_vectors[picks], dtype=np.float32)
-        chunks = np.asarray(self.index.embeddings[rows], dtype=np.float32)
+        sentences = self._sentence_vectors[picks]
+        chunks = self._embeddings[rows]
         topics = self._topics[self._topic_of[rows]]
-        chunk_cosine = chunks @ query
-        sentence_cosine = sentences @ query
+        chunk_cosine = np.asarray(chunks @ query, dtype=np.float32)
+        sentence_cosine = np.asarray(sentences @ query, dtype=np.float32)
         query_topic = topics @ query
         topic_norm = np.einsum("ij,ij->i", topics, topics)
         specific = centred_cosine(
             chunk_cosine, np.einsum("ij,ij->i", chunks, topics), query_topic, topic_norm
         )
-        specific_sentences = centred_cosine(
-            sentence_cosine,
-            np.einsum("ij,ij->i", sentences, topics[owner]),
-            query_topic[owner],
-            topic_norm[owner],
-        )
         best = np.full(len(rows), -1.0, dtype=np.float32)
         has = lengths > 0
         if has.any():
+            specific_sentences = centred_cosine(
+                sentence_cosine,
+                np.einsum("ij,ij->i", sentences, topics[owner]),
+                query_topic[owner],
+                topic_norm[owner],
+            )
             first = np.cumsum(lengths)[has] - lengths[has]
             best[has] = np.maximum.reduceat(sentence_cosine, first)
             specific[has] = np.maximum(
                 specific[has], np.maximum.reduceat(specific_sentences, first)
             )
-        return chunk_cosine.astype(np.float32), best, specific
+        return chunk_cosine, best, specific
+
+    def _terms_of(self, sentence_rows: np.ndarray, chunk_rows: list[int]) -> list[frozenset[str]]:
+        """The terms of each sentence, worked out once per sentence of the index."""
+        cache, keys = self._sentence_terms, sentence_rows.tolist()
+        if any(key not in cache for key in keys):
+            offsets = self.index.sentence_offsets
+            for row in chunk_rows:
+                chunk, first = self.chunks[row], int(offsets[row])
+                for number, (a, b) in enumerate(chunk.sentences):
+                    if first + number not in cache:
+                        cache[first + number] = frozenset(terms(chunk.text[a:b]))
+        return [cache[key] for key in keys]
 
     def _passage(
         self,
@@ -353,9 +373,8 @@ class Searcher:
             spans += [(len(text) + a, len(text) + b) for a, b in chunk.sentences]
             text += chunk.text
             previous_end = chunk.end_line
-        cosines = np.concatenate(
-            [self.index.sentence_vectors[self._sentence_rows(row)] @ query for row in rows]
-        )
+        sentence_rows, _ = self._sentence_rows(np.array(rows, dtype=np.int64))
+        cosines = self._sentence_vectors[sentence_rows] @ query
         score = max(score_of[row] for row in rows)
         return Passage(
             text=text,
@@ -366,7 +385,9 @@ class Searcher:
             end_line=last.end_line,
             score=round(score, 4),
             confident=is_confident(score),
-            highlights=choose_highlights(text, spans, cosines.tolist(), query_terms),
+            highlights=choose_highlights(
+                text, spans, cosines.tolist(), query_terms, self._terms_of(sentence_rows, rows)
+            ),
             span=_joined(first.span, last.span),
         )
 
@@ -397,6 +418,15 @@ def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray
     whole = sums.sum(axis=0) / max(len(chunks), 1)
     topics = np.vstack([sums[large] / counts[large, None], whole[None, :]]).astype(np.float32)
     return topic_row[doc_of], topics
+
+
+def _same_encoder(a: store.Manifest, b: store.Manifest) -> bool:
+    """Whether questions for build `a` are encoded as for build `b`: same model, same precision."""
+    precision = "fp32"  # builds before the encoder was recorded
+    return (a.model, a.encoder.get("precision", precision)) == (
+        b.model,
+        b.encoder.get("precision", precision),
+    )
 
 
 def _joined(first: Span | None, last: Span | None) -> Span | None:

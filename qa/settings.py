@@ -22,6 +22,10 @@ from typing import Any
 from qa.errors import QAError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The first of each is the default: the only one that keeps retrieval and confidence flags
+# exactly (README, Performance).
+PRECISIONS = ("fp32", "int8")
+SENTENCE_VECTORS = ("separate", "pooled")
 
 
 @dataclass(frozen=True)
@@ -43,16 +47,27 @@ class Settings:
     read_only: bool = False
     # Links inside the corpus folder that point outside it are skipped unless this is set.
     follow_links: bool = False
+    # "int8" runs a quantised copy of the model: faster, cosines within ~0.01 of fp32.
+    precision: str = PRECISIONS[0]
+    # "pooled": sentence vectors from the chunk's own forward pass (no run of their own);
+    # "separate": each sentence run through the model on its own.
+    sentence_vectors: str = SENTENCE_VECTORS[0]
 
     def __post_init__(self) -> None:
         # Folders may be given as strings; they are always Paths afterwards.
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
         object.__setattr__(self, "index_dir", Path(self.index_dir))
+        for name, allowed in (("precision", PRECISIONS), ("sentence_vectors", SENTENCE_VECTORS)):
+            if getattr(self, name) not in allowed:
+                raise QAError(
+                    f"QA_{name.upper()}={getattr(self, name)!r} is not one of "
+                    f"{', '.join(allowed)}: use {allowed[0]}"
+                )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY and
-        QA_FOLLOW_LINKS."""
+        """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY,
+        QA_FOLLOW_LINKS, QA_PRECISION and QA_SENTENCE_VECTORS."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         if env.get("QA_CORPUS_DIR"):
@@ -65,6 +80,9 @@ class Settings:
             changes["read_only"] = _parse_bool("QA_READ_ONLY", env["QA_READ_ONLY"])
         if env.get("QA_FOLLOW_LINKS"):
             changes["follow_links"] = _parse_bool("QA_FOLLOW_LINKS", env["QA_FOLLOW_LINKS"])
+        for name in ("precision", "sentence_vectors"):
+            if env.get(f"QA_{name.upper()}"):
+                changes[name] = env[f"QA_{name.upper()}"].strip().lower()
         return dataclasses.replace(cls(), **changes)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -75,6 +93,10 @@ class Settings:
     def chunking(self) -> dict[str, int]:
         """The settings that change how text is cut into chunks (recorded in the manifest)."""
         return {"max_tokens": self.max_tokens, "min_chunk_tokens": self.min_chunk_tokens}
+
+    def encoding(self) -> dict[str, str]:
+        """How the settings ask for vectors to be made (recorded in the manifest)."""
+        return {"precision": self.precision, "sentence_vectors": self.sentence_vectors}
 
 
 def _parse_bool(name: str, value: str) -> bool:

@@ -32,7 +32,9 @@ from qa.errors import IndexCorruptError, QAError
 from qa.readers.base import Span
 from qa.settings import Settings
 
-FORMAT_VERSION = 3  # 2: section-title vectors (titles.npy); 3: chunks bounded by characters
+# 2: section-title vectors (titles.npy); 3: chunks bounded by characters; 4: the encoder
+# (int8, sentence vectors pooled from the chunk's forward pass) recorded and chosen
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("embeddings.npy", "sentences.npy", "titles.npy")
 T = TypeVar("T")
@@ -78,6 +80,10 @@ class Manifest:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
+    # What the settings asked for (`Settings.encoding()`), and what made the vectors
+    # (`qa.embedding.encoder_of`): a model that cannot pool sentences embeds them separately.
+    encoding: dict[str, str] = field(default_factory=dict)
+    encoder: dict[str, str] = field(default_factory=dict)
     index_type: str = ""  # filled in by `write_build`
     files: dict[str, FileCheck] = field(default_factory=dict)  # filled in by `write_build`
     format_version: int = FORMAT_VERSION
@@ -89,6 +95,8 @@ class Manifest:
             "qa_version": self.qa_version,
             "model": {"name": self.model, "dimension": self.dimension},
             "chunking": self.chunking,
+            "encoding": self.encoding,
+            "encoder": self.encoder,
             "built_at": self.built_at,
             "corpus_dir": self.corpus_dir,
             "documents": self.documents,
@@ -122,6 +130,9 @@ class Manifest:
             model=model["name"],
             dimension=model["dimension"],
             chunking=_str_map(data["chunking"], int, "chunking"),
+            # Absent in builds of format 3 and before: `mismatches` asks for a rebuild.
+            encoding=_str_map(_dict(data, "encoding"), str, "encoding"),
+            encoder=_str_map(_dict(data, "encoder"), str, "encoder"),
             built_at=data["built_at"],
             corpus_dir=data["corpus_dir"],
             documents=_str_map(data["documents"], str, "documents"),
@@ -152,6 +163,13 @@ _MANIFEST_FIELDS: dict[str, type] = {
 
 def _str_map(value: dict[Any, Any], kind: type[T], key: str) -> dict[str, T]:
     if not all(isinstance(k, str) and type(v) is kind for k, v in value.items()):
+        raise ValueError(f"it lacks a valid {key!r}")
+    return value
+
+
+def _dict(data: dict[str, Any], key: str) -> dict[Any, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
         raise ValueError(f"it lacks a valid {key!r}")
     return value
 
@@ -332,6 +350,11 @@ def mismatches(manifest: Manifest, settings: Settings) -> list[str]:
         found.append(
             f"it was chunked with {manifest.chunking} but the settings say "
             f"{settings.chunking()}: run `qa build`"
+        )
+    if manifest.encoding != settings.encoding():
+        found.append(
+            f"it was encoded with {manifest.encoding} but the settings say "
+            f"{settings.encoding()}: run `qa build`"
         )
     return found
 

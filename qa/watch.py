@@ -139,7 +139,7 @@ class CorpusWatcher:
 
     def _embedder_now(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model)
+            self._embedder = load_embedder(self.settings.model, self.settings.precision)
         return self._embedder
 
     def _report(self, event: WatchEvent) -> None:

@@ -59,7 +59,7 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def _fake_model(name: str) -> FakeEmbedder:
+def _fake_model(name: str, precision: str = "fp32") -> FakeEmbedder:
     return FakeEmbedder()
 
 

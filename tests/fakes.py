@@ -83,3 +83,21 @@ def refuse_to_open(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Path, "open", refusing_open)
+
+
+class FakePoolingEmbedder(FakeEmbedder):
+    """The fake model, giving each span of a text a vector from that text's one call
+    (its own bag of words, marked in the last dimension as pooled)."""
+
+    precision = "fp32"
+    pools_spans = True
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool
+    ) -> tuple[Vectors, Vectors]:
+        self.calls.append(len(texts))
+        pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
+        pooled = FakeEmbedder().encode(pieces)
+        pooled[:, -1] = 1.0
+        pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+        return FakeEmbedder().encode(texts), pooled

@@ -173,7 +173,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
 import qa.index, qa.watch
-qa.index.load_embedder = qa.watch.load_embedder = lambda name: FakeEmbedder()
+qa.index.load_embedder = qa.watch.load_embedder = lambda name, precision="fp32": FakeEmbedder()
 from qa.cli import main
 sys.exit(main(["build", "--watch", "--corpus", sys.argv[1], "--index", sys.argv[2]]))
 """

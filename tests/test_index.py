@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
-from fakes import FakeEmbedder, settings_for
+from fakes import FakeEmbedder, FakePoolingEmbedder, settings_for
 
 from qa.errors import IndexMismatchError, IndexMissingError, QAError
-from qa.index import build_index, current_folder, index_status, load_index
+from qa.index import build_index, current_folder, index_status, load_index, open_index
 from qa.search import Searcher
 from qa.settings import Settings
 
@@ -204,3 +205,74 @@ def test_a_searcher_switches_to_a_newer_build_between_questions(
     build(seed_corpus, index, fake, settings_for(seed_corpus, index))
     assert "zeppelin" in held.search('"zeppelin"', 1)[0].text
     assert held.latest().index.folder == current_folder(index)
+
+
+def test_the_manifest_records_how_the_vectors_were_made(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    manifest = json.loads((current_folder(tmp_path / "index") / "manifest.json").read_text())
+    assert manifest["encoding"] == {"precision": "fp32", "sentence_vectors": "separate"}
+    assert manifest["encoder"] == {"precision": "fp32", "sentence_vectors": "separate"}
+    # Asked to pool, the fake model (which cannot) embeds sentences on their own, and says so.
+    pooled = settings_for(seed_corpus, tmp_path / "pooled", sentence_vectors="pooled")
+    build_index(pooled, embedder=fake, progress=False)
+    loaded = load_index(pooled)
+    assert loaded.manifest.encoding == {"precision": "fp32", "sentence_vectors": "pooled"}
+    assert loaded.manifest.encoder == {"precision": "fp32", "sentence_vectors": "separate"}
+    assert index_status(pooled).fresh
+
+
+def test_sentences_pooled_in_one_run_per_chunk_and_reused_by_a_rebuild(
+    seed_corpus: Path, tmp_path: Path, fake_settings: Settings
+) -> None:
+    model = FakePoolingEmbedder()
+    fake_settings = fake_settings.with_overrides(sentence_vectors="pooled")
+    info = build(seed_corpus, tmp_path / "index", model, fake_settings)
+    assert sum(model.calls) == info.chunks + info.sections  # no run for any sentence
+    loaded = load_index(fake_settings.with_overrides(index_dir=tmp_path / "index"))
+    assert loaded.manifest.encoder == {"precision": "fp32", "sentence_vectors": "pooled"}
+    assert np.all(loaded.sentence_vectors[:, -1] > 0)  # the pooled ones, not separate runs
+    model.calls.clear()
+    again = build(seed_corpus, tmp_path / "index", model, fake_settings)
+    assert again.chunks_reused == info.chunks and sum(model.calls) == 0
+    reloaded = load_index(fake_settings.with_overrides(index_dir=tmp_path / "index"))
+    assert np.array_equal(reloaded.sentence_vectors, loaded.sentence_vectors)
+
+
+def test_asking_for_other_vectors_makes_the_index_stale(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    other = settings_for(seed_corpus, tmp_path / "index", precision="int8")
+    status = index_status(other)
+    assert status.state == "stale"
+    assert "precision': 'int8'" in status.describe() and "run `qa build`" in status.describe()
+    with pytest.raises(IndexMismatchError, match="run `qa build`"):
+        load_index(other)
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_cleanly(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
+) -> None:
+    build(seed_corpus, tmp_path / "index", fake, fake_settings)
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    question = "how do partnerships protect civilians"
+    before = searcher(tmp_path / "index", fake).search(question, 3)
+    path = current_folder(tmp_path / "index") / "manifest.json"
+    old = json.loads(path.read_text())
+    del old["encoding"], old["encoder"]
+    old["format_version"] = 3
+    path.write_text(json.dumps(old))
+    status = index_status(settings)
+    assert status.state == "stale", status.describe()
+    assert "format version 3" in status.describe()
+    opened = open_index(settings, rebuild=True, embedder=fake)
+    assert opened.built is not None and index_status(settings).fresh
+    assert searcher(tmp_path / "index", fake).search(question, 3) == before
+
+
+def test_a_bad_encoder_setting_names_the_choices() -> None:
+    with pytest.raises(QAError, match="QA_PRECISION='int4' is not one of fp32, int8"):
+        Settings.from_env({"QA_PRECISION": "int4"})
+    assert Settings.from_env({"QA_SENTENCE_VECTORS": "Pooled"}).sentence_vectors == "pooled"

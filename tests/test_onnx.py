@@ -28,7 +28,8 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def onnx() -> OnnxEmbedder:
-    embedder = load_embedder(DEFAULT_MODEL)
+    """The fp32 export: the one that reproduces sentence-transformers."""
+    embedder = load_embedder(DEFAULT_MODEL, "fp32")
     assert isinstance(embedder, OnnxEmbedder)
     return embedder
 
@@ -205,3 +206,31 @@ def test_a_model_onnx_cannot_run_falls_back_to_sentence_transformers_with_a_reas
         embedder = load_embedder(str(copy))
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder.dimension == 384
+
+
+def test_the_int8_copy_gives_nearly_the_same_vectors(onnx: OnnxEmbedder) -> None:
+    int8 = load_embedder(DEFAULT_MODEL, "int8")
+    assert isinstance(int8, OnnxEmbedder) and int8.path.name == "model-int8.onnx"
+    texts = varied_texts()
+    cosines = np.sum(int8.encode(texts) * onnx.encode(texts), axis=1)
+    assert np.median(cosines) > 0.98, np.percentile(cosines, [1, 50])
+
+
+def test_sentence_vectors_pooled_from_the_passage_run(onnx: OnnxEmbedder) -> None:
+    text = "Rivers carry silt to the sea. Patrols protect civilians at night."
+    spans = [(0, 29), (30, len(text))]
+    vectors, pooled = onnx.encode_with_spans([text], [spans], progress=False)
+    assert np.allclose(vectors, onnx.encode([text]), atol=1e-5)
+    assert pooled.shape == (2, onnx.dimension)
+    assert np.allclose(np.linalg.norm(pooled, axis=1), 1, atol=1e-5)
+    # Each sentence's vector is closer to the question about it than the other's is.
+    questions = onnx.encode(["What do rivers carry?", "Who protects civilians?"])
+    assert (questions @ pooled.T).argmax(axis=1).tolist() == [0, 1]
+
+
+def test_a_sentence_beyond_the_models_reach_is_embedded_on_its_own(onnx: OnnxEmbedder) -> None:
+    head = "word " * 300  # far past 256 word pieces
+    text = head + "Patrols protect civilians."
+    tail = (len(head), len(text))
+    _, pooled = onnx.encode_with_spans([text], [[(0, 4), tail]], progress=False)
+    assert np.allclose(pooled[1], onnx.encode([text[slice(*tail)]])[0], atol=1e-5)

@@ -174,7 +174,9 @@ def test_a_damaged_index_is_rebuilt_by_ask(
     (folder / "chunks.jsonl").write_text("garbage\n")
     # `qa.search` names the function; the module is reached through sys.modules.
     for module in ("qa.index", "qa.search"):
-        monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
+        monkeypatch.setattr(
+            sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
+        )
     monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
     code = main(
         ["ask", '"patrols"', "-k", "1", "--corpus", str(seed_corpus), "--index", str(index)]

@@ -280,7 +280,7 @@ def test_the_web_panel_and_rebuild_skip_an_unreadable_file(
     refuse_to_open(monkeypatch, "locked.txt")
     holder = SearcherHolder(fake_searcher(index_dir))
     assert corpus_status(settings, holder.get()).added == ("locked.txt",)
-    monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr("qa.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder())
     rebuild = Rebuild(settings, holder)
     with pytest.warns(QAWarning, match=r"Skipped locked\.txt"):
         rebuild.start()

@@ -212,7 +212,9 @@ def fake_env(
     monkeypatch.setenv("QA_CORPUS_DIR", str(seed_corpus))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
     for module in ("qa.index", "qa.search"):
-        monkeypatch.setattr(sys.modules[module], "load_embedder", lambda name: FakeEmbedder())
+        monkeypatch.setattr(
+            sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
+        )
     yield Settings.from_env()
     sys.modules["qa.search"]._CACHE.clear()  # the package's `search` names the function
 
@@ -262,3 +264,75 @@ def test_the_library_never_prints_and_says_why_it_rebuilt_as_data(
     assert opened.built is not None and searcher.search('"patrols"', 1)
     assert search('"patrols"', 1)
     assert capsys.readouterr() == ("", "")
+
+
+def test_closeness_and_highlights_match_a_chunk_by_chunk_reference(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+    from fakes import FakeEmbedder, settings_for
+
+    from qa.highlight import choose_highlights
+    from qa.index import build_index
+    from qa.lexical import terms
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    searcher = Searcher.open(settings, embedder=FakeEmbedder())
+    query = FakeEmbedder().encode(["how do patrols protect civilians"])[0]
+    rows = np.array([5, 0, 17, 3, 3, len(searcher.chunks) - 1])
+    offsets, vectors = searcher.index.sentence_offsets, searcher.index.sentence_vectors
+    expected = [
+        max(vectors[offsets[r] : offsets[r + 1]] @ query, default=-1.0) for r in rows.tolist()
+    ]
+    chunk_cosine, best, specific = searcher._closeness(rows, query)
+    assert np.allclose(best, expected, atol=1e-6)
+    assert np.allclose(chunk_cosine, searcher.index.embeddings[rows] @ query, atol=1e-6)
+
+    def centred(v: np.ndarray, m: np.ndarray) -> float:
+        a, b = v - m, query - m
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    expected_specific = []
+    for r in rows.tolist():
+        topic = searcher._topics[searcher._topic_of[r]]
+        texts = [searcher.index.embeddings[r], *vectors[offsets[r] : offsets[r + 1]]]
+        expected_specific.append(max(centred(v, topic) for v in texts))
+    assert np.allclose(specific, expected_specific, atol=1e-5)
+    question = "how do patrols protect civilians"
+    compared = 0
+    for passage in searcher.search(question, 5):
+        row = next(
+            i
+            for i, c in enumerate(searcher.chunks)
+            if c.doc == passage.doc and c.start_line == passage.start_line
+        )
+        chunk = searcher.chunks[row]
+        if passage.end_line != chunk.end_line:
+            continue  # a passage of several chunks: the single-chunk ones suffice here
+        cosines = vectors[offsets[row] : offsets[row + 1]] @ query
+        alone = choose_highlights(chunk.text, chunk.sentences, cosines.tolist(), terms(question))
+        assert passage.highlights == alone
+        compared += 1
+    assert compared >= 2
+
+
+def test_a_searcher_does_not_follow_a_build_of_another_precision(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    from fakes import FakeEmbedder, settings_for
+
+    from qa.index import build_index
+
+    class Int8Fake(FakeEmbedder):
+        precision = "int8"
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    searcher = Searcher.open(settings, embedder=FakeEmbedder())
+    (seed_corpus / "extra.txt").write_text("Bridges need inspections.\n", encoding="utf-8")
+    build_index(settings.with_overrides(precision="int8"), embedder=Int8Fake(), progress=False)
+    # Its questions would be encoded at the old precision: `Searcher.open` must decide.
+    assert searcher.latest() is searcher
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    assert searcher.latest() is not searcher

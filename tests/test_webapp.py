@@ -385,7 +385,7 @@ def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
 
     from qa.web.app import Handlers
 
-    monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr("qa.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder())
     index = tmp_path / "index"
     fake_build(seed_corpus, index)
     (seed_corpus / "new.md").write_text("# New\n\nFresh words about sourdough.\n")
@@ -408,7 +408,7 @@ def test_a_rebuild_that_finds_nothing_new_says_what_the_last_build_changed(
 
     from qa.web.app import Handlers
 
-    monkeypatch.setattr("qa.embedding.load_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr("qa.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder())
     index = tmp_path / "index"
     (seed_corpus / "old.md").write_text("# Old\n\nWords that go away.\n")
     fake_build(seed_corpus, index)

@@ -76,7 +76,7 @@ def _open(settings: Settings) -> Searcher:
     from qa.index import load_index, open_index
     from qa.search import Searcher
 
-    embedder = load_embedder(settings.model)
+    embedder = load_embedder(settings.model, settings.precision)
     opened = open_index(
         settings,
         rebuild=True,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.embedding import SpanEmbedder
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -95,6 +96,25 @@ class ProgressEmbedder:
     def __init__(self, inner: Embedder, report: Callable[[int, int], None]) -> None:
         self.inner, self.report = inner, report
         self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+        self.precision: str = getattr(inner, "precision", "fp32")
+        self.pools_spans = isinstance(inner, SpanEmbedder) and inner.pools_spans
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool
+    ) -> tuple[Vectors, Vectors]:
+        """The inner model's vectors of `texts` and their spans, 32 texts at a time."""
+        if not isinstance(self.inner, SpanEmbedder):
+            pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
+            return self.encode(texts), self.encode(pieces)
+        self.report(0, len(texts))
+        vectors, pooled = [self.inner.encode([])], [self.inner.encode([])]
+        for start in range(0, len(texts), 32):
+            end = start + 32
+            found = self.inner.encode_with_spans(texts[start:end], spans[start:end], progress=False)
+            vectors.append(found[0])
+            pooled.append(found[1])
+            self.report(min(end, len(texts)), len(texts))
+        return np.concatenate(vectors), np.concatenate(pooled)
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         self.report(0, len(texts))
@@ -155,7 +175,9 @@ class Rebuild:
 
         try:
             before = self.holder.get().index.manifest
-            embedder = ProgressEmbedder(load_embedder(self.settings.model), self._embedded)
+            embedder = ProgressEmbedder(
+                load_embedder(self.settings.model, self.settings.precision), self._embedded
+            )
             info = build_index(self.settings, embedder=embedder, progress=False)
             self._step("Loading the new index…")
             self.holder.get()  # loads the new build now, not on the next question
