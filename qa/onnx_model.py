@@ -379,15 +379,24 @@ def quantize_int8(source: Path, target: Path) -> None:
     Used with QA_PRECISION=int8, not by default: its vectors have cosine ~0.993 to
     the fp32 ones, which moves borderline confidence flags (README, Performance).
     """
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(source),
-        str(target),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        extra_options={"DefaultTensorType": 1},  # float: the fused ops hide their types
-    )
+    # The quantizer warns through the root logger, which would give the process a handler
+    # (`logging.basicConfig`) and print every library's debug lines from then on.
+    root, quiet = logging.getLogger(), logging.NullHandler()
+    root.addHandler(quiet)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": 1},  # float: the fused ops hide their types
+        )
+    finally:
+        root.removeHandler(quiet)
 
 
 def _batches(lengths: Any, order: Any) -> list[Any]:

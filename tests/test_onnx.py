@@ -216,6 +216,29 @@ def test_the_int8_copy_gives_nearly_the_same_vectors(onnx: OnnxEmbedder) -> None
     assert np.median(cosines) > 0.98, np.percentile(cosines, [1, 50])
 
 
+def test_making_the_int8_copy_prints_nothing_and_leaves_logging_alone(
+    onnx: OnnxEmbedder, tmp_path: Path
+) -> None:
+    # In a fresh process: pytest gives the root logger handlers of its own.
+    import subprocess
+    import sys
+
+    target = tmp_path / "model-int8.onnx"
+    code = (
+        "import logging, pathlib\n"
+        "from qa import onnx_model\n"
+        f"source, target = pathlib.Path({str(onnx.path)!r}), pathlib.Path({str(target)!r})\n"
+        "onnx_model.quantize_int8(source, target)\n"
+        "library = logging.getLogger('library')\n"
+        "library.setLevel(logging.DEBUG)\n"
+        "library.debug('a debug line of a library')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert target.stat().st_size > 0
+    assert done.stderr == "" and done.stdout == ""
+
+
 def test_sentence_vectors_pooled_from_the_passage_run(onnx: OnnxEmbedder) -> None:
     text = "Rivers carry silt to the sea. Patrols protect civilians at night."
     spans = [(0, 29), (30, len(text))]
