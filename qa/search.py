@@ -52,9 +52,9 @@ MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only co
 class Passage:
     """One answer: source text with its citation.
 
-    `score` runs from 0 to 1, higher is better: it is the calibrated similarity of
-    question and passage, and 0.5 is the line between a credible answer and not
-    (`confident`).  `highlights` are the sentences of `text` that best answer.
+    `score` runs from 0 to 1, higher is better: how likely the passage answers the
+    question (`qa.ranking.answer_scores`), and 0.5 is the line between a credible
+    answer and not (`confident`).  `highlights` are the sentences of `text` that best answer.
     `unmentioned` lists the names and numbers of the question that the documents never
     mention ("Rwanda", "1994"); when there are any, no passage is confident.
     """
