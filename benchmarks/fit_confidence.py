@@ -33,8 +33,6 @@ import numpy as np
 from scipy.optimize import minimize
 
 from qa.evaluate import read_questions, same_text_span
-from qa.index import build_index
-from qa.lexical import named_words, terms
 from qa.ranking import Evidence, relevance
 from qa.search import Searcher, _clean_question
 from qa.settings import Settings
@@ -61,15 +59,6 @@ def numbers(evidence: Evidence, i: int) -> np.ndarray:
     return np.array([closest, evidence.specific_cosine[i], evidence.chunk_coverage[i]])
 
 
-def searcher_for(settings: Settings) -> Searcher:
-    build_index(settings, progress=False)
-    return Searcher.open(settings)
-
-
-def unmentioned(searcher: Searcher, question: str) -> bool:
-    return any(searcher._section_bm25.unknown(terms(word)) for word in named_words(question))
-
-
 def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
     for question in read_questions(questions):
         found = searcher.candidates(_clean_question(question.question))
@@ -81,7 +70,7 @@ def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
         if not right.any() or right.all():
             continue
         order = np.argsort(-relevance(found.evidence, searcher.ranking), kind="stable")
-        named = unmentioned(searcher, question.question)
+        named = bool(searcher.unmentioned(question.question))
         first_right = next(i for i in order if right[i])
         first_other = next(i for i in order if not right[i])
         yield Example("squad", "squad", numbers(found.evidence, first_right), True, named)
@@ -95,7 +84,7 @@ def set_examples(searcher: Searcher, corpus: str, names: Iterable[str]) -> Itera
             if found is None:
                 continue
             first = int(np.argmax(relevance(found.evidence, searcher.ranking)))
-            named = unmentioned(searcher, question.question)
+            named = bool(searcher.unmentioned(question.question))
             yield Example(corpus, name, numbers(found.evidence, first), bool(question.gold), named)
 
 
@@ -148,14 +137,17 @@ def main() -> int:
     args = parser.parse_args()
     corpus, questions = squad_to_corpus(args.squad, args.workdir / "squad")
     base = Settings.from_env()
-    seed = searcher_for(
-        base.with_overrides(corpus_dir=ROOT / "corpus", index_dir=args.workdir / "seed-index")
+    seed = Searcher.open(
+        base.with_overrides(corpus_dir=ROOT / "corpus", index_dir=args.workdir / "seed-index"),
+        rebuild=True,
     )
-    multidoc = searcher_for(
-        base.with_overrides(corpus_dir=DATA / "multidoc", index_dir=args.workdir / "md-index")
+    multidoc = Searcher.open(
+        base.with_overrides(corpus_dir=DATA / "multidoc", index_dir=args.workdir / "md-index"),
+        rebuild=True,
     )
-    squad = searcher_for(
-        base.with_overrides(corpus_dir=corpus, index_dir=args.workdir / "squad" / "index")
+    squad = Searcher.open(
+        base.with_overrides(corpus_dir=corpus, index_dir=args.workdir / "squad" / "index"),
+        rebuild=True,
     )
     examples = [
         *set_examples(seed, "seed", SEED_SETS),

@@ -230,9 +230,7 @@ class Searcher:
             return []
         candidates, evidence = found.rows, found.evidence
         scores = relevance(evidence, self.ranking)
-        unmentioned = tuple(
-            word for word in named_words(question) if self._section_bm25.unknown(terms(word))
-        )
+        unmentioned = self.unmentioned(question)
         answers = answer_scores(evidence, names_known=not unmentioned)
         score_of = dict(zip(candidates, answers.tolist(), strict=True))
         if not self.ranking.group:
@@ -257,6 +255,12 @@ class Searcher:
             for g in groups
         ]
         return _never_rising(passages)
+
+    def unmentioned(self, question: str) -> tuple[str, ...]:
+        """The question's names and numbers (`named_words`) that no document mentions."""
+        return tuple(
+            word for word in named_words(question) if self._section_bm25.unknown(terms(word))
+        )
 
     def candidates(self, question: str, k: int = 10) -> Candidates | None:
         """The chunks worth ranking for a cleaned `question`, with their evidence; None when
