@@ -228,6 +228,13 @@ def open_index(
         before_build(status)
     try:
         built = build_index(settings, embedder=embedder, progress=False)
+    except BuildLockedError as error:
+        if index is not None:
+            return OpenedIndex(index, status, not_rebuilt=str(error))
+        # Nothing to answer from yet (a first run started twice): wait for that build.
+        with _build_lock(settings.index_dir, wait=True):
+            pass
+        return open_index(settings, rebuild=True, embedder=embedder)
     except QAError as error:
         if index is None:
             raise
@@ -236,8 +243,9 @@ def open_index(
 
 
 @contextlib.contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold the build lock of `index_dir`; the lock file needs no write permission."""
+def _build_lock(index_dir: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold the build lock of `index_dir`, waiting for it with `wait`, else raising
+    BuildLockedError when another build holds it; the lock file needs no write permission."""
     path = index_dir / ".lock"
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
@@ -248,7 +256,7 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             f"Cannot open the lock file {path} ({error.strerror}): remove it, then retry"
         ) from error
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(descriptor)
         raise BuildLockedError(

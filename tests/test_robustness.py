@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,30 @@ def test_ask_answers_from_the_index_it_has_while_another_process_builds(
     assert code == 0 and "Protection of Civilians" in captured.out
     assert "out of date (added new.txt)" in captured.err
     assert "Another build" in captured.err and "answering from it as it is" in captured.err
+
+
+def test_ask_with_no_index_waits_for_the_build_another_process_started(
+    seed_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_cli: None
+) -> None:
+    # Two first runs at once: the second used to fail with "Another build … is running".
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    holding, release = threading.Event(), threading.Event()
+
+    def other_build() -> None:
+        with _build_lock(index_dir):
+            holding.set()
+            release.wait(10)
+
+    other = threading.Thread(target=other_build)
+    other.start()
+    holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    code = ask(seed_corpus, index_dir)
+    other.join()
+    captured = capsys.readouterr()
+    assert code == 0 and "Protection of Civilians" in captured.out, captured.err
+    assert "Another build" not in captured.err
 
 
 def test_ask_answers_from_a_stale_index_in_a_read_only_folder(
