@@ -20,7 +20,8 @@ Passages are chosen greedily (`choose_passages`): a second passage from a sectio
 already shown pays a fixed penalty plus one in proportion to the share of the section
 already shown, so a long section (a Wikipedia article, a chapter) can contribute several
 passages when they are clearly the best while a short one is not shown twice over, and
-neighbouring chunks that score nearly as well are merged.
+neighbouring chunks that score nearly as well are merged; a passage so merged counts the
+likelihood of each of its chunks.
 
 The score shown to people is not the relevance (which is relative to the candidates)
 but how likely the passage answers the question (`answer_scores`), the same function
@@ -226,9 +227,11 @@ def choose_passages(
     Each step takes the chunk with the best relevance after the ranking's `section_penalty`
     for every passage its section already has, plus `shown_penalty` times the share of the
     section's chunks (`section_sizes`, when given) already shown.  A chunk next to a passage
-    of its section joins it instead (up to 3 chunks) when within `MERGE_MARGIN` of that
-    passage's first chunk and, if given, is in `mergeable` (merging weak answers only makes
-    them longer).
+    of its section joins it (up to 3 chunks), as soon as the passage is chosen, when within
+    `MERGE_MARGIN` of that passage's first chunk and, if given, is in `mergeable` (merging
+    weak answers only makes them longer).  Passages come in the order of the value each was
+    chosen at plus what its joined neighbours add: relevance is log-odds, and a passage holds
+    the answer when any of its chunks does, so the gain is log Σ exp(neighbour − first).
 
     >>> sections = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
     >>> choose_passages([4, 5, 9, 1], np.array([3.0, 2.9, 1.5, 1.0]), sections, 2)
@@ -240,44 +243,64 @@ def choose_passages(
     base = np.asarray(scores, dtype=np.float64)
     adjusted = base.copy()
     sections = np.array([section_of[row] for row in rows], dtype=np.int64)
+    position = {row: i for i, row in enumerate(rows)}
     groups: list[list[int]] = []
     taken = np.zeros(len(rows), dtype=bool)
     passages: dict[int, int] = {}
     shown: dict[int, int] = {}
-    first_of: dict[int, float] = {}  # each passage's first chunk: its relevance
+    values: list[float] = []
     while len(groups) < k and not taken.all():
         i = int(np.argmax(np.where(taken, -np.inf, adjusted)))
         taken[i] = True
-        row, section = rows[i], int(sections[i])
-        group = _neighbour_group(groups, row, section_of, base[i], first_of)
-        if group is not None and (mergeable is None or row in mergeable):
-            group.append(row)
-        else:
-            groups.append([row])
-            first_of[row] = float(base[i])
-            passages[section] = passages.get(section, 0) + 1
-        shown[section] = shown.get(section, 0) + 1
+        group, section = [rows[i]], int(sections[i])
+        # Neighbours nearly as good join now, though the penalty would rank them after
+        # other passages: joining a passage does not make a second one.
+        joining = _joining(group, section_of, position, ~taken, base, mergeable)
+        group += [rows[j] for j in joining]
+        taken[joining] = True
+        groups.append(group)
+        # Relevance is log-odds: a passage holds the answer if any of its chunks does, so
+        # its neighbours add their likelihood to the value it was chosen at.
+        gain = float(np.log(np.exp(base[[i, *joining]] - base[i]).sum()))
+        values.append(float(adjusted[i]) + gain)
+        passages[section] = passages.get(section, 0) + 1
+        shown[section] = shown.get(section, 0) + len(group)
         share = shown[section] / section_sizes[section] if section_sizes is not None else 0.0
         same = sections == section
         penalty = ranking.section_penalty * passages[section] + ranking.shown_penalty * share
         adjusted[same] = base[same] - penalty
-    return groups
+    order = np.argsort(-np.array(values), kind="stable")
+    return [groups[j] for j in order]
 
 
-def _neighbour_group(
-    groups: list[list[int]],
-    row: int,
+def _joining(
+    group: list[int],
     section_of: Sequence[int],
-    score: float,
-    first_of: dict[int, float],
-) -> list[int] | None:
-    """The passage `row` would extend: same section, next to it, not full, nearly as good."""
-    for group in groups:
-        if (
-            section_of[group[0]] == section_of[row]
-            and len(group) < MAX_MERGED
-            and row in (min(group) - 1, max(group) + 1)
-            and score >= first_of[group[0]] - MERGE_MARGIN
-        ):
-            return group
-    return None
+    position: dict[int, int],
+    free: npt.NDArray[np.bool_],
+    base: npt.NDArray[np.float64],
+    mergeable: Collection[int] | None,
+) -> list[int]:
+    """The candidates (by position) that extend `group` outward, nearest first: free
+    (`free`), of its section, within `MERGE_MARGIN` of its first chunk's relevance, and
+    `mergeable` when given; up to `MAX_MERGED` chunks in all."""
+    best = base[position[group[0]]] - MERGE_MARGIN
+    section = section_of[group[0]]
+    low, high = min(group), max(group)
+    joined: list[int] = []
+    while len(group) + len(joined) < MAX_MERGED:
+        found = [
+            row
+            for row in (low - 1, high + 1)
+            if row in position
+            and free[position[row]]
+            and position[row] not in joined
+            and section_of[row] == section
+            and base[position[row]] >= best
+            and (mergeable is None or row in mergeable)
+        ]
+        if not found:
+            break
+        joined.append(position[found[0]])
+        low, high = min(low, found[0]), max(high, found[0])
+    return joined

@@ -138,3 +138,23 @@ def test_a_weak_neighbour_is_not_merged() -> None:
     assert choose_passages([0, 1], close, sections, 2) == [[0, 1]]
     assert choose_passages([0, 1], far, sections, 2) == [[0], [1]]
     assert choose_passages([0, 1], close, sections, 2, mergeable=set()) == [[0], [1]]
+
+
+def test_a_neighbour_nearly_as_good_joins_its_passage_before_the_list_is_full() -> None:
+    # Row 1 is next to row 0 and within the merge margin, but the penalty for section 0's
+    # passage puts it below row 5: it used to be left out of a two-passage list.
+    sections = [0, 0, 0, 1, 1, 1]
+    scores = np.array([6.0, 5.0, 4.6], dtype=np.float32)
+    assert choose_passages([0, 5, 1], scores, sections, 2) == [[0, 1], [5]]
+    # ...and only a neighbour of its own section joins: row 3 starts section 1, after row 2.
+    assert choose_passages([2, 4, 3], scores, sections, 2) == [[2], [4, 3]]
+
+
+def test_a_passage_of_several_good_chunks_comes_before_a_single_slightly_better_chunk() -> None:
+    # Rows 0 and 1 of section 0 are neighbours, each nearly as good as row 5 of section 1:
+    # the answer is likelier in the passage of two than in the one chunk.
+    sections = [0, 0, 0, 1, 1, 1]
+    scores = np.array([6.0, 5.9, 5.8], dtype=np.float32)
+    assert choose_passages([5, 0, 1], scores, sections, 2) == [[0, 1], [5]]
+    apart = [0, 0, 0, 1, 1, 1, 2]  # not neighbours: the better chunk stays first
+    assert choose_passages([5, 0, 2], scores, apart, 2) == [[5], [0]]
