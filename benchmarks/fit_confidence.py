@@ -56,7 +56,7 @@ class Example:
 
 def numbers(evidence: Evidence, i: int) -> np.ndarray:
     closest = max(evidence.chunk_cosine[i], evidence.sentence_cosine[i])
-    return np.array([closest, evidence.specific_cosine[i], evidence.chunk_coverage[i]])
+    return np.array([closest, evidence.specific_cosine[i], evidence.content_coverage[i]])
 
 
 def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:

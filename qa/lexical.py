@@ -34,13 +34,35 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS  # NLTK's English list
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
 def terms(text: str) -> list[str]:
     """Stemmed words of `text` without English stop words: "The partnerships" → ["partnership"].
 
     The same tokens as `bm25s.tokenize` with these settings, without its per-call overhead
     (it runs for every question and every sentence considered for a highlight).
     """
-    stop = _stopwords()
+    return _stemmed(text, _stopwords())
+
+
+def content_terms(text: str) -> list[str]:
+    """`terms` without function words (NLTK's English stop list): what a question asks about.
+
+    BM25's short stop list keeps "what", "which", "does": words no document may
+    contain, so they would weigh as the rarest content of every question.
+
+    >>> content_terms("Which organizations does the UN work with?")
+    ['organiz', 'un', 'work']
+    """
+    return _stemmed(text, _function_words())
+
+
+def _stemmed(text: str, stop: frozenset[str]) -> list[str]:
     words = [word for word in _TOKEN.findall(text.lower()) if word not in stop]
     return [term for term in _stemmer().stemWords(words) if term]
 

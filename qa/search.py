@@ -26,7 +26,14 @@ from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
 from qa.highlight import Highlight, choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
-from qa.lexical import LexicalIndex, contains_phrase, named_words, quoted_phrases, terms
+from qa.lexical import (
+    LexicalIndex,
+    contains_phrase,
+    content_terms,
+    named_words,
+    quoted_phrases,
+    terms,
+)
 from qa.ranking import (
     Array,
     Evidence,
@@ -285,6 +292,7 @@ class Searcher:
             section_coverage=self._section_bm25.coverage(query_terms)[sections],
             title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
+            content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
         )
         return Candidates(candidates, evidence, query, query_terms)
 

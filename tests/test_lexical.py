@@ -5,7 +5,14 @@ from __future__ import annotations
 import bm25s
 from fakes import DATA, SEED
 
-from qa.lexical import LexicalIndex, _stemmer, contains_phrase, quoted_phrases, terms
+from qa.lexical import (
+    LexicalIndex,
+    _stemmer,
+    contains_phrase,
+    content_terms,
+    quoted_phrases,
+    terms,
+)
 
 
 def test_terms_are_the_tokens_bm25s_indexes() -> None:
@@ -32,3 +39,11 @@ def test_quoted_phrases_and_matching() -> None:
     ]
     assert contains_phrase("Strong political\n  will matters", "political will")
     assert not contains_phrase("politically willing", "political will")
+
+
+def test_the_wording_of_a_question_does_not_count_as_content_a_text_lacks() -> None:
+    # "what" and "does" are in no text, so as terms they weighed as the rarest of all.
+    index = LexicalIndex(["Cats purr when content.", "Dogs bark at night."])
+    question = "What does a cat do when content?"
+    assert index.coverage(content_terms(question))[0] == 1.0
+    assert index.coverage(terms(question))[0] < 0.6

@@ -65,11 +65,11 @@ def test_the_answer_score_is_a_probability_that_grows_with_each_kind_of_evidence
         chunk_cosine=[cosine],
         sentence_cosine=[cosine - 0.2],
         specific_cosine=[cosine],
-        chunk_coverage=[0.3],
+        content_coverage=[0.3],
     )
     score = float(answer_scores(base)[0])
     assert 0 < score < 1
-    for name in ("chunk_cosine", "specific_cosine", "chunk_coverage"):
+    for name in ("chunk_cosine", "specific_cosine", "content_coverage"):
         more = replace(base, **{name: getattr(base, name) + np.float32(0.1)})
         assert float(answer_scores(more)[0]) > score, name
 
@@ -78,14 +78,14 @@ def test_text_on_the_documents_topic_that_does_not_answer_is_not_confident() -> 
     # Equally close to the question, but one text is close only in what its whole
     # document shares (its centred cosine is low): that one is not an answer.
     evidence = _evidence(
-        chunk_cosine=[0.6, 0.6], specific_cosine=[0.6, 0.1], chunk_coverage=[0.3, 0.3]
+        chunk_cosine=[0.6, 0.6], specific_cosine=[0.6, 0.1], content_coverage=[0.3, 0.3]
     )
     answers = answer_scores(evidence)
     assert is_confident(float(answers[0])) and not is_confident(float(answers[1]))
 
 
 def test_a_name_the_documents_never_mention_leaves_no_answer_confident() -> None:
-    evidence = _evidence(chunk_cosine=[0.95], specific_cosine=[0.9], chunk_coverage=[1.0])
+    evidence = _evidence(chunk_cosine=[0.95], specific_cosine=[0.9], content_coverage=[1.0])
     assert is_confident(float(answer_scores(evidence)[0]))
     assert not is_confident(float(answer_scores(evidence, names_known=False)[0]))
 
