@@ -160,6 +160,13 @@ class Searcher:
             section_texts[section] += "\n" + chunk.text
         self._section_bm25 = LexicalIndex(section_texts)
         self._topic_of, self._topics = _topics(self.chunks, self._embeddings)
+        # What a question does not change, worked out once: each text's dot with its topic.
+        self._topic_norms = np.einsum("ij,ij->i", self._topics, self._topics)
+        self._chunk_topic = _topic_dots(self._embeddings, self._topics, self._topic_of)
+        owner = np.repeat(np.arange(len(self.chunks)), np.diff(index.sentence_offsets))
+        self._sentence_topic = _topic_dots(
+            self._sentence_vectors, self._topics, self._topic_of[owner]
+        )
         self._newest, self._skipped = self, index.folder
         self._switching = threading.Lock()
 
@@ -330,22 +337,18 @@ class Searcher:
         chunk without sentences) and the best `centred_cosine` of the two."""
         picks, lengths = self._sentence_rows(rows)
         owner = np.repeat(np.arange(len(rows)), lengths)
-        sentences = self._sentence_vectors[picks]
-        chunks = self._embeddings[rows]
-        topics = self._topics[self._topic_of[rows]]
-        chunk_cosine = np.asarray(chunks @ query, dtype=np.float32)
-        sentence_cosine = np.asarray(sentences @ query, dtype=np.float32)
-        query_topic = topics @ query
-        topic_norm = np.einsum("ij,ij->i", topics, topics)
-        specific = centred_cosine(
-            chunk_cosine, np.einsum("ij,ij->i", chunks, topics), query_topic, topic_norm
-        )
+        chunk_cosine = np.asarray(self._embeddings[rows] @ query, dtype=np.float32)
+        sentence_cosine = np.asarray(self._sentence_vectors[picks] @ query, dtype=np.float32)
+        topic = self._topic_of[rows]
+        query_topic = (self._topics @ query)[topic]
+        topic_norm = self._topic_norms[topic]
+        specific = centred_cosine(chunk_cosine, self._chunk_topic[rows], query_topic, topic_norm)
         best = np.full(len(rows), -1.0, dtype=np.float32)
         has = lengths > 0
         if has.any():
             specific_sentences = centred_cosine(
                 sentence_cosine,
-                np.einsum("ij,ij->i", sentences, topics[owner]),
+                self._sentence_topic[picks],
                 query_topic[owner],
                 topic_norm[owner],
             )
@@ -430,6 +433,17 @@ def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray
     whole = sums.sum(axis=0) / max(len(chunks), 1)
     topics = np.vstack([sums[large] / counts[large, None], whole[None, :]]).astype(np.float32)
     return topic_row[doc_of], topics
+
+
+def _topic_dots(vectors: np.ndarray, topics: Array, topic_of: np.ndarray) -> Array:
+    """Each row of `vectors` dotted with its topic (`topics[topic_of[row]]`), in blocks, so
+    that no copy of the topics as large as `vectors` is made."""
+    dots = np.empty(len(vectors), dtype=np.float32)
+    block = 16_384
+    for start in range(0, len(vectors), block):
+        rows = slice(start, start + block)
+        dots[rows] = np.einsum("ij,ij->i", vectors[rows], topics[topic_of[rows]])
+    return dots
 
 
 def _same_encoder(a: store.Manifest, b: store.Manifest) -> bool:
