@@ -340,7 +340,9 @@ class Searcher:
         chunk_cosine = np.asarray(self._embeddings[rows] @ query, dtype=np.float32)
         sentence_cosine = np.asarray(self._sentence_vectors[picks] @ query, dtype=np.float32)
         topic = self._topic_of[rows]
-        query_topic = (self._topics @ query)[topic]
+        # Only the candidates' topics: a product with every topic (thousands of documents)
+        # wakes BLAS's threads, which then compete with the model's for the two cores.
+        query_topic = self._topics[topic] @ query
         topic_norm = self._topic_norms[topic]
         specific = centred_cosine(chunk_cosine, self._chunk_topic[rows], query_topic, topic_norm)
         best = np.full(len(rows), -1.0, dtype=np.float32)
