@@ -5,7 +5,8 @@
 A first passage is confident when the documents answer the question, not when they are
 on its topic.  Each question's first candidate (by relevance) gives three numbers: its
 closest cosine (chunk or best sentence), its centred cosine (`qa.ranking.centred_cosine`)
-and how much of the question's rare terms the chunk holds.  Answered examples: SQuAD
+and how much of the question's content words (`qa.lexical.content_terms`), weighted by
+rarity, the chunk holds.  Answered examples: SQuAD
 questions whose right paragraph ranks first among the right chunks, and the answerable
 questions of the seed and multi-document sets.  Unanswered ones: the same SQuAD
 questions with their paragraph taken away (the best of the other candidates, nearly all
@@ -49,7 +50,7 @@ MULTIDOC_SETS = ("multidoc_questions", "multidoc_ontopic_unanswerable_questions"
 class Example:
     corpus: str  # "squad", "seed" or "multidoc": the unit left out
     set: str
-    x: np.ndarray  # closest cosine, centred cosine, coverage
+    x: np.ndarray  # closest cosine, centred cosine, content-word coverage
     answered: bool
     named: bool  # names something the documents never mention
 
