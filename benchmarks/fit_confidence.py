@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/fit_confidence.py ../shared/eval/squad/squad-dev-half.json
 
 A first passage is confident when the documents answer the question, not when they are
-on its topic.  Each question's first candidate (by relevance) gives three numbers: its
-closest cosine (chunk or best sentence), its centred cosine (`qa.ranking.centred_cosine`)
-and how much of the question's content words (`qa.lexical.content_terms`), weighted by
-rarity, the chunk holds.  Answered examples: SQuAD
+on its topic.  Each question's first candidate (by relevance) gives four numbers: its
+closest cosine (chunk or best sentence), its centred cosine (`qa.ranking.centred_cosine`),
+how much of the question's content words (`qa.lexical.content_terms`), weighted by
+rarity, the chunk holds, and how much of them it holds in the same or similar word pieces
+(`qa.pieces.PieceCoverage`).  Answered examples: SQuAD
 questions whose right paragraph ranks first among the right chunks, and the answerable
 questions of the seed and multi-document sets.  Unanswered ones: the same SQuAD
 questions with their paragraph taken away (the best of the other candidates, nearly all
@@ -50,14 +51,21 @@ MULTIDOC_SETS = ("multidoc_questions", "multidoc_ontopic_unanswerable_questions"
 class Example:
     corpus: str  # "squad", "seed" or "multidoc": the unit left out
     set: str
-    x: np.ndarray  # closest cosine, centred cosine, content-word coverage
+    x: np.ndarray  # closest cosine, centred cosine, content-word and word-piece coverage
     answered: bool
     named: bool  # names something the documents never mention
 
 
 def numbers(evidence: Evidence, i: int) -> np.ndarray:
     closest = max(evidence.chunk_cosine[i], evidence.sentence_cosine[i])
-    return np.array([closest, evidence.specific_cosine[i], evidence.content_coverage[i]])
+    return np.array(
+        [
+            closest,
+            evidence.specific_cosine[i],
+            evidence.content_coverage[i],
+            evidence.piece_coverage[i],
+        ]
+    )
 
 
 def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:

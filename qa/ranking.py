@@ -25,13 +25,15 @@ likelihood of each of its chunks.
 
 The score shown to people is not the relevance (which is relative to the candidates)
 but how likely the passage answers the question (`answer_scores`), the same function
-for every question (README, "Honest confidence").  It weighs three things: how close
+for every question (README, "Honest confidence").  It weighs four things: how close
 the passage's closest text (the chunk or its best sentence) is to the question; how
 close it stays once the document's mean direction is taken from both, which is what
 sets this text apart from the rest of its document (`centred_cosine`): text on the
-document's topic is close to any question on that topic, answer or not; and how much
+document's topic is close to any question on that topic, answer or not; how much
 of the question's content words, weighted by rarity, the chunk contains (question words
-such as "what" or "does" are left out: no document need contain them).  The score is
+such as "what" or "does" are left out: no document need contain them); and how much of
+them it holds in the same or similar words (`qa.pieces`: "troops" for "soldiers" counts,
+"drones" asked of a text that never names them does not).  The score is
 halved when the
 question names something (a name, a number) that the documents never mention: text
 on the same topic does not answer "what happened in Rwanda" if Rwanda is nowhere in
@@ -67,13 +69,14 @@ MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk j
 MAX_MERGED = 3  # chunks in one passage at most
 
 # Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"), printed by
-# `benchmarks/fit_confidence.py`: the weights of the closest cosine, the centred cosine
-# and the chunk's coverage of the question are a logistic fit of answered questions
+# `benchmarks/fit_confidence.py`: the weights of the closest cosine, the centred cosine,
+# the chunk's coverage of the question's content words and its word-piece coverage of them
+# are a logistic fit of answered questions
 # against unanswered ones (SQuAD questions with and without their paragraph, and the
 # multi-document sets); the bias puts 0.5 where at most 2 of the 57 answerable seed
 # questions (development and paraphrase sets) have a first passage below it.
-ANSWER_WEIGHTS = (2.59, 4.59, 1.99)
-ANSWER_BIAS = -3.5
+ANSWER_WEIGHTS = (2.37, 4.51, 0.97, 1.92)
+ANSWER_BIAS = -3.98
 # Puts any cosine below the confidence line, and keeps the order of the passages.
 UNKNOWN_NAME_FACTOR = 0.5
 
@@ -93,6 +96,9 @@ class Evidence:
     # The chunk's coverage of the question's content words (`lexical.content_terms`): not a
     # ranking feature either; `chunk_coverage` counts every term but stop words.
     content_coverage: Array
+    # The question's content word pieces the chunk holds or holds a near word for
+    # (`qa.pieces.PieceCoverage`): not a ranking feature.
+    piece_coverage: Array
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def min_max(values: Array) -> Array:
 def features(evidence: Evidence) -> Array:
     """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
 
-    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(9)))
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(10)))
     >>> [round(float(x), 2) for x in features(e)[1]]
     [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0]
     """
@@ -197,17 +203,18 @@ def answer_scores(evidence: Evidence, names_known: bool = True) -> Array:
     `names_known` is False when the question names something the documents never
     mention (`Passage.unmentioned`): then no passage of them is a confident answer.
 
-    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5)
+    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5, 0.8)
     >>> e = Evidence(*(np.array([v], dtype=np.float32) for v in values))
     >>> [round(float(answer_scores(e)[0]), 2), round(float(answer_scores(e, False)[0]), 2)]
-    [0.83, 0.42]
+    [0.88, 0.44]
     """
     closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
-    w_closest, w_specific, w_coverage = ANSWER_WEIGHTS
+    w_closest, w_specific, w_coverage, w_pieces = ANSWER_WEIGHTS
     logit = (
         w_closest * closest
         + w_specific * evidence.specific_cosine
         + w_coverage * evidence.content_coverage
+        + w_pieces * evidence.piece_coverage
         + ANSWER_BIAS
     )
     score: Array = (1 / (1 + np.exp(-logit))).astype(np.float32)

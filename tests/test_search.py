@@ -68,10 +68,11 @@ def test_at_most_two_answerable_seed_questions_look_unanswered(seed_searcher: Se
 def test_on_topic_questions_the_essay_does_not_answer_are_often_flagged(
     seed_searcher: Searcher,
 ) -> None:
-    # Measured 31 of 43 (README, "Honest confidence"); 25 before the centred cosine.
+    # Measured 34 of 43 (README, "Honest confidence"); 31 before the word-piece coverage,
+    # 25 before the centred cosine.  75% is the bar.
     report = evaluate(DATA / "ontopic_unanswerable_questions.jsonl", seed_searcher, k=5)
     assert report.unanswerable == 43
-    assert report.unanswerable_flagged >= 30, report.describe()
+    assert report.unanswerable_flagged >= 33, report.describe()
 
 
 @pytest.mark.parametrize(
@@ -80,6 +81,7 @@ def test_on_topic_questions_the_essay_does_not_answer_are_often_flagged(
         ("Are there case studies of specific peacekeeping missions?", False),
         ("How many peacekeepers are deployed around the world today?", False),
         ("Why are UN peacekeepers called blue helmets?", False),
+        ("How much does the UN reimburse countries for each soldier they send?", False),
         ("How do peacekeepers keep ordinary people safe?", True),
         ("What happens to ex-fighters once the war is over?", True),
     ],

@@ -1,0 +1,150 @@
+"""How much of a question's content a text holds in similar words: the model's own word pieces.
+
+`PieceCoverage.covered(question, texts)` gives, for each text, the mean over the
+question's content word pieces (those of words that are not function words) of the
+best cosine between that piece and any piece of the text, with the vectors the model
+reads its input with (its word-piece embedding matrix, no forward pass).  A piece the
+text holds counts 1; a near word ("safe" for "security", "troops" for "soldiers") counts
+nearly as much; a word unlike any of the text ("drones", "reimburse") counts little.
+Questions in other words than the text still find their content there; questions about
+something the text does not say do not.
+
+Without the model's files (a model qa cannot read them from) only the pieces themselves
+count: 1 when the text holds one, 0 otherwise.  Without even its tokenizer, the words do.
+
+Not here: what the coverage weighs in the answer score (see `qa.ranking.answer_scores`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qa.lexical import content_terms
+
+Ids = npt.NDArray[np.int64]
+Vectors = npt.NDArray[np.float32]
+_WORD = re.compile(r"\w\w")  # a content word has two word characters, as in `qa.lexical`
+
+
+class PieceCoverage:
+    """A model's word pieces and their input vectors (unit rows), from its folder."""
+
+    def __init__(self, tokenizer: Any | None, vectors: Vectors | None) -> None:
+        self._tokenizer = tokenizer
+        # Kept as int8 codes times a scale per row: a question gathers the rows of every
+        # candidate's pieces (thousands), and a quarter of the bytes is most of the time.
+        self._codes: npt.NDArray[np.int8] | None = None
+        self._scales = np.zeros(0, dtype=np.float32)
+        if vectors is not None:
+            self._scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127
+            self._codes = np.round(vectors / self._scales[:, None]).astype(np.int8)
+        self._words: dict[str, int] = {}  # without a tokenizer: each word's own number
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of_model(cls, folder: Path | None) -> PieceCoverage:
+        """The coverage of the model in `folder` (None: a model without local files)."""
+        if folder is None:
+            return cls(None, None)
+        return _of_folder(folder.resolve())
+
+    def question_pieces(self, question: str) -> Ids:
+        """The pieces of the question's content words: "Which troops?" → the pieces of "troops"."""
+        return self._content_pieces([question])[0]
+
+    def text_pieces(self, texts: Sequence[str]) -> list[Ids]:
+        """The distinct pieces of each text (all of them: a question's piece finds its best
+        match among them, and a function word's is never much like a content word's)."""
+        if self._tokenizer is None:
+            return [np.unique(ids) for ids in self._content_pieces(texts)]
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [np.unique(np.array(e.ids, dtype=np.int64)) for e in encodings]
+
+    def _content_pieces(self, texts: Sequence[str]) -> list[Ids]:
+        if self._tokenizer is None:
+            return [self._numbers(content_terms(text)) for text in texts]
+        found = []
+        for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=False):
+            words: dict[int | None, str] = {}
+            for token, word in zip(encoding.tokens, encoding.word_ids, strict=True):
+                words[word] = words.get(word, "") + token.removeprefix("##")
+            content = {word for word, text in words.items() if _is_content(text)}
+            pairs = zip(encoding.ids, encoding.word_ids, strict=True)
+            found.append(np.array([i for i, word in pairs if word in content], dtype=np.int64))
+        return found
+
+    def covered(self, question: Ids, texts: Sequence[Ids]) -> npt.NDArray[np.float32]:
+        """Per text (its distinct pieces), the mean over `question`'s pieces of the best
+        cosine with one of the text's pieces; 0 for an empty text or question.
+
+        >>> exact = PieceCoverage(None, None)
+        >>> q = exact.question_pieces("Which troops patrol cities?")
+        >>> texts = exact.text_pieces(["Troops patrol.", "Rivers"])
+        >>> [round(float(v), 2) for v in exact.covered(q, texts)]
+        [0.67, 0.0]
+        """
+        scores = np.zeros(len(texts), dtype=np.float32)
+        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        if len(question) == 0 or not lengths.any():
+            return scores
+        full = lengths > 0
+        pieces = np.concatenate([t for t in texts if len(t)])
+        if self._codes is None:
+            similar = (question[:, None] == pieces[None, :]).astype(np.float32)
+        else:
+            present, inverse = np.unique(pieces, return_inverse=True)
+            asked = self._codes[question].astype(np.float32) * self._scales[question, None]
+            found = self._codes[present].astype(np.float32)
+            similar = ((asked @ found.T) * self._scales[present])[:, inverse]
+        starts = np.cumsum(lengths[full]) - lengths[full]
+        scores[full] = np.maximum.reduceat(similar, starts, axis=1).mean(axis=0)
+        return np.clip(scores, 0, 1)
+
+    def _numbers(self, words: list[str]) -> Ids:
+        with self._lock:
+            return np.array(
+                [self._words.setdefault(w, len(self._words)) for w in words], dtype=np.int64
+            )
+
+
+def _is_content(word: str) -> bool:
+    return bool(_WORD.search(word)) and bool(content_terms(word))
+
+
+@functools.lru_cache(maxsize=4)
+def _of_folder(folder: Path) -> PieceCoverage:
+    """Shared by every Searcher over the same model: the vectors take ~12 MB."""
+    tokenizer_file = folder / "tokenizer.json"
+    if not tokenizer_file.exists():
+        return PieceCoverage(None, None)
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return PieceCoverage(tokenizer, _input_vectors(folder))
+
+
+def _input_vectors(folder: Path) -> Vectors | None:
+    """The word-piece embedding matrix of the model's weights, rows of unit length;
+    None when its weights are not in a safetensors file (qa never unpickles)."""
+    weights = folder / "model.safetensors"
+    if not weights.exists():
+        return None
+    from safetensors import safe_open
+
+    with safe_open(str(weights), framework="np") as tensors:
+        names = [n for n in tensors.keys() if n.endswith("word_embeddings.weight")]  # noqa: SIM118
+        if len(names) != 1:
+            return None
+        matrix = np.asarray(tensors.get_tensor(names[0]), dtype=np.float32)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return matrix
