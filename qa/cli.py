@@ -214,7 +214,7 @@ def _ask(args: argparse.Namespace) -> None:
 
 
 def _say_rebuilding(status: IndexStatus) -> None:
-    print(f"qa: {status.describe()}; building it now…", file=sys.stderr, flush=True)
+    print(f"qa: {status.describe()}; {status.next_step()}…", file=sys.stderr, flush=True)
 
 
 def _eval(args: argparse.Namespace) -> None:

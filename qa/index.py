@@ -96,7 +96,8 @@ class IndexStatus:
 
     `state` is "missing" (no index), "damaged" (`damaged` says what), "stale"
     (`mismatches` with the settings, or documents `added`, `removed`, `changed`)
-    or "fresh".
+    or "fresh".  `building_elsewhere`: another process holds the build lock (set by
+    `open_index` when it is about to rebuild).
     """
 
     index_dir: Path
@@ -106,6 +107,7 @@ class IndexStatus:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
+    building_elsewhere: bool = False
 
     @property
     def state(self) -> Literal["fresh", "stale", "missing", "damaged"]:
@@ -135,6 +137,14 @@ class IndexStatus:
         if not parts:
             return f"{self.index_dir}/ is up to date"
         return f"{self.index_dir}/ is out of date ({'; '.join(parts)})"
+
+    def next_step(self) -> str:
+        """What a rebuild is about to do: "building it now", or wait for another's build."""
+        if not self.building_elsewhere:
+            return "building it now"
+        if self.state in ("missing", "damaged"):
+            return "another process is building it: waiting for that build"
+        return "another process is building it"
 
 
 @dataclass(frozen=True)
@@ -225,7 +235,7 @@ def open_index(
     if not rebuild or status.fresh:
         return OpenedIndex(index, status)
     if before_build is not None:
-        before_build(status)
+        before_build(replace(status, building_elsewhere=_building_elsewhere(settings.index_dir)))
     try:
         built = build_index(settings, embedder=embedder, progress=False)
     except BuildLockedError as error:
@@ -240,6 +250,19 @@ def open_index(
             raise
         return OpenedIndex(index, status, not_rebuilt=str(error))
     return OpenedIndex(load_index(settings), status, built)
+
+
+def _building_elsewhere(index_dir: Path) -> bool:
+    """Whether another process holds the build lock of `index_dir` now."""
+    if not index_dir.is_dir():
+        return False
+    try:
+        with _build_lock(index_dir):
+            return False
+    except BuildLockedError:
+        return True
+    except QAError:
+        return False  # the build itself will say what is wrong with the lock file
 
 
 @contextlib.contextmanager

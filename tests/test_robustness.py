@@ -156,6 +156,9 @@ def test_ask_with_no_index_waits_for_the_build_another_process_started(
     captured = capsys.readouterr()
     assert code == 0 and "Protection of Civilians" in captured.out, captured.err
     assert "Another build" not in captured.err
+    # It says it waits for that build, not that it builds one of its own.
+    assert "another process is building it: waiting for that build" in captured.err
+    assert "building it now" not in captured.err
 
 
 def test_ask_answers_from_a_stale_index_in_a_read_only_folder(

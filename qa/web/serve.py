@@ -67,7 +67,7 @@ class _BuildReport:
 
 
 def _say_rebuilding(status: IndexStatus) -> None:
-    _say(f"qa: {status.describe()}; building it now…")
+    _say(f"qa: {status.describe()}; {status.next_step()}…")
 
 
 def _open(settings: Settings) -> Searcher:
