@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from qa.lexical import content_terms
 
-Ids = npt.NDArray[np.int64]
+Ids = npt.NDArray[np.int32]
 Vectors = npt.NDArray[np.float32]
 _WORD = re.compile(r"\w\w")  # a content word has two word characters, as in `qa.lexical`
 
@@ -66,7 +66,7 @@ class PieceCoverage:
         if self._tokenizer is None:
             return [np.unique(ids) for ids in self._content_pieces(texts)]
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [np.unique(np.array(e.ids, dtype=np.int64)) for e in encodings]
+        return [np.unique(np.array(e.ids, dtype=np.int32)) for e in encodings]
 
     def _content_pieces(self, texts: Sequence[str]) -> list[Ids]:
         if self._tokenizer is None:
@@ -78,7 +78,7 @@ class PieceCoverage:
                 words[word] = words.get(word, "") + token.removeprefix("##")
             content = {word for word, text in words.items() if _is_content(text)}
             pairs = zip(encoding.ids, encoding.word_ids, strict=True)
-            found.append(np.array([i for i, word in pairs if word in content], dtype=np.int64))
+            found.append(np.array([i for i, word in pairs if word in content], dtype=np.int32))
         return found
 
     def covered(self, question: Ids, texts: Sequence[Ids]) -> npt.NDArray[np.float32]:
@@ -111,7 +111,7 @@ class PieceCoverage:
     def _numbers(self, words: list[str]) -> Ids:
         with self._lock:
             return np.array(
-                [self._words.setdefault(w, len(self._words)) for w in words], dtype=np.int64
+                [self._words.setdefault(w, len(self._words)) for w in words], dtype=np.int32
             )
 
 
