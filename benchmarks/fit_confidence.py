@@ -35,8 +35,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from qa.evaluate import read_questions, same_text_span
-from qa.ranking import Evidence, relevance
-from qa.search import Searcher, _clean_question
+from qa.ranking import relevance
+from qa.search import Candidates, Searcher, _clean_question
 from qa.settings import Settings
 from qa.squad import squad_to_corpus
 
@@ -56,16 +56,11 @@ class Example:
     named: bool  # names something the documents never mention
 
 
-def numbers(evidence: Evidence, i: int) -> np.ndarray:
+def numbers(searcher: Searcher, found: Candidates, i: int) -> np.ndarray:
+    evidence = found.evidence
     closest = max(evidence.chunk_cosine[i], evidence.sentence_cosine[i])
-    return np.array(
-        [
-            closest,
-            evidence.specific_cosine[i],
-            evidence.content_coverage[i],
-            evidence.piece_coverage[i],
-        ]
-    )
+    pieces = searcher.piece_coverage(found, [i])[0]
+    return np.array([closest, evidence.specific_cosine[i], evidence.content_coverage[i], pieces])
 
 
 def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
@@ -82,8 +77,8 @@ def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
         named = bool(searcher.unmentioned(question.question))
         first_right = next(i for i in order if right[i])
         first_other = next(i for i in order if not right[i])
-        yield Example("squad", "squad", numbers(found.evidence, first_right), True, named)
-        yield Example("squad", "squad removed", numbers(found.evidence, first_other), False, named)
+        yield Example("squad", "squad", numbers(searcher, found, first_right), True, named)
+        yield Example("squad", "squad removed", numbers(searcher, found, first_other), False, named)
 
 
 def set_examples(searcher: Searcher, corpus: str, names: Iterable[str]) -> Iterable[Example]:
@@ -94,7 +89,7 @@ def set_examples(searcher: Searcher, corpus: str, names: Iterable[str]) -> Itera
                 continue
             first = int(np.argmax(relevance(found.evidence, searcher.ranking)))
             named = bool(searcher.unmentioned(question.question))
-            yield Example(corpus, name, numbers(found.evidence, first), bool(question.gold), named)
+            yield Example(corpus, name, numbers(searcher, found, first), bool(question.gold), named)
 
 
 def fit(examples: list[Example]) -> tuple[np.ndarray, float]:

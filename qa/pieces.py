@@ -103,7 +103,9 @@ class PieceCoverage:
             present, inverse = np.unique(pieces, return_inverse=True)
             asked = self._codes[question].astype(np.float32) * self._scales[question, None]
             found = self._codes[present].astype(np.float32)
-            similar = ((asked @ found.T) * self._scales[present])[:, inverse]
+            # einsum, not BLAS: BLAS's worker threads, once woken, spin on the two cores
+            # the model runs on next (a question took 25 ms instead of 14 at 1,000 chunks).
+            similar = (np.einsum("ij,kj->ik", asked, found) * self._scales[present])[:, inverse]
         starts = np.cumsum(lengths[full]) - lengths[full]
         scores[full] = np.maximum.reduceat(similar, starts, axis=1).mean(axis=0)
         return np.clip(scores, 0, 1)

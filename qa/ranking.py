@@ -42,7 +42,7 @@ it.  Down the list it is capped by the score above, so it never rises.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,9 +96,6 @@ class Evidence:
     # The chunk's coverage of the question's content words (`lexical.content_terms`): not a
     # ranking feature either; `chunk_coverage` counts every term but stop words.
     content_coverage: Array
-    # The question's content word pieces the chunk holds or holds a near word for
-    # (`qa.pieces.PieceCoverage`): not a ranking feature.
-    piece_coverage: Array
 
 
 @dataclass(frozen=True)
@@ -132,7 +129,7 @@ def min_max(values: Array) -> Array:
 def features(evidence: Evidence) -> Array:
     """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
 
-    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(10)))
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(9)))
     >>> [round(float(x), 2) for x in features(e)[1]]
     [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0]
     """
@@ -197,24 +194,35 @@ def centred_cosine(
     return np.clip(centred, -1, 1).astype(np.float32)
 
 
-def answer_scores(evidence: Evidence, names_known: bool = True) -> Array:
-    """How likely each candidate answers the question, 0..1; 0.5 is the confidence line.
+def answer_scores(
+    evidence: Evidence,
+    piece_coverage: Array,
+    names_known: bool = True,
+    at: npt.NDArray[np.intp] | None = None,
+) -> Array:
+    """How likely candidates answer the question, 0..1; 0.5 is the confidence line.
 
+    `piece_coverage` is each one's word-piece coverage of the question
+    (`qa.pieces.PieceCoverage`), for the candidates at positions `at` (default: all); it
+    costs the most to find, so only the candidates a list of passages needs get one.
     `names_known` is False when the question names something the documents never
     mention (`Passage.unmentioned`): then no passage of them is a confident answer.
 
-    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5, 0.8)
+    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5)
     >>> e = Evidence(*(np.array([v], dtype=np.float32) for v in values))
-    >>> [round(float(answer_scores(e)[0]), 2), round(float(answer_scores(e, False)[0]), 2)]
+    >>> pieces = np.array([0.8], dtype=np.float32)
+    >>> known, unknown = answer_scores(e, pieces), answer_scores(e, pieces, names_known=False)
+    >>> [round(float(known[0]), 2), round(float(unknown[0]), 2)]
     [0.88, 0.44]
     """
-    closest = np.maximum(evidence.chunk_cosine, evidence.sentence_cosine)
+    rows = slice(None) if at is None else at
+    closest = np.maximum(evidence.chunk_cosine[rows], evidence.sentence_cosine[rows])
     w_closest, w_specific, w_coverage, w_pieces = ANSWER_WEIGHTS
     logit = (
         w_closest * closest
-        + w_specific * evidence.specific_cosine
-        + w_coverage * evidence.content_coverage
-        + w_pieces * evidence.piece_coverage
+        + w_specific * evidence.specific_cosine[rows]
+        + w_coverage * evidence.content_coverage[rows]
+        + w_pieces * piece_coverage
         + ANSWER_BIAS
     )
     score: Array = (1 / (1 + np.exp(-logit))).astype(np.float32)
@@ -232,7 +240,7 @@ def choose_passages(
     k: int,
     ranking: Ranking = Ranking(),
     section_sizes: Sequence[int] | None = None,
-    mergeable: Collection[int] | None = None,
+    mergeable: Container[int] | None = None,
 ) -> list[list[int]]:
     """Candidate chunks `rows` with relevance `scores` into at most `k` passages, best first.
 
@@ -291,7 +299,7 @@ def _joining(
     position: dict[int, int],
     free: npt.NDArray[np.bool_],
     base: npt.NDArray[np.float64],
-    mergeable: Collection[int] | None,
+    mergeable: Container[int] | None,
 ) -> list[int]:
     """The candidates (by position) that extend `group` outward, nearest first: free
     (`free`), of its section, within `MERGE_MARGIN` of its first chunk's relevance, and

@@ -11,7 +11,6 @@ Not here: building or storing the index (see `qa.index`).
 
 from __future__ import annotations
 
-import functools
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -114,6 +113,7 @@ class Candidates:
     evidence: Evidence
     query: np.ndarray
     query_terms: list[str]
+    query_pieces: Ids  # the word pieces of its content words (`qa.pieces`)
 
 
 class Searcher:
@@ -244,23 +244,17 @@ class Searcher:
         question = _clean_question(question)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
-        with _one_blas_thread():
-            return self._search(question, k)
-
-    def _search(self, question: str, k: int) -> list[Passage]:
         found = self.candidates(question, k)
         if found is None:
             return []
-        candidates, evidence = found.rows, found.evidence
-        scores = relevance(evidence, self.ranking)
+        candidates = found.rows
+        scores = relevance(found.evidence, self.ranking)
         unmentioned = self.unmentioned(question)
-        answers = answer_scores(evidence, names_known=not unmentioned)
-        score_of = dict(zip(candidates, answers.tolist(), strict=True))
+        answers = _Answers(self, found, names_known=not unmentioned)
         if not self.ranking.group:
             order = np.argsort(-scores, kind="stable")[:k]
             groups = [[candidates[i]] for i in order]
         else:
-            credible = {row for row, score in score_of.items() if is_confident(score)}
             groups = choose_passages(
                 candidates,
                 scores,
@@ -268,8 +262,9 @@ class Searcher:
                 k,
                 self.ranking,
                 section_sizes=self._section_sizes,
-                mergeable=credible,
+                mergeable=answers,
             )
+        score_of = answers.scores([row for group in groups for row in group])
         passages = [
             replace(
                 self._passage(sorted(g), score_of, found.query, found.query_terms),
@@ -278,6 +273,12 @@ class Searcher:
             for g in groups
         ]
         return _never_rising(passages)
+
+    def piece_coverage(self, found: Candidates, positions: Sequence[int]) -> Array:
+        """The word-piece coverage of the question (`qa.pieces`) by the candidates at
+        `positions` of `found.rows`."""
+        rows = [found.rows[i] for i in positions]
+        return self._piece_coverage.covered(found.query_pieces, self._pieces_of(rows))
 
     def unmentioned(self, question: str) -> tuple[str, ...]:
         """The question's names and numbers (`named_words`) that no document mentions."""
@@ -309,11 +310,9 @@ class Searcher:
             title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
             content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
-            piece_coverage=self._piece_coverage.covered(
-                self._piece_coverage.question_pieces(plain), self._pieces_of(candidates)
-            ),
         )
-        return Candidates(candidates, evidence, query, query_terms)
+        pieces = self._piece_coverage.question_pieces(plain)
+        return Candidates(candidates, evidence, query, query_terms, pieces)
 
     def _candidates(
         self, query: np.ndarray, chunk_bm25: np.ndarray, phrases: list[str], k: int
@@ -430,6 +429,30 @@ class Searcher:
         )
 
 
+class _Answers:
+    """The answer scores of a question's candidates, each worked out when first needed: the
+    word-piece coverage costs the most, and a list of passages needs few of them.  `row in
+    answers` says whether that candidate chunk is a credible answer (`is_confident`)."""
+
+    def __init__(self, searcher: Searcher, found: Candidates, *, names_known: bool) -> None:
+        self._searcher, self._found, self._names_known = searcher, found, names_known
+        self._position = {row: i for i, row in enumerate(found.rows)}
+        self._known: dict[int, float] = {}
+
+    def scores(self, rows: Sequence[int]) -> dict[int, float]:
+        """The score of each of `rows` (chunk rows among the candidates)."""
+        new = list(dict.fromkeys(row for row in rows if row not in self._known))
+        if new:
+            at = np.array([self._position[row] for row in new], dtype=np.intp)
+            pieces = self._searcher.piece_coverage(self._found, at.tolist())
+            found = answer_scores(self._found.evidence, pieces, self._names_known, at=at)
+            self._known.update(zip(new, found.tolist(), strict=True))
+        return {row: self._known[row] for row in rows}
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int) and is_confident(self.scores([row])[row])
+
+
 def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray, Array]:
     """Each chunk's topic row and the topics: the mean vector of each document of at least
     `TOPIC_CHUNKS` chunks, then the mean of the whole corpus (for every other document).
@@ -467,20 +490,6 @@ def _topic_dots(vectors: np.ndarray, topics: Array, topic_of: np.ndarray) -> Arr
         rows = slice(start, start + block)
         dots[rows] = np.einsum("ij,ij->i", vectors[rows], topics[topic_of[rows]])
     return dots
-
-
-@functools.cache
-def _blas() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _one_blas_thread() -> Any:
-    """numpy's BLAS on the calling thread alone while a question is answered: its products
-    there are small, and BLAS's worker threads, once woken, spin on the cores the model
-    runs on next (a question took 22 ms instead of 15 at 1,000 chunks)."""
-    return _blas().limit(limits=1, user_api="blas")
 
 
 def _model_folder(name: str) -> Path | None:

@@ -67,11 +67,13 @@ def test_the_answer_score_is_a_probability_that_grows_with_each_kind_of_evidence
         specific_cosine=[cosine],
         content_coverage=[0.3],
     )
-    score = float(answer_scores(base)[0])
+    pieces = np.array([0.4], dtype=np.float32)
+    score = float(answer_scores(base, pieces)[0])
     assert 0 < score < 1
     for name in ("chunk_cosine", "specific_cosine", "content_coverage"):
         more = replace(base, **{name: getattr(base, name) + np.float32(0.1)})
-        assert float(answer_scores(more)[0]) > score, name
+        assert float(answer_scores(more, pieces)[0]) > score, name
+    assert float(answer_scores(base, pieces + np.float32(0.1))[0]) > score
 
 
 def test_text_on_the_documents_topic_that_does_not_answer_is_not_confident() -> None:
@@ -80,14 +82,15 @@ def test_text_on_the_documents_topic_that_does_not_answer_is_not_confident() -> 
     evidence = _evidence(
         chunk_cosine=[0.6, 0.6], specific_cosine=[0.6, 0.1], content_coverage=[0.3, 0.3]
     )
-    answers = answer_scores(evidence)
+    answers = answer_scores(evidence, np.array([0.5, 0.5], dtype=np.float32))
     assert is_confident(float(answers[0])) and not is_confident(float(answers[1]))
 
 
 def test_a_name_the_documents_never_mention_leaves_no_answer_confident() -> None:
     evidence = _evidence(chunk_cosine=[0.95], specific_cosine=[0.9], content_coverage=[1.0])
-    assert is_confident(float(answer_scores(evidence)[0]))
-    assert not is_confident(float(answer_scores(evidence, names_known=False)[0]))
+    pieces = np.array([1.0], dtype=np.float32)
+    assert is_confident(float(answer_scores(evidence, pieces)[0]))
+    assert not is_confident(float(answer_scores(evidence, pieces, names_known=False)[0]))
 
 
 def test_the_centred_cosine_keeps_what_sets_a_text_apart_from_its_document() -> None:
