@@ -251,6 +251,8 @@ class Searcher:
         scores = relevance(found.evidence, self.ranking)
         unmentioned = self.unmentioned(question)
         answers = _Answers(self, found, names_known=not unmentioned)
+        # The best few are nearly always shown or considered: one batch instead of one each.
+        answers.scores([candidates[i] for i in np.argsort(-scores, kind="stable")[: 3 * k]])
         if not self.ranking.group:
             order = np.argsort(-scores, kind="stable")[:k]
             groups = [[candidates[i]] for i in order]
