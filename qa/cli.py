@@ -193,8 +193,9 @@ def _watch(settings: Settings) -> None:
             print(f"qa: {event.error}", file=sys.stderr, flush=True)
 
     print(f"Watching {settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
-    watcher = CorpusWatcher(settings, on_event=report).start()
-    try:
+    watcher = CorpusWatcher(settings, on_event=report)
+    try:  # entered before the thread starts: a Ctrl-C at any moment after stops it
+        watcher.start()
         threading.Event().wait()
     finally:
         watcher.stop()

@@ -68,7 +68,8 @@ class CorpusWatcher:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():  # never started, or interrupted as it started
+            self._thread.join()
 
     def wait_until_idle(self, seconds: float) -> bool:
         """True once the watcher has caught up: no change pending and no build running."""
