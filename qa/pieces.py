@@ -40,8 +40,8 @@ class PieceCoverage:
 
     def __init__(self, tokenizer: Any | None, vectors: Vectors | None) -> None:
         self._tokenizer = tokenizer
-        # Kept as int8 codes times a scale per row: a question gathers the rows of every
-        # candidate's pieces (thousands), and a quarter of the bytes is most of the time.
+        # Kept as int8 codes times a scale per row: a question gathers the rows of its
+        # candidates' pieces (thousands), and a quarter of the bytes is most of that time.
         self._codes: npt.NDArray[np.int8] | None = None
         self._scales = np.zeros(0, dtype=np.float32)
         if vectors is not None:
@@ -68,7 +68,7 @@ class PieceCoverage:
 
         Each whitespace-separated token is tokenized once and remembered: the tokenizer
         splits at whitespace first, so the pieces are those of the whole text, and a
-        corpus repeats its words, so a new chunk costs lookups (~0.05 ms, not ~0.3 ms).
+        corpus repeats its words, so a new chunk costs lookups (~0.1 ms, not ~0.3 ms).
         """
         if self._tokenizer is None:
             return [np.unique(ids) for ids in self._content_pieces(texts)]
