@@ -176,6 +176,26 @@ def test_the_answer_box_comes_first_and_says_how_sure(
         assert "The answer sentence." not in visible_text(box)
 
 
+@pytest.mark.parametrize(
+    ("score", "confident", "shown", "words"),
+    [
+        (0.697, True, "69%", "Possible answer"),
+        (0.7, True, "70%", "Answer"),
+        (0.4996, False, "49%", ""),
+    ],
+)
+def test_the_percentage_shown_agrees_with_the_words_beside_it(
+    score: float, confident: bool, shown: str, words: str
+) -> None:
+    # 0.697 used to read "Possible answer · 70% match" and 0.4996 "50% · weak".
+    best = passage(score=score, confident=confident)
+    page = visible_text(results_html("q", [(best, section())]))
+    assert f"{shown} match" in page or not confident
+    assert f"{shown}" + ("" if confident else " · weak") in page
+    if words:
+        assert f"{words} · {shown} match" in page
+
+
 def test_the_answer_box_names_what_the_documents_never_mention() -> None:
     best = replace(passage(score=0.3, confident=False), unmentioned=("Rwanda", "1994"))
     box = visible_text(answer_html(best, None))

@@ -14,6 +14,7 @@ wiring components (see `qa.web.app`).
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -127,14 +128,16 @@ def _short(text: str, limit: int = SHOWN_QUESTION) -> str:
 
 
 def _percent(passage: Passage) -> int:
-    return round(max(0.0, min(1.0, passage.score)) * 100)
+    """The score in whole percent, rounded down: the lines at 50% (confident) and 70%
+    ("Answer") then agree with the number shown (0.697 is 69%, "Possible answer")."""
+    return math.floor(max(0.0, min(1.0, passage.score)) * 100 + 1e-9)
 
 
 def verdict(passage: Passage) -> tuple[str, str]:
     """How sure qa is of its best passage, as (kind, words): `("sure", "Answer")`."""
     if not passage.confident:
         return "none", NO_MATCH
-    if passage.score >= STRONG:
+    if _percent(passage) >= round(STRONG * 100):
         return "sure", "Answer"
     return "maybe", "Possible answer"
 
