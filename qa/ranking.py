@@ -1,6 +1,6 @@
 """How evidence becomes a ranking and a readable score; small pure functions over arrays.
 
-Every candidate chunk carries seven kinds of evidence (`Evidence`): the cosine between
+Every candidate chunk carries seven kinds of ranking evidence (`Evidence`): the cosine between
 the question and the chunk (embedded with its section path), the cosine with its
 best sentence, BM25 of the chunk and of its whole section (title included), how
 much of the question's distinct terms, weighted by rarity, the chunk and the section

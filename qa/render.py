@@ -8,7 +8,6 @@ window, clear the screen or hide text; bidirectional overrides) are shown as
 
 from __future__ import annotations
 
-import math
 import re
 import textwrap
 from collections.abc import Sequence
@@ -62,9 +61,7 @@ def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
     for rank, passage in enumerate(passages, start=1):
         citation = harmless(passage.citation)
         citation = f"{BOLD}{citation}{RESET}" if color else citation
-        # Rounded down, so that a passage below the 0.5 line never reads 0.50.
-        shown = math.floor(passage.score * 100 + 1e-9) / 100
-        lines.append(f"{rank}. {citation}  (score {shown:.2f})")
+        lines.append(f"{rank}. {citation}  (score {passage.percent / 100:.2f})")
         body = mark_highlights(passage, color)
         for paragraph in body.split("\n"):
             lines.append(

@@ -11,6 +11,7 @@ Not here: building or storing the index (see `qa.index`).
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -80,6 +81,12 @@ class Passage:
     unmentioned: tuple[str, ...] = ()  # the question's names and numbers no document mentions
     span: Span | None = None
     """The pages of a PDF, or paragraphs of an HTML or Word file, it comes from."""
+
+    @property
+    def percent(self) -> int:
+        """The score in whole percent, rounded down, as the page and the terminal show it:
+        the 50% (confident) and 70% lines then agree with it (0.697 is 69, 0.4996 is 49)."""
+        return math.floor(max(0.0, min(1.0, self.score)) * 100 + 1e-9)
 
     @property
     def citation(self) -> str:
@@ -251,11 +258,11 @@ class Searcher:
         scores = relevance(found.evidence, self.ranking)
         unmentioned = self.unmentioned(question)
         answers = _Answers(self, found, names_known=not unmentioned)
+        order = np.argsort(-scores, kind="stable")
         # The best few are nearly always shown or considered: one batch instead of one each.
-        answers.scores([candidates[i] for i in np.argsort(-scores, kind="stable")[: 3 * k]])
+        answers.scores([candidates[i] for i in order[: 3 * k]])
         if not self.ranking.group:
-            order = np.argsort(-scores, kind="stable")[:k]
-            groups = [[candidates[i]] for i in order]
+            groups = [[candidates[i]] for i in order[:k]]
         else:
             groups = choose_passages(
                 candidates,

@@ -14,7 +14,6 @@ wiring components (see `qa.web.app`).
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -127,17 +126,11 @@ def _short(text: str, limit: int = SHOWN_QUESTION) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
 
 
-def _percent(passage: Passage) -> int:
-    """The score in whole percent, rounded down: the lines at 50% (confident) and 70%
-    ("Answer") then agree with the number shown (0.697 is 69%, "Possible answer")."""
-    return math.floor(max(0.0, min(1.0, passage.score)) * 100 + 1e-9)
-
-
 def verdict(passage: Passage) -> tuple[str, str]:
     """How sure qa is of its best passage, as (kind, words): `("sure", "Answer")`."""
     if not passage.confident:
         return "none", NO_MATCH
-    if _percent(passage) >= round(STRONG * 100):
+    if passage.percent >= round(STRONG * 100):
         return "sure", "Answer"
     return "maybe", "Possible answer"
 
@@ -170,7 +163,7 @@ def answer_html(passage: Passage, section: Section | None) -> str:
     sentences = " ".join(h.text.strip() for h in passage.highlights) or _short(passage.text, 300)
     return (
         f'<section class="qa-answer qa-answer-{kind}" aria-label="{words}">'
-        f'<p class="qa-verdict">{words} <span class="qa-sure">· {_percent(passage)}% match</span>'
+        f'<p class="qa-verdict">{words} <span class="qa-sure">· {passage.percent}% match</span>'
         f'</p><p class="qa-answer-text">{esc(sentences)}</p>'
         f"{citation_html(passage, section)}</section>"
     )
@@ -178,7 +171,7 @@ def answer_html(passage: Passage, section: Section | None) -> str:
 
 def card_html(rank: int, passage: Passage, section: Section | None) -> str:
     """One source: rank, score, citation (opens the section) and the marked passage."""
-    percent = _percent(passage)
+    percent = passage.percent
     weak = "" if passage.confident else " qa-weak"
     label = f"{percent}%" + ("" if passage.confident else " · weak")
     return (
