@@ -36,7 +36,8 @@ from scipy.optimize import minimize
 
 from qa.evaluate import read_questions, same_text_span
 from qa.ranking import relevance
-from qa.search import Candidates, Searcher, _clean_question
+from qa.retrieval import Candidates
+from qa.search import Searcher, _clean_question
 from qa.settings import Settings
 from qa.squad import squad_to_corpus
 
@@ -59,13 +60,13 @@ class Example:
 def numbers(searcher: Searcher, found: Candidates, i: int) -> np.ndarray:
     evidence = found.evidence
     closest = max(evidence.chunk_cosine[i], evidence.sentence_cosine[i])
-    pieces = searcher.piece_coverage(found, [i])[0]
+    pieces = searcher.retriever.piece_coverage(found, [i])[0]
     return np.array([closest, evidence.specific_cosine[i], evidence.content_coverage[i], pieces])
 
 
 def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
     for question in read_questions(questions):
-        found = searcher.candidates(_clean_question(question.question))
+        found = searcher.retriever.candidates(_clean_question(question.question))
         if found is None or not question.gold:
             continue
         right = np.array(
@@ -74,7 +75,7 @@ def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
         if not right.any() or right.all():
             continue
         order = np.argsort(-relevance(found.evidence, searcher.ranking), kind="stable")
-        named = bool(searcher.unmentioned(question.question))
+        named = bool(searcher.retriever.unmentioned(question.question))
         first_right = next(i for i in order if right[i])
         first_other = next(i for i in order if not right[i])
         yield Example("squad", "squad", numbers(searcher, found, first_right), True, named)
@@ -84,11 +85,11 @@ def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
 def set_examples(searcher: Searcher, corpus: str, names: Iterable[str]) -> Iterable[Example]:
     for name in names:
         for question in read_questions(DATA / f"{name}.jsonl"):
-            found = searcher.candidates(_clean_question(question.question))
+            found = searcher.retriever.candidates(_clean_question(question.question))
             if found is None:
                 continue
             first = int(np.argmax(relevance(found.evidence, searcher.ranking)))
-            named = bool(searcher.unmentioned(question.question))
+            named = bool(searcher.retriever.unmentioned(question.question))
             yield Example(corpus, name, numbers(searcher, found, first), bool(question.gold), named)
 
 

@@ -47,7 +47,7 @@ def collect(settings: Settings, questions: Path) -> list[Example]:
     searcher = Searcher.open(settings)
     examples = []
     for question in read_questions(questions):
-        found = searcher.candidates(_clean_question(question.question))
+        found = searcher.retriever.candidates(_clean_question(question.question))
         if found is None or not question.gold:
             continue
         chunks = [searcher.chunks[row] for row in found.rows]

@@ -24,8 +24,9 @@ from qa.errors import QAError
 SHOWN_MISSES = 20  # a SQuAD-sized set has hundreds; --json lists them all
 
 if TYPE_CHECKING:
+    from qa.passage import Passage
     from qa.ranking import Ranking
-    from qa.search import Passage, Searcher
+    from qa.search import Searcher
 
 
 @dataclass(frozen=True)

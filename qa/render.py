@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from qa.highlight import segments
 
 if TYPE_CHECKING:
-    from qa.search import Passage
+    from qa.passage import Passage
 
 BOLD, RESET = "\033[1m", "\033[0m"
 # C0 and C1 controls but tab and line feed, and the bidirectional embeddings and overrides.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from qa.passage import Passage
 from qa.render import render_passages
-from qa.search import Passage
 
 
 def test_a_weak_passage_never_reads_as_if_it_were_at_the_confidence_line() -> None:

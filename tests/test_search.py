@@ -296,7 +296,7 @@ def test_closeness_and_highlights_match_a_chunk_by_chunk_reference(
     expected = [
         max(vectors[offsets[r] : offsets[r + 1]] @ query, default=-1.0) for r in rows.tolist()
     ]
-    chunk_cosine, best, specific = searcher._closeness(rows, query)
+    chunk_cosine, best, specific = searcher.retriever.closeness(rows, query)
     assert np.allclose(best, expected, atol=1e-6)
     assert np.allclose(chunk_cosine, searcher.index.embeddings[rows] @ query, atol=1e-6)
 
@@ -306,7 +306,7 @@ def test_closeness_and_highlights_match_a_chunk_by_chunk_reference(
 
     expected_specific = []
     for r in rows.tolist():
-        topic = searcher._topics[searcher._topic_of[r]]
+        topic = searcher.retriever.topic(r)
         texts = [searcher.index.embeddings[r], *vectors[offsets[r] : offsets[r + 1]]]
         expected_specific.append(max(centred(v, topic) for v in texts))
     assert np.allclose(specific, expected_specific, atol=1e-5)

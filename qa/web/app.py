@@ -26,7 +26,8 @@ from qa.web.state import Rebuild, SearcherHolder, corpus_status, describe_watch,
 if TYPE_CHECKING:
     import gradio as gr
 
-    from qa.search import Passage, Searcher
+    from qa.passage import Passage
+    from qa.search import Searcher
     from qa.watch import CorpusWatcher
 
 MAX_RESULTS = 10

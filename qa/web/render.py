@@ -24,7 +24,7 @@ from qa.readers.base import Span
 
 if TYPE_CHECKING:
     from qa.chunking import Section
-    from qa.search import Passage
+    from qa.passage import Passage
 
 NO_MATCH = "The documents don't seem to answer this — the closest passages are below."
 STRONG = 0.7  # a confident best passage this sure reads "Answer"; below it, "Possible answer"

@@ -1,0 +1,242 @@
+"""Question to candidate chunks and their evidence, over one loaded index.
+
+A `Retriever` gathers the chunks worth ranking for a question (the nearest vectors
+from FAISS and the best BM25 chunks, or every chunk holding a quoted phrase) and what
+is known of each (`qa.ranking.Evidence`): cosines of the chunk, its best sentence and
+its section path, keyword scores and coverage of the chunk and of its section, and how
+close the closest text stays once its document's mean direction is taken away.
+
+Not here: ranking that evidence or turning it into passages (see `qa.ranking`,
+`qa.search`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.chunking import Chunk
+from qa.embedding import Embedder, local_folder
+from qa.errors import ModelError
+from qa.lexical import (
+    LexicalIndex,
+    contains_phrase,
+    content_terms,
+    named_words,
+    quoted_phrases,
+    terms,
+)
+from qa.pieces import Ids, PieceCoverage
+from qa.ranking import Array, Evidence, centred_cosine
+from qa.store import LoadedIndex
+
+CANDIDATES = 100  # per retriever; both lists are fused
+# A document's topic is the mean of its chunk vectors; a mean of fewer chunks is mostly
+# those chunks themselves, so such documents take the mean of the whole corpus instead.
+TOPIC_CHUNKS = 5
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The chunks a question is ranked over, their evidence, the question's vector and terms."""
+
+    rows: list[int]
+    evidence: Evidence
+    query: np.ndarray
+    query_terms: list[str]
+    query_pieces: Ids  # the word pieces of its content words (`qa.pieces`)
+
+
+class Retriever:
+    """The candidates of one loaded index for a question, and their evidence; safe to share
+    between threads (its caches only ever gain entries that are the same for every thread)."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        self.index, self.embedder, self.chunks = index, embedder, index.chunks
+        # Plain arrays over the memory-mapped files: indexing a np.memmap costs ~0.2 ms a call.
+        self.embeddings = np.asarray(index.embeddings)
+        self.sentence_vectors = np.asarray(index.sentence_vectors)
+        self._title_vectors = np.asarray(index.title_vectors)
+        self._piece_coverage = PieceCoverage.of_model(_model_folder(index.manifest.model))
+        self._chunk_pieces: dict[int, Ids] = {}  # chunk row: its word pieces, as needed
+        sections = {(s.doc, s.start_line): i for i, s in enumerate(index.sections)}
+        self.section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
+        self._section_array = np.array(self.section_of, dtype=np.int64)
+        self.section_sizes = np.bincount(
+            self._section_array, minlength=len(index.sections)
+        ).tolist()
+        self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks])
+        section_texts = [" ".join(s.path) for s in index.sections]
+        for chunk, section in zip(self.chunks, self.section_of, strict=True):
+            section_texts[section] += "\n" + chunk.text
+        self._section_bm25 = LexicalIndex(section_texts)
+        self._topic_of, self._topics = _topics(self.chunks, self.embeddings)
+        # What a question does not change, worked out once: each text's dot with its topic.
+        self._topic_norms = np.einsum("ij,ij->i", self._topics, self._topics)
+        self._chunk_topic = _topic_dots(self.embeddings, self._topics, self._topic_of)
+        owner = np.repeat(np.arange(len(self.chunks)), np.diff(index.sentence_offsets))
+        self._sentence_topic = _topic_dots(
+            self.sentence_vectors, self._topics, self._topic_of[owner]
+        )
+
+    def candidates(self, question: str, k: int = 10) -> Candidates | None:
+        """The chunks worth ranking for a cleaned `question`, with their evidence; None when
+        no chunk qualifies.  (Also what `benchmarks/fit_fusion.py` fits the weights on.)"""
+        phrases = quoted_phrases(question)
+        plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
+        query = np.asarray(self.embedder.encode([plain])[0], dtype=np.float32)
+        query_terms = terms(plain)
+        chunk_bm25 = self._chunk_bm25.scores(query_terms)
+        candidates = self._candidates(query, chunk_bm25, phrases, k)
+        if not candidates:
+            return None
+        rows = np.array(candidates)
+        sections = self._section_array[rows]
+        chunk_cosine, sentence_cosine, specific_cosine = self.closeness(rows, query)
+        evidence = Evidence(
+            chunk_cosine=chunk_cosine,
+            sentence_cosine=sentence_cosine,
+            chunk_bm25=chunk_bm25[rows],
+            section_bm25=self._section_bm25.scores(query_terms)[sections],
+            chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
+            section_coverage=self._section_bm25.coverage(query_terms)[sections],
+            title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
+            specific_cosine=specific_cosine,
+            content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
+        )
+        pieces = self._piece_coverage.question_pieces(plain)
+        return Candidates(candidates, evidence, query, query_terms, pieces)
+
+    def piece_coverage(self, found: Candidates, positions: Sequence[int]) -> Array:
+        """The word-piece coverage of the question (`qa.pieces`) by the candidates at
+        `positions` of `found.rows`."""
+        rows = [found.rows[i] for i in positions]
+        return self._piece_coverage.covered(found.query_pieces, self._pieces_of(rows))
+
+    def unmentioned(self, question: str) -> tuple[str, ...]:
+        """The question's names and numbers (`named_words`) that no document mentions."""
+        return tuple(
+            word for word in named_words(question) if self._section_bm25.unknown(terms(word))
+        )
+
+    def sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of chunks `rows`, in order, and how many each chunk has."""
+        offsets = self.index.sentence_offsets
+        starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+        # One arange for all: each chunk's rows are its start plus 0..length-1.
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(starts, lengths) + within, lengths
+
+    def closeness(self, rows: np.ndarray, query: np.ndarray) -> tuple[Array, Array, Array]:
+        """Per chunk of `rows`: its cosine with the question, its best sentence's (-1 for a
+        chunk without sentences) and the best `centred_cosine` of the two."""
+        picks, lengths = self.sentence_rows(rows)
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        chunk_cosine = np.asarray(self.embeddings[rows] @ query, dtype=np.float32)
+        sentence_cosine = np.asarray(self.sentence_vectors[picks] @ query, dtype=np.float32)
+        topic = self._topic_of[rows]
+        # Only the candidates' topics: a product with every topic (thousands of documents)
+        # wakes BLAS's threads, which then compete with the model's for the two cores.
+        query_topic = self._topics[topic] @ query
+        topic_norm = self._topic_norms[topic]
+        specific = centred_cosine(chunk_cosine, self._chunk_topic[rows], query_topic, topic_norm)
+        best = np.full(len(rows), -1.0, dtype=np.float32)
+        has = lengths > 0
+        if has.any():
+            specific_sentences = centred_cosine(
+                sentence_cosine,
+                self._sentence_topic[picks],
+                query_topic[owner],
+                topic_norm[owner],
+            )
+            first = np.cumsum(lengths)[has] - lengths[has]
+            best[has] = np.maximum.reduceat(sentence_cosine, first)
+            specific[has] = np.maximum(
+                specific[has], np.maximum.reduceat(specific_sentences, first)
+            )
+        return chunk_cosine, best, specific
+
+    def topic(self, row: int) -> Array:
+        """The mean vector that chunk `row`'s `centred_cosine` is taken against."""
+        topic: Array = self._topics[self._topic_of[row]]
+        return topic
+
+    def _candidates(
+        self, query: np.ndarray, chunk_bm25: np.ndarray, phrases: list[str], k: int
+    ) -> list[int]:
+        """Rows worth ranking: every chunk with the quoted phrases, or both retrievers' best."""
+        if phrases:
+            return [
+                row
+                for row, chunk in enumerate(self.chunks)
+                if all(contains_phrase(chunk.text, phrase) for phrase in phrases)
+            ]
+        depth = min(len(self.chunks), max(CANDIDATES, 10 * k))
+        if depth == 0:
+            return []
+        _, nearest = self.index.vectors.search(query.reshape(1, -1), depth)
+        keyword_best = np.argpartition(-chunk_bm25, depth - 1)[:depth]
+        found = [int(r) for r in nearest[0] if r >= 0]
+        found += sorted(
+            (int(r) for r in keyword_best if chunk_bm25[r] > 0), key=lambda r: -chunk_bm25[r]
+        )
+        return list(dict.fromkeys(found))
+
+    def _pieces_of(self, rows: list[int]) -> list[Ids]:
+        """The word pieces of each chunk, worked out once per chunk of the index."""
+        cache = self._chunk_pieces
+        missing = [row for row in rows if row not in cache]
+        if missing:
+            found = self._piece_coverage.text_pieces([self.chunks[row].text for row in missing])
+            cache.update(zip(missing, found, strict=True))
+        return [cache[row] for row in rows]
+
+
+def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray, Array]:
+    """Each chunk's topic row and the topics: the mean vector of each document of at least
+    `TOPIC_CHUNKS` chunks, then the mean of the whole corpus (for every other document).
+
+    >>> from types import SimpleNamespace as C
+    >>> chunks = [C(doc="a")] * 5 + [C(doc="b")]
+    >>> vectors = np.array([[1.0, 0.0]] * 5 + [[0.0, 1.0]], dtype=np.float32)
+    >>> rows, topics = _topics(chunks, vectors)
+    >>> rows.tolist(), [[round(float(v), 2) for v in topic] for topic in topics]
+    ([0, 0, 0, 0, 0, 1], [[1.0, 0.0], [0.83, 0.17]])
+    """
+    names = sorted({chunk.doc for chunk in chunks})
+    number = {name: i for i, name in enumerate(names)}
+    doc_of = np.array([number[chunk.doc] for chunk in chunks], dtype=np.int64)
+    sums = np.zeros((len(names), embeddings.shape[1]), dtype=np.float64)
+    if len(chunks):
+        # Chunks come document by document: one pass sums each run of a document's chunks.
+        starts = np.flatnonzero(np.r_[True, doc_of[1:] != doc_of[:-1]])
+        np.add.at(sums, doc_of[starts], np.add.reduceat(embeddings, starts, dtype=np.float64))
+    counts = np.bincount(doc_of, minlength=len(names))
+    large = counts >= TOPIC_CHUNKS
+    topic_row = np.full(len(names), int(large.sum()), dtype=np.int64)
+    topic_row[large] = np.arange(int(large.sum()))
+    whole = sums.sum(axis=0) / max(len(chunks), 1)
+    topics = np.vstack([sums[large] / counts[large, None], whole[None, :]]).astype(np.float32)
+    return topic_row[doc_of], topics
+
+
+def _topic_dots(vectors: np.ndarray, topics: Array, topic_of: np.ndarray) -> Array:
+    """Each row of `vectors` dotted with its topic (`topics[topic_of[row]]`), in blocks, so
+    that no copy of the topics as large as `vectors` is made."""
+    dots = np.empty(len(vectors), dtype=np.float32)
+    block = 16_384
+    for start in range(0, len(vectors), block):
+        rows = slice(start, start + block)
+        dots[rows] = np.einsum("ij,ij->i", vectors[rows], topics[topic_of[rows]])
+    return dots
+
+
+def _model_folder(name: str) -> Path | None:
+    """The local folder of model `name`, None for one that has none (a test's fake)."""
+    try:
+        return local_folder(name)
+    except ModelError:
+        return None
