@@ -1,10 +1,10 @@
-"""Fit the answer score (`qa.ranking.ANSWER_WEIGHTS`, `ANSWER_BIAS`) and check it on held-out sets.
+"""Fit the answer score (`qa.confidence.ANSWER_WEIGHTS`, `ANSWER_BIAS`); check it on held-out sets.
 
     .venv/bin/python benchmarks/fit_confidence.py ../shared/eval/squad/squad-dev-half.json
 
 A first passage is confident when the documents answer the question, not when they are
 on its topic.  Each question's first candidate (by relevance) gives four numbers: its
-closest cosine (chunk or best sentence), its centred cosine (`qa.ranking.centred_cosine`),
+closest cosine (chunk or best sentence), its centred cosine (`qa.confidence.centred_cosine`),
 how much of the question's content words (`qa.lexical.content_terms`), weighted by
 rarity, the chunk holds, and how much of them it holds in the same or similar word pieces
 (`qa.pieces.PieceCoverage`).  Answered examples: SQuAD

@@ -22,7 +22,7 @@ class Passage:
     """One answer: source text with its citation.
 
     `score` runs from 0 to 1, higher is better: how likely the passage answers the
-    question (`qa.ranking.answer_scores`), and 0.5 is the line between a credible
+    question (`qa.confidence.answer_scores`), and 0.5 is the line between a credible
     answer and not (`confident`).  `highlights` are the sentences of `text` that best answer.
     `unmentioned` lists the names and numbers of the question that the documents never
     mention ("Rwanda", "1994"); when there are any, no passage is confident.

@@ -12,7 +12,7 @@ something the text does not say do not.
 Without the model's files (a model qa cannot read them from) only the pieces themselves
 count: 1 when the text holds one, 0 otherwise.  Without even its tokenizer, the words do.
 
-Not here: what the coverage weighs in the answer score (see `qa.ranking.answer_scores`).
+Not here: what the coverage weighs in the answer score (see `qa.confidence.answer_scores`).
 """
 
 from __future__ import annotations

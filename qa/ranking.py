@@ -1,4 +1,4 @@
-"""How evidence becomes a ranking and a readable score; small pure functions over arrays.
+"""How evidence becomes a ranking of passages; small pure functions over arrays.
 
 Every candidate chunk carries seven kinds of ranking evidence (`Evidence`): the cosine between
 the question and the chunk (embedded with its section path), the cosine with its
@@ -23,21 +23,7 @@ passages when they are clearly the best while a short one is not shown twice ove
 neighbouring chunks that score nearly as well are merged; a passage so merged counts the
 likelihood of each of its chunks.
 
-The score shown to people is not the relevance (which is relative to the candidates)
-but how likely the passage answers the question (`answer_scores`), the same function
-for every question (README, "Honest confidence").  It weighs four things: how close
-the passage's closest text (the chunk or its best sentence) is to the question; how
-close it stays once the document's mean direction is taken from both, which is what
-sets this text apart from the rest of its document (`centred_cosine`): text on the
-document's topic is close to any question on that topic, answer or not; how much
-of the question's content words, weighted by rarity, the chunk contains (question words
-such as "what" or "does" are left out: no document need contain them); and how much of
-them it holds in the same or similar words (`qa.pieces`: "troops" for "soldiers" counts,
-"drones" asked of a text that never names them does not).  The score is
-halved when the
-question names something (a name, a number) that the documents never mention: text
-on the same topic does not answer "what happened in Rwanda" if Rwanda is nowhere in
-it.  Down the list it is capped by the score above, so it never rises.
+Not here: the score shown to people (see `qa.confidence`).
 """
 
 from __future__ import annotations
@@ -67,18 +53,6 @@ SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must 
 SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks already shown
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
 MAX_MERGED = 3  # chunks in one passage at most
-
-# Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"), printed by
-# `benchmarks/fit_confidence.py`: the weights of the closest cosine, the centred cosine,
-# the chunk's coverage of the question's content words and its word-piece coverage of them
-# are a logistic fit of answered questions
-# against unanswered ones (SQuAD questions with and without their paragraph, and the
-# multi-document sets); the bias puts 0.5 where at most 2 of the 57 answerable seed
-# questions (development and paraphrase sets) have a first passage below it.
-ANSWER_WEIGHTS = (2.37, 4.51, 0.97, 1.92)
-ANSWER_BIAS = -3.98
-# Puts any cosine below the confidence line, and keeps the order of the passages.
-UNKNOWN_NAME_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -167,70 +141,6 @@ def reciprocal_rank_fusion(scores: Sequence[Array], k: int = 60) -> Array:
         ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
         fused += 1 / (k + ranks)
     return fused
-
-
-def centred_cosine(
-    cosine: Array, text_topic: Array, query_topic: Array, topic_norm: Array
-) -> Array:
-    """cos(t − m, q − m) for unit vectors t (a text) and q (the question) and a mean m.
-
-    From the dot products alone: `cosine` t·q, `text_topic` t·m, `query_topic` q·m and
-    `topic_norm` m·m.  m is the mean vector of the text's document: what every text of it
-    shares, so what is left is what this text says that the others do not.  A zero mean
-    leaves the cosine as it is, and so does a text that is the mean itself.
-
-    >>> t, q, m = (np.array(v, dtype=np.float32) for v in ([0.6, 0.8], [0.8, 0.6], [0.7, 0.7]))
-    >>> round(float(centred_cosine(t @ q, t @ m, q @ m, m @ m)), 2)
-    -1.0
-    >>> zero = np.float32(0)
-    >>> float(centred_cosine(t @ q, zero, zero, zero)) == float(t @ q)
-    True
-    """
-    numerator = cosine - text_topic - query_topic + topic_norm
-    squared = (1 - 2 * text_topic + topic_norm) * (1 - 2 * query_topic + topic_norm)
-    length = np.sqrt(np.maximum(squared, 0))
-    safe = length > 1e-6
-    centred = np.where(safe, numerator / np.where(safe, length, 1), cosine)
-    return np.clip(centred, -1, 1).astype(np.float32)
-
-
-def answer_scores(
-    evidence: Evidence,
-    piece_coverage: Array,
-    names_known: bool = True,
-    at: npt.NDArray[np.intp] | None = None,
-) -> Array:
-    """How likely candidates answer the question, 0..1; 0.5 is the confidence line.
-
-    `piece_coverage` is each one's word-piece coverage of the question
-    (`qa.pieces.PieceCoverage`), for the candidates at positions `at` (default: all); it
-    costs the most to find, so only the candidates a list of passages needs get one.
-    `names_known` is False when the question names something the documents never
-    mention (`Passage.unmentioned`): then no passage of them is a confident answer.
-
-    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5)
-    >>> e = Evidence(*(np.array([v], dtype=np.float32) for v in values))
-    >>> pieces = np.array([0.8], dtype=np.float32)
-    >>> known, unknown = answer_scores(e, pieces), answer_scores(e, pieces, names_known=False)
-    >>> [round(float(known[0]), 2), round(float(unknown[0]), 2)]
-    [0.88, 0.44]
-    """
-    rows = slice(None) if at is None else at
-    closest = np.maximum(evidence.chunk_cosine[rows], evidence.sentence_cosine[rows])
-    w_closest, w_specific, w_coverage, w_pieces = ANSWER_WEIGHTS
-    logit = (
-        w_closest * closest
-        + w_specific * evidence.specific_cosine[rows]
-        + w_coverage * evidence.content_coverage[rows]
-        + w_pieces * piece_coverage
-        + ANSWER_BIAS
-    )
-    score: Array = (1 / (1 + np.exp(-logit))).astype(np.float32)
-    return score if names_known else score * np.float32(UNKNOWN_NAME_FACTOR)
-
-
-def is_confident(score: float) -> bool:
-    return score >= 0.5
 
 
 def choose_passages(

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import Chunk
+from qa.confidence import centred_cosine
 from qa.embedding import Embedder, local_folder
 from qa.errors import ModelError
 from qa.lexical import (
@@ -30,7 +31,7 @@ from qa.lexical import (
     terms,
 )
 from qa.pieces import Ids, PieceCoverage
-from qa.ranking import Array, Evidence, centred_cosine
+from qa.ranking import Array, Evidence
 from qa.store import LoadedIndex
 
 CANDIDATES = 100  # per retriever; both lists are fused

@@ -22,6 +22,7 @@ import numpy as np
 
 from qa import store
 from qa.chunking import Section, line_gap
+from qa.confidence import answer_scores, is_confident
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
@@ -29,7 +30,7 @@ from qa.highlight import choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
 from qa.lexical import terms
 from qa.passage import Passage, joined_span, never_rising
-from qa.ranking import Ranking, answer_scores, choose_passages, is_confident, relevance
+from qa.ranking import Ranking, choose_passages, relevance
 from qa.retrieval import Candidates, Retriever
 from qa.settings import Settings
 from qa.store import LoadedIndex

@@ -13,6 +13,7 @@ import pytest
 
 from qa.embedding import Vectors
 from qa.index import IndexInfo, build_index
+from qa.ranking import Evidence
 from qa.search import Searcher
 from qa.settings import Settings
 
@@ -101,3 +102,11 @@ class FakePoolingEmbedder(FakeEmbedder):
         pooled[:, -1] = 1.0
         pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
         return FakeEmbedder().encode(texts), pooled
+
+
+def evidence_of(**values: list[float]) -> Evidence:
+    """Evidence with the given fields (one list each, of the same length), zeros elsewhere."""
+    n = len(next(iter(values.values())))
+    fields = {name: np.zeros(n, dtype=np.float32) for name in Evidence.__dataclass_fields__}
+    fields.update({name: np.array(v, dtype=np.float32) for name, v in values.items()})
+    return Evidence(**fields)

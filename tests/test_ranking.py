@@ -1,32 +1,19 @@
-"""Fusion, the calibrated score and choosing passages (`qa/ranking.py`)."""
+"""Fusion and choosing passages (`qa/ranking.py`)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
-import pytest
+from fakes import evidence_of
 
 from qa.ranking import (
     FEATURES,
     WEIGHTS,
-    Evidence,
     Ranking,
-    answer_scores,
-    centred_cosine,
     choose_passages,
-    is_confident,
     min_max,
     reciprocal_rank_fusion,
     relevance,
 )
-
-
-def _evidence(**values: list[float]) -> Evidence:
-    n = len(next(iter(values.values())))
-    fields = {name: np.zeros(n, dtype=np.float32) for name in Evidence.__dataclass_fields__}
-    fields.update({name: np.array(v, dtype=np.float32) for name, v in values.items()})
-    return Evidence(**fields)
 
 
 def test_min_max_spreads_to_0_1_and_a_constant_says_nothing() -> None:
@@ -41,13 +28,13 @@ def test_every_feature_has_a_weight() -> None:
 
 def test_a_keyword_match_counts_as_much_as_the_text_covers_the_question() -> None:
     # Two chunks with the same BM25: the one holding more of the question's rare terms wins.
-    evidence = _evidence(chunk_bm25=[3.0, 3.0, 0.0], chunk_coverage=[0.2, 0.9, 0.0])
+    evidence = evidence_of(chunk_bm25=[3.0, 3.0, 0.0], chunk_coverage=[0.2, 0.9, 0.0])
     scores = relevance(evidence, Ranking())
     assert scores[1] > scores[0] > scores[2]
 
 
 def test_vectors_decide_when_no_keyword_matches() -> None:
-    evidence = _evidence(chunk_cosine=[0.1, 0.7], sentence_cosine=[0.2, 0.6])
+    evidence = evidence_of(chunk_cosine=[0.1, 0.7], sentence_cosine=[0.2, 0.6])
     assert np.argmax(relevance(evidence, Ranking())) == 1
 
 
@@ -55,58 +42,6 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     dense = np.array([0.9, 0.8, 0.1], dtype=np.float32)
     keywords = np.array([0.0, 5.0, 4.0], dtype=np.float32)
     assert np.argmax(reciprocal_rank_fusion([dense, keywords])) == 1
-
-
-@pytest.mark.parametrize("cosine", [-0.5, 0.0, 0.25, 0.6, 1.0])
-def test_the_answer_score_is_a_probability_that_grows_with_each_kind_of_evidence(
-    cosine: float,
-) -> None:
-    base = _evidence(
-        chunk_cosine=[cosine],
-        sentence_cosine=[cosine - 0.2],
-        specific_cosine=[cosine],
-        content_coverage=[0.3],
-    )
-    pieces = np.array([0.4], dtype=np.float32)
-    score = float(answer_scores(base, pieces)[0])
-    assert 0 < score < 1
-    for name in ("chunk_cosine", "specific_cosine", "content_coverage"):
-        more = replace(base, **{name: getattr(base, name) + np.float32(0.1)})
-        assert float(answer_scores(more, pieces)[0]) > score, name
-    assert float(answer_scores(base, pieces + np.float32(0.1))[0]) > score
-
-
-def test_text_on_the_documents_topic_that_does_not_answer_is_not_confident() -> None:
-    # Equally close to the question, but one text is close only in what its whole
-    # document shares (its centred cosine is low): that one is not an answer.
-    evidence = _evidence(
-        chunk_cosine=[0.6, 0.6], specific_cosine=[0.6, 0.1], content_coverage=[0.3, 0.3]
-    )
-    answers = answer_scores(evidence, np.array([0.5, 0.5], dtype=np.float32))
-    assert is_confident(float(answers[0])) and not is_confident(float(answers[1]))
-
-
-def test_a_name_the_documents_never_mention_leaves_no_answer_confident() -> None:
-    evidence = _evidence(chunk_cosine=[0.95], specific_cosine=[0.9], content_coverage=[1.0])
-    pieces = np.array([1.0], dtype=np.float32)
-    assert is_confident(float(answer_scores(evidence, pieces)[0]))
-    assert not is_confident(float(answer_scores(evidence, pieces, names_known=False)[0]))
-
-
-def test_the_centred_cosine_keeps_what_sets_a_text_apart_from_its_document() -> None:
-    topic = np.array([0.8, 0.6, 0.0], dtype=np.float32)
-    question = np.array([0.6, 0.0, 0.8], dtype=np.float32)
-    on_topic = np.array([0.6, 0.8, 0.0], dtype=np.float32)  # close to the document's topic
-    answer = np.array([0.6, 0.48, 0.64], dtype=np.float32)
-    answer /= np.linalg.norm(answer)
-    centred = [
-        float(centred_cosine(t @ question, t @ topic, question @ topic, topic @ topic))
-        for t in (on_topic, answer)
-    ]
-    assert on_topic @ question > 0.3 > 0 > centred[0]  # close only in what the document shares
-    assert centred[1] > 0.85
-    zero = np.float32(0)
-    assert float(centred_cosine(answer @ question, zero, zero, zero)) == float(answer @ question)
 
 
 def test_a_long_section_can_give_several_passages_when_they_are_clearly_best() -> None:
