@@ -36,6 +36,11 @@ class IndexCorruptError(QAError):
         super().__init__(f"The index in {index_dir}/ is damaged ({detail}): run `qa build`")
         self.index_dir, self.detail = index_dir, detail
 
+    @classmethod
+    def of_build(cls, folder: Path, detail: str) -> IndexCorruptError:
+        """The error for a damaged build `folder`, naming its index folder (the parent)."""
+        return cls(folder.parent, detail)
+
 
 class BuildLockedError(QAError):
     """Another build of the same index is running."""

@@ -47,8 +47,9 @@ from qa.errors import (
     QAError,
     QAWarning,
 )
+from qa.manifest import FORMAT_VERSION, Manifest, mismatches, read_manifest
 from qa.settings import Settings
-from qa.store import LoadedIndex, Manifest
+from qa.store import LoadedIndex
 from qa.vectors import cached_vectors, embed_all
 
 CURRENT = "CURRENT"
@@ -179,9 +180,9 @@ def load_index(settings: Settings | None = None) -> LoadedIndex:
     """Load and verify the live index of `settings.index_dir`; a QAError naming the fix."""
     settings = settings or Settings.from_env()
     folder = current_folder(settings.index_dir)
-    mismatches = store.mismatches(store.read_manifest(folder), settings)
-    if mismatches:
-        raise IndexMismatchError(f"{settings.index_dir}/ does not match: {'; '.join(mismatches)}")
+    differences = mismatches(read_manifest(folder), settings)
+    if differences:
+        raise IndexMismatchError(f"{settings.index_dir}/ does not match: {'; '.join(differences)}")
     return store.read_build(folder)
 
 
@@ -190,7 +191,7 @@ def compare(manifest: Manifest, settings: Settings, corpus: dict[str, str]) -> I
     built = manifest.documents
     return IndexStatus(
         settings.index_dir,
-        mismatches=tuple(store.mismatches(manifest, settings)),
+        mismatches=tuple(mismatches(manifest, settings)),
         added=tuple(sorted(set(corpus) - set(built))),
         removed=tuple(sorted(set(built) - set(corpus))),
         changed=tuple(sorted(p for p in set(corpus) & set(built) if corpus[p] != built[p])),
@@ -201,7 +202,7 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
     """Compare the live index with the corpus files and the settings, without loading vectors."""
     settings = settings or Settings.from_env()
     try:
-        manifest = store.read_manifest(current_folder(settings.index_dir))
+        manifest = read_manifest(current_folder(settings.index_dir))
     except IndexMissingError:
         return IndexStatus(settings.index_dir, missing=True)
     except IndexCorruptError as error:
@@ -386,7 +387,7 @@ def _chunk_all(
         previous.manifest.format_version,
         previous.manifest.model,
         previous.manifest.chunking,
-    ) == (store.FORMAT_VERSION, embedder.name, settings.chunking()):
+    ) == (FORMAT_VERSION, embedder.name, settings.chunking()):
         for section in previous.sections:
             old.setdefault(section.doc, ([], []))[0].append(section)
         for chunk in previous.chunks:
@@ -459,7 +460,7 @@ def _say(notes: Sequence[str], stacklevel: int = 3) -> tuple[str, ...]:
 def _live_documents(index_dir: Path) -> dict[str, str]:
     """{path: sha256} of the documents in the live build; empty when there is none to read."""
     try:
-        return store.read_manifest(current_folder(index_dir)).documents
+        return read_manifest(current_folder(index_dir)).documents
     except QAError:
         return {}
 

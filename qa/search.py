@@ -29,6 +29,7 @@ from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
 from qa.highlight import choose_highlights
 from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
 from qa.lexical import terms
+from qa.manifest import Manifest
 from qa.passage import Passage, joined_span, never_rising
 from qa.ranking import Ranking, choose_passages, relevance
 from qa.retrieval import Candidates, Retriever
@@ -247,7 +248,7 @@ class _Answers:
         return isinstance(row, int) and is_confident(self.scores([row])[row])
 
 
-def _same_encoder(a: store.Manifest, b: store.Manifest) -> bool:
+def _same_encoder(a: Manifest, b: Manifest) -> bool:
     """Whether questions for build `a` are encoded as for build `b`: same model, same precision."""
     precision = "fp32"  # builds before the encoder was recorded
     return (a.model, a.encoder.get("precision", precision)) == (

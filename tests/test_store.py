@@ -13,7 +13,8 @@ from fakes import FakeEmbedder, fake_build
 from qa import store
 from qa.errors import IndexCorruptError
 from qa.index import current_folder
-from qa.store import Manifest
+from qa.manifest import FileCheck, Manifest
+from qa.records import read_sections
 
 
 def manifest(**changes: object) -> Manifest:
@@ -32,7 +33,7 @@ def manifest(**changes: object) -> Manifest:
 
 
 def test_a_manifest_survives_json() -> None:
-    written = manifest(files={"chunks.jsonl": store.FileCheck(10, "ff")}, index_type="flat")
+    written = manifest(files={"chunks.jsonl": FileCheck(10, "ff")}, index_type="flat")
     assert Manifest.from_json(written.to_json()) == written
 
 
@@ -100,7 +101,7 @@ def test_a_section_with_bad_pages_is_reported_as_damage(pages: object, tmp_path:
     folder.mkdir(parents=True)
     (folder / "sections.jsonl").write_text(json.dumps({**row, "text": "", "pages": pages}))
     with pytest.raises(IndexCorruptError, match=r"sections.jsonl line 1 is invalid: .*'pages'"):
-        store.read_sections(folder)
+        read_sections(folder)
 
 
 def test_an_altered_index_file_is_detected(seed_corpus: Path, tmp_path: Path) -> None:

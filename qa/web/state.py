@@ -25,9 +25,9 @@ from qa.errors import QAError
 if TYPE_CHECKING:
     from qa.embedding import Embedder, Vectors
     from qa.index import IndexInfo, IndexStatus
+    from qa.manifest import Manifest
     from qa.search import Searcher
     from qa.settings import Settings
-    from qa.store import Manifest
     from qa.watch import WatchEvent
 
 
