@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from qa import store
-from qa.chunking import Chunk, Section, chunk_document, noise_lines, page_breaks
+from qa.chunking import Chunk, chunk_document
 from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
 from qa.embedding import Embedder, encoder_of, load_embedder
 from qa.errors import (
@@ -48,6 +48,7 @@ from qa.errors import (
     QAWarning,
 )
 from qa.manifest import FORMAT_VERSION, Manifest, mismatches, read_manifest
+from qa.sections import Section, noise_lines, page_breaks
 from qa.settings import Settings
 from qa.store import LoadedIndex
 from qa.vectors import cached_vectors, embed_all

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from qa.chunking import Chunk, Section
+from qa.chunking import Chunk
 from qa.errors import IndexCorruptError
 from qa.readers.base import Span
+from qa.sections import Section
 
 T = TypeVar("T")
 

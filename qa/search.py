@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from qa import store
-from qa.chunking import Section, line_gap
+from qa.chunking import line_gap
 from qa.confidence import answer_scores, is_confident
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
@@ -33,6 +33,7 @@ from qa.manifest import Manifest
 from qa.passage import Passage, joined_span, never_rising
 from qa.ranking import Ranking, choose_passages, relevance
 from qa.retrieval import Candidates, Retriever
+from qa.sections import Section
 from qa.settings import Settings
 from qa.store import LoadedIndex
 

@@ -22,12 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from qa.ann import make_vector_index
-from qa.chunking import Chunk, Section
+from qa.chunking import Chunk
 from qa.corpus import file_sha256
 from qa.embedding import Vectors
 from qa.errors import IndexCorruptError, QAError
 from qa.manifest import MANIFEST, FileCheck, Manifest, read_manifest
 from qa.records import read_chunks, read_sections, write_records
+from qa.sections import Section
 
 VECTOR_FILES = ("embeddings.npy", "sentences.npy", "titles.npy")
 

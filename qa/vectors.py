@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.chunking import Chunk, Section, text_hash
+from qa.chunking import Chunk, text_hash
 from qa.embedding import Embedder, SpanEmbedder, Vectors
+from qa.sections import Section
 from qa.store import LoadedIndex
 
 

@@ -1,4 +1,5 @@
-"""Sections and chunks: known answers on the seed document and a Markdown fixture."""
+"""Sections and chunks (`qa/sections.py`, `qa/chunking.py`): known answers on the seed
+document and a Markdown fixture."""
 
 from __future__ import annotations
 
@@ -8,15 +9,9 @@ from pathlib import Path
 
 from fakes import DATA, SEED, FakeEmbedder
 
-from qa.chunking import (
-    CHARS_PER_TOKEN,
-    Chunk,
-    chunk_document,
-    is_noise,
-    noise_lines,
-    split_sections,
-)
+from qa.chunking import CHARS_PER_TOKEN, Chunk, chunk_document
 from qa.corpus import Document, read_corpus
+from qa.sections import is_noise, noise_lines, split_sections
 
 
 def seed_document() -> Document:

@@ -6,8 +6,9 @@ from fakes import FakeEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_document, is_noise
+from qa.chunking import chunk_document
 from qa.corpus import Document
+from qa.sections import is_noise
 
 WORDS = st.sampled_from(
     [

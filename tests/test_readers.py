@@ -16,10 +16,11 @@ from documents import REPORT, write_long_pdf, write_memo, write_page, write_repo
 from fakes import DATA, FakeEmbedder, fake_build, fake_searcher
 
 from qa import store
-from qa.chunking import chunk_document, split_sections
+from qa.chunking import chunk_document
 from qa.corpus import read_corpus
 from qa.errors import QAWarning
 from qa.index import _swap, current_folder
+from qa.sections import split_sections
 
 
 @pytest.fixture

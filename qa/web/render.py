@@ -23,8 +23,8 @@ from qa.lexical import quoted_phrases
 from qa.readers.base import Span
 
 if TYPE_CHECKING:
-    from qa.chunking import Section
     from qa.passage import Passage
+    from qa.sections import Section
 
 NO_MATCH = "The documents don't seem to answer this — the closest passages are below."
 STRONG = 0.7  # a confident best passage this sure reads "Answer"; below it, "Possible answer"
