@@ -20,7 +20,7 @@ from qa.errors import QAError
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.index import IndexInfo, IndexStatus
+    from qa.status import IndexInfo, IndexStatus
 
 EXAMPLES = """examples:
   qa build                                   index the documents in corpus/

@@ -27,7 +27,7 @@ from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
 from qa.highlight import choose_highlights
-from qa.index import IndexStatus, build_index, current_folder, load_index, open_index
+from qa.index import build_index, current_folder, load_index, open_index
 from qa.lexical import terms
 from qa.manifest import Manifest
 from qa.passage import Passage, joined_span, never_rising
@@ -35,6 +35,7 @@ from qa.ranking import Ranking, choose_passages, relevance
 from qa.retrieval import Candidates, Retriever
 from qa.sections import Section
 from qa.settings import Settings
+from qa.status import IndexStatus
 from qa.store import LoadedIndex
 
 MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only costs time

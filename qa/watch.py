@@ -25,9 +25,10 @@ from pathlib import Path
 
 from qa.embedding import Embedder, load_embedder
 from qa.errors import BuildLockedError, QAError
-from qa.index import IndexInfo, IndexStatus, build_index, index_status
+from qa.index import build_index, index_status
 from qa.readers import SUFFIXES
 from qa.settings import Settings
+from qa.status import IndexInfo, IndexStatus
 
 SETTLE_MS = 400  # a change is built once the folder has been quiet this long
 MAX_WAIT_MS = 5000  # ...or after this long of continuous changes

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from qa.embedding import Vectors
-from qa.index import IndexInfo, build_index
+from qa.index import build_index
 from qa.ranking import Evidence
 from qa.search import Searcher
 from qa.settings import Settings
+from qa.status import IndexInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -260,7 +260,8 @@ def test_the_library_never_prints_and_says_why_it_rebuilt_as_data(
     fake_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Defect 4: the library printed its reason to stderr, cut from its own error message."""
-    from qa.index import IndexStatus, open_index
+    from qa.index import open_index
+    from qa.status import IndexStatus
 
     seen: list[IndexStatus] = []
     searcher = Searcher.open(fake_env, rebuild=True, before_build=seen.append)

@@ -12,11 +12,11 @@ import pytest
 
 from qa.errors import QAError
 from qa.highlight import Highlight
-from qa.index import IndexInfo, IndexStatus
 from qa.passage import Passage
 from qa.readers.base import Span
 from qa.sections import Section
 from qa.settings import Settings
+from qa.status import IndexInfo, IndexStatus
 from qa.web.app import _results_count, make_app
 from qa.web.panel import built_label, index_html, progress_html
 from qa.web.render import (

@@ -23,8 +23,8 @@ from qa.web.panel import plural
 from qa.web.state import ProgressEmbedder, SearcherHolder, describe_rebuild
 
 if TYPE_CHECKING:
-    from qa.index import IndexInfo, IndexStatus
     from qa.search import Searcher
+    from qa.status import IndexInfo, IndexStatus
     from qa.watch import CorpusWatcher, WatchEvent
 
 PREPARING = "qa: preparing the model once (about 20 s)…"

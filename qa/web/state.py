@@ -24,10 +24,10 @@ from qa.errors import QAError
 
 if TYPE_CHECKING:
     from qa.embedding import Embedder, Vectors
-    from qa.index import IndexInfo, IndexStatus
     from qa.manifest import Manifest
     from qa.search import Searcher
     from qa.settings import Settings
+    from qa.status import IndexInfo, IndexStatus
     from qa.watch import WatchEvent
 
 
@@ -66,7 +66,7 @@ class SearcherHolder:
 
 def index_facts(searcher: Searcher) -> dict[str, str]:
     """What the index panel lists about the index in memory: size, model, when it changed."""
-    from qa.index import change_phrases
+    from qa.status import change_phrases
     from qa.web.panel import built_label
 
     manifest = searcher.index.manifest
@@ -199,7 +199,7 @@ def describe_rebuild(info: IndexInfo, before: Manifest | None = None) -> str:
     it says what that build itself changed and when, since that is what the reader
     last saw happen.
     """
-    from qa.index import change_phrases
+    from qa.status import change_phrases
     from qa.web.panel import built_label, plural
 
     changes = [change[0].upper() + change[1:] for change in info.file_changes()]
