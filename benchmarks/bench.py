@@ -293,7 +293,8 @@ class Bench:
         from qa.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
         from qa.evaluate import evaluate
         from qa.index import build_index, load_index
-        from qa.onnx_model import OnnxEmbedder, quantize_int8
+        from qa.onnx_export import quantize_int8
+        from qa.onnx_model import OnnxEmbedder
         from qa.search import Searcher
 
         print("Quality and encode speed: ONNX fp32, ONNX int8, sentence-transformers…", flush=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import onnx_model
+from qa import onnx_export
 from qa.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
 from qa.errors import ModelError, QAWarning
 from qa.onnx_model import OnnxEmbedder
@@ -179,18 +179,18 @@ def test_a_changed_model_gets_a_new_export_and_an_unchanged_one_reuses_it(
     tmp_path: Path, onnx: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copy = _model_copy(tmp_path)
-    before = onnx_model.fingerprint(copy)
-    assert before == onnx_model.fingerprint(local_folder(DEFAULT_MODEL))
+    before = onnx_export.fingerprint(copy)
+    assert before == onnx_export.fingerprint(local_folder(DEFAULT_MODEL))
     config = json.loads((copy / "config.json").read_text())
     config["layer_norm_eps"] = 1e-6
     (copy / "config.json").write_text(json.dumps(config))
-    assert onnx_model.fingerprint(copy) != before
+    assert onnx_export.fingerprint(copy) != before
 
     def no_export(*args: object, **kwargs: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(onnx_model.subprocess, "run", no_export)
-    assert onnx_model.exported_model(DEFAULT_MODEL, local_folder(DEFAULT_MODEL)) == onnx.path
+    monkeypatch.setattr(onnx_export.subprocess, "run", no_export)
+    assert onnx_export.exported_model(DEFAULT_MODEL, local_folder(DEFAULT_MODEL)) == onnx.path
 
 
 def test_a_model_onnx_cannot_run_falls_back_to_sentence_transformers_with_a_reason(
@@ -201,7 +201,7 @@ def test_a_model_onnx_cannot_run_falls_back_to_sentence_transformers_with_a_reas
     modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense", "type": "x.models.Dense"})
     (copy / "modules.json").write_text(json.dumps(modules))
     with pytest.raises(ModelError, match="Dense"):
-        onnx_model.read_config(copy)
+        onnx_export.read_config(copy)
     with pytest.warns(QAWarning, match="ONNX Runtime cannot run it"):
         embedder = load_embedder(str(copy))
     assert isinstance(embedder, SentenceTransformerEmbedder)
@@ -226,9 +226,9 @@ def test_making_the_int8_copy_prints_nothing_and_leaves_logging_alone(
     target = tmp_path / "model-int8.onnx"
     code = (
         "import logging, pathlib\n"
-        "from qa import onnx_model\n"
+        "from qa import onnx_export\n"
         f"source, target = pathlib.Path({str(onnx.path)!r}), pathlib.Path({str(target)!r})\n"
-        "onnx_model.quantize_int8(source, target)\n"
+        "onnx_export.quantize_int8(source, target)\n"
         "library = logging.getLogger('library')\n"
         "library.setLevel(logging.DEBUG)\n"
         "library.debug('a debug line of a library')\n"

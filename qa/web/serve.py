@@ -37,7 +37,7 @@ def _say(line: str) -> None:
 def preparing_note(settings: Settings) -> str:
     """`PREPARING` when the model still has to be exported (the first run), else ""."""
     from qa.embedding import local_folder
-    from qa.onnx_model import is_exported
+    from qa.onnx_export import is_exported
 
     try:
         return "" if is_exported(settings.model, local_folder(settings.model)) else PREPARING
