@@ -126,7 +126,7 @@ def exported_model(name: str, model_dir: Path) -> Path:
     try:
         # A child process: the exporter needs torch, which the caller should never pay for.
         done = subprocess.run(
-            [sys.executable, "-m", "qa.onnx_model", str(model_dir), str(work / "model.onnx")],
+            [sys.executable, "-m", __name__, str(model_dir), str(work / "model.onnx")],
             capture_output=True,
             text=True,
             env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"},
@@ -135,18 +135,31 @@ def exported_model(name: str, model_dir: Path) -> Path:
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise ModelError(f"the ONNX export failed: {last}")
+        if not (work / "model.onnx").exists():
+            raise ModelError(f"the ONNX export of {model_dir} wrote no model")
         (work / "source.json").write_text(
             json.dumps({"model": name, "path": str(model_dir), "export": EXPORT_VERSION}) + "\n",
             encoding="utf-8",
         )
-        try:
-            os.rename(work, folder)  # atomic; another process may have won the race
-        except OSError:
-            if not target.exists():
-                raise
+        _move_into_place(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _move_into_place(work: Path, folder: Path) -> None:
+    """Rename the finished export `work` to `folder`, atomically.  Another process may have
+    won the race (its folder holds a model: keep it); a folder without a model is what an
+    interrupted export of an earlier version left, and is replaced."""
+    try:
+        os.rename(work, folder)
+    except OSError:
+        if (folder / "model.onnx").exists():
+            return
+        stale = folder.with_name(f".stale-{os.getpid()}-{folder.name}")
+        os.rename(folder, stale)
+        shutil.rmtree(stale, ignore_errors=True)
+        os.rename(work, folder)
 
 
 def quantized_model(name: str, model_dir: Path) -> Path:

@@ -193,6 +193,24 @@ def test_a_changed_model_gets_a_new_export_and_an_unchanged_one_reuses_it(
     assert onnx_export.exported_model(DEFAULT_MODEL, local_folder(DEFAULT_MODEL)) == onnx.path
 
 
+def test_a_first_export_writes_a_model_that_runs_even_over_a_half_written_folder(
+    tmp_path: Path, onnx: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a new machine does before its first question: export the model, then encode.
+    A folder an interrupted export left (no model in it) is replaced, not an error."""
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    model_dir = local_folder(DEFAULT_MODEL)
+    folder = onnx_export.cache_dir() / "onnx" / onnx.path.parent.name
+    folder.mkdir(parents=True)
+    (folder / "source.json").write_text("{}\n")
+    path = onnx_export.exported_model(DEFAULT_MODEL, model_dir)
+    assert path == folder / "model.onnx" and path.is_file()
+    assert json.loads((folder / "source.json").read_text())["model"] == DEFAULT_MODEL
+    texts = ["Peacekeepers patrol the buffer zone.", "What did the mission cost?"]
+    fresh = OnnxEmbedder(DEFAULT_MODEL, model_dir, path)
+    assert np.allclose(fresh.encode(texts), onnx.encode(texts), atol=1e-5)
+
+
 def test_a_model_onnx_cannot_run_falls_back_to_sentence_transformers_with_a_reason(
     tmp_path: Path,
 ) -> None:
