@@ -7,6 +7,7 @@ The library is every module of `qa/` except the interfaces, `qa/cli.py` and
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +105,19 @@ def test_tests_and_benchmarks_never_import_each_other() -> None:
     assert not local_imports(tests) & {path.stem for path in benchmarks.glob("*.py")}
     assert not local_imports(benchmarks) & {path.stem for path in tests.glob("*.py")}
     assert "fakes" in local_imports(tests) and "corpora" in local_imports(benchmarks)
+
+
+def test_the_readme_files_table_names_every_module() -> None:
+    """A newcomer finds each module's job in the README's "Files" table: a row of its own,
+    or its folder's (a package's `__init__.py` goes with the modules beside it)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Files") :]
+    named = set(re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE))
+
+    def found(module: str) -> bool:
+        folder = module.rsplit("/", 1)[0] + "/"
+        beside = module.endswith("/__init__.py") and any(n.startswith(folder) for n in named)
+        return module in named or folder in named or beside
+
+    modules = sorted(p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py"))
+    assert len(named) > 10 and [m for m in modules if not found(m)] == []
