@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from qa.evaluate import read_questions, same_text_span
+from qa.chunking import Chunk
+from qa.evaluate import Question, read_questions, same_text_span
 from qa.index import build_index
 from qa.ranking import FEATURES, features
 from qa.search import Searcher, _clean_question
@@ -51,14 +52,18 @@ def collect(settings: Settings, questions: Path) -> list[Example]:
         if found is None or not question.gold:
             continue
         chunks = [searcher.chunks[row] for row in found.rows]
-        if question.by_text:
-            right = np.array([same_text_span(chunk.text, question.gold[0]) for chunk in chunks])
-        else:
-            right = np.array([chunk.section in question.gold for chunk in chunks])
+        right = right_chunks(chunks, question)
         if right.any():
             doc = chunks[int(np.argmax(right))].doc
             examples.append((doc, features(found.evidence), right))
     return examples
+
+
+def right_chunks(chunks: list[Chunk], question: Question) -> np.ndarray:
+    """Which of `chunks` answer `question`: they hold its gold text, or are in a gold section."""
+    if question.by_text:
+        return np.array([same_text_span(chunk.text, question.gold[0]) for chunk in chunks])
+    return np.array([chunk.section in question.gold for chunk in chunks])
 
 
 def fit(examples: list[Example], weights: list[float], l2: float = 1e-3) -> np.ndarray:

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fit_fusion import ROOT, Example, fit, report
+from fit_fusion import ROOT, VARIANTS, Example, fit, report, right_chunks
 
-from qa.evaluate import read_questions, same_text_span
+from qa.evaluate import read_questions
 from qa.index import build_index
 from qa.ranking import FEATURES, features, min_max
 from qa.search import Searcher, _clean_question
@@ -53,7 +53,7 @@ def token_model() -> Tokens:
     punctuation = {i for piece, i in vocabulary.items() if not any(c.isalnum() for c in piece)}
 
     def tokens(texts: list[str]) -> list[np.ndarray]:
-        found: list[Any] = model.encode(texts, output_value="token_embeddings", batch_size=32)
+        found: Any = model.encode(texts, output_value="token_embeddings", batch_size=32)
         out = []
         for text, matrix in zip(texts, found, strict=True):
             ids = model.tokenizer(text, truncation=True, max_length=model.max_seq_length)
@@ -84,10 +84,7 @@ def collect(
         if found is None or not question.gold:
             continue
         chunks = [searcher.chunks[row] for row in found.rows]
-        if question.by_text:
-            right = np.array([same_text_span(chunk.text, question.gold[0]) for chunk in chunks])
-        else:
-            right = np.array([chunk.section in question.gold for chunk in chunks])
+        right = right_chunks(chunks, question)
         if right.any():
             asked = tokens([question.question])[0]
             scores = [float((asked @ chunk_tokens[row]).max(axis=1).mean()) for row in found.rows]
@@ -126,7 +123,7 @@ def main() -> int:
     seen = set(docs[::2])
 
     def with_late(examples: list[Example], late: list[np.ndarray], used: bool) -> list[Example]:
-        columns = list(range(len(FEATURES[:7])))
+        columns = [FEATURES.index(name) for name in VARIANTS["qa"]]
         return [
             (doc, np.column_stack([x[:, columns], s]) if used else x[:, columns], right)
             for (doc, x, right), s in zip(examples, late, strict=True)
