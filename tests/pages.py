@@ -6,6 +6,7 @@ test-artifacts/ (ignored by git).
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 QUESTION = "how do partnerships protect civilians"
+SLOW = 30_000  # ms: what a page may take on a busy two-core machine
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -37,7 +39,7 @@ def new_page(browser: Any, size: dict[str, int] = DESKTOP, scheme: str = "light"
         viewport=size, color_scheme=scheme, is_mobile=phone, has_touch=phone
     )
     opened = context.new_page()
-    opened.set_default_timeout(30_000)
+    opened.set_default_timeout(SLOW)
     return opened
 
 
@@ -67,9 +69,13 @@ def open_panel(page: Any) -> Any:
     """Open the index panel by its one-line status; return the panel."""
     from playwright.sync_api import expect
 
-    page.locator("#qa-index-panel .label-wrap").click()
+    status = page.locator("#qa-index-panel .label-wrap")
+    # The page's load event replaces the placeholder label "Index" with the index's status;
+    # a user clicks the status they read, and on a busy machine that can take seconds.
+    expect(status).not_to_have_text(re.compile(r"^\s*Index\b"), timeout=SLOW)
+    status.click()
     panel = page.locator("#qa-index")
-    expect(panel).to_be_visible()
+    expect(panel).to_be_visible(timeout=SLOW)
     return panel
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from appserver import ROOT, Server, start_app, stop_app
-from pages import QUESTION, ask, luminance, no_error_box, open_panel, shot
+from pages import QUESTION, SLOW, ask, luminance, no_error_box, open_panel, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]  # the app loads the real model
 
@@ -170,7 +170,7 @@ def test_phone_width_in_dark_mode(server: Server, browser: Any) -> None:
     phone = context.new_page()
     try:
         phone.goto(f"{server.url}?__theme=dark&q={QUESTION.replace(' ', '+')}")
-        expect(phone.locator(".qa-card").first).to_be_visible(timeout=30_000)
+        expect(phone.locator(".qa-card").first).to_be_visible(timeout=SLOW)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
         box = phone.get_by_role("button", name="Search", exact=True).bounding_box()
