@@ -5,34 +5,24 @@ live build and returns an `IndexStatus` (fresh, stale with the changed files,
 missing, or damaged with the reason), rebuilding first when asked.  Nothing
 here prints: the CLI and the web app decide what to say.
 
-Layout of an index folder:
-
-    index/CURRENT              name of the live build folder (replaced by rename)
-    index/build-<time>-<pid>/  manifest.json, sections.jsonl, chunks.jsonl,
-                               vectors.faiss, embeddings.npy
-
-A build writes a new build folder, then renames a new CURRENT over the old
-one, so an interrupted or failed build leaves the previous index usable.  The
-previous build's vectors serve as the embedding cache: a chunk whose model
-input is unchanged is not embedded again.  Nothing is pickled: metadata is
+A build writes a new build folder, then swaps it in (`qa.folder`), holding the
+folder's build lock throughout, so an interrupted or failed build leaves the
+previous index usable.  The previous build's vectors serve as the embedding cache:
+a chunk whose model input is unchanged is not embedded again.  Nothing is pickled: metadata is
 JSON, vectors are FAISS's own format and `.npy` read with `allow_pickle=False`.
 
-Not here: the format of a build folder (see `qa.store`), which vectors are reused or
-embedded (see `qa.vectors`), ranking (see `qa.search`).
+Not here: the format of a build folder (see `qa.store`), the CURRENT pointer, the lock
+and the swap (see `qa.folder`), which vectors are reused or embedded (see `qa.vectors`),
+ranking (see `qa.search`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from qa import store
 from qa.chunking import Chunk, chunk_document
@@ -46,32 +36,20 @@ from qa.errors import (
     QAError,
     QAWarning,
 )
+from qa.folder import (
+    build_lock,
+    building_elsewhere,
+    current_folder,
+    live_documents,
+    previous_build,
+    swap,
+)
 from qa.manifest import FORMAT_VERSION, Manifest, mismatches, read_manifest
 from qa.sections import Section, noise_lines, page_breaks
 from qa.settings import Settings
 from qa.status import IndexInfo, IndexStatus, OpenedIndex
 from qa.store import LoadedIndex
 from qa.vectors import cached_vectors, embed_all
-
-CURRENT = "CURRENT"
-
-
-def current_folder(index_dir: Path) -> Path:
-    """The live build folder of `index_dir`; IndexMissingError when there is none."""
-    pointer = index_dir / CURRENT
-    try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise IndexMissingError(f"No index in {index_dir}/: run `qa build`") from None
-    except UnicodeDecodeError:
-        raise IndexCorruptError(index_dir, f"{CURRENT} holds bytes that are not text") from None
-    except OSError as error:
-        raise IndexMissingError(
-            f"Cannot read {pointer} ({error.strerror}): check permissions"
-        ) from error
-    if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
-        raise IndexCorruptError(index_dir, f"{CURRENT} names {name!r}, not a build folder")
-    return index_dir / name
 
 
 def load_index(settings: Settings | None = None) -> LoadedIndex:
@@ -134,14 +112,14 @@ def open_index(
     if not rebuild or status.fresh:
         return OpenedIndex(index, status)
     if before_build is not None:
-        before_build(replace(status, building_elsewhere=_building_elsewhere(settings.index_dir)))
+        before_build(replace(status, building_elsewhere=building_elsewhere(settings.index_dir)))
     try:
         built = build_index(settings, embedder=embedder, progress=False)
     except BuildLockedError as error:
         if index is not None:
             return OpenedIndex(index, status, not_rebuilt=str(error))
         # Nothing to answer from yet (a first run started twice): wait for that build.
-        with _build_lock(settings.index_dir, wait=True):
+        with build_lock(settings.index_dir, wait=True):
             pass
         return open_index(settings, rebuild=True, embedder=embedder)
     except QAError as error:
@@ -149,53 +127,6 @@ def open_index(
             raise
         return OpenedIndex(index, status, not_rebuilt=str(error))
     return OpenedIndex(load_index(settings), status, built)
-
-
-def _building_elsewhere(index_dir: Path) -> bool:
-    """Whether another process holds the build lock of `index_dir` now."""
-    if not index_dir.is_dir():
-        return False
-    try:
-        with _build_lock(index_dir):
-            return False
-    except BuildLockedError:
-        return True
-    except QAError:
-        return False  # the build itself will say what is wrong with the lock file
-
-
-@contextlib.contextmanager
-def _build_lock(index_dir: Path, *, wait: bool = False) -> Iterator[None]:
-    """Hold the build lock of `index_dir`, waiting for it with `wait`, else raising
-    BuildLockedError when another build holds it; the lock file needs no write permission."""
-    path = index_dir / ".lock"
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    except IsADirectoryError:
-        raise QAError(f"{path} is a folder, not a lock file: remove it, then retry") from None
-    except OSError as error:
-        raise QAError(
-            f"Cannot open the lock file {path} ({error.strerror}): remove it, then retry"
-        ) from error
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(descriptor)
-        raise BuildLockedError(
-            f"Another build of {index_dir}/ is running: wait for it to finish, then retry"
-        ) from None
-    try:
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
-def _previous_build(index_dir: Path) -> LoadedIndex | None:
-    """The live build, whose chunks and vectors a new build reuses; None if unusable."""
-    try:
-        return store.read_build(current_folder(index_dir))
-    except (QAError, OSError, ValueError, TypeError):
-        return None  # an unusable old index is simply not reused
 
 
 def build_index(
@@ -216,11 +147,11 @@ def build_index(
     encoder = encoder_of(embedder, settings.sentence_vectors)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
-    previous = _previous_build(index_dir)
+    previous = previous_build(index_dir)
     sections, chunks = _chunk_all(documents, previous, embedder, settings)
     notes += _say(_without_text(documents, chunks))
-    with _build_lock(index_dir):
-        before = _live_documents(index_dir)
+    with build_lock(index_dir):
+        before = live_documents(index_dir)
         cache = cached_vectors(previous, embedder, encoder)
         del previous  # its chunks are in `chunks`, its vectors in `cache`
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
@@ -235,7 +166,7 @@ def build_index(
         build = store.Build(
             manifest, sections, chunks, chunk_vectors, sentence_vectors, title_vectors
         )
-        _swap(index_dir, store.write_build(index_dir, build))
+        swap(index_dir, store.write_build(index_dir, build))
     return IndexInfo(
         documents=len(documents),
         sections=len(sections),
@@ -353,38 +284,3 @@ def _say(notes: Sequence[str], stacklevel: int = 3) -> tuple[str, ...]:
     for note in notes:
         warnings.warn(note, QAWarning, stacklevel=stacklevel)
     return tuple(notes)
-
-
-def _live_documents(index_dir: Path) -> dict[str, str]:
-    """{path: sha256} of the documents in the live build; empty when there is none to read."""
-    try:
-        return read_manifest(current_folder(index_dir)).documents
-    except QAError:
-        return {}
-
-
-def _swap(index_dir: Path, folder: Path) -> None:
-    """Point CURRENT at `folder` by rename, then delete builds older than the previous one.
-
-    If CURRENT cannot be written (disk full), `folder` is removed and the previous
-    build stays live.
-    """
-    previous = None
-    with contextlib.suppress(QAError):
-        previous = current_folder(index_dir).name
-    pointer = index_dir / f".{CURRENT}.{os.getpid()}"
-    try:
-        pointer.write_text(folder.name + "\n", encoding="utf-8")
-        store.fsync_path(pointer)
-        os.replace(pointer, index_dir / CURRENT)
-    except OSError as error:
-        pointer.unlink(missing_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        raise store.write_failed(index_dir, error) from error
-    store.fsync_path(index_dir)
-    # Folders of older builds, and what an interrupted build left behind.
-    for old in index_dir.glob("build-*"):
-        if old.name not in (folder.name, previous):
-            shutil.rmtree(old, ignore_errors=True)
-    for stray in index_dir.glob(f".{CURRENT}.*"):
-        stray.unlink(missing_ok=True)

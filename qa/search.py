@@ -26,8 +26,9 @@ from qa.confidence import answer_scores, is_confident
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
+from qa.folder import current_folder
 from qa.highlight import choose_highlights
-from qa.index import build_index, current_folder, load_index, open_index
+from qa.index import build_index, load_index, open_index
 from qa.lexical import terms
 from qa.manifest import Manifest
 from qa.passage import Passage, joined_span, never_rising

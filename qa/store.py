@@ -6,7 +6,7 @@ reading checks them, so a truncated or altered file is reported instead of
 answered from.  JSON is validated field by field on the way in (`qa.manifest`,
 `qa.records`).  An error names the index folder, the parent of the build folder.
 
-Not here: deciding when to build or which folder is live (see `qa.index`).
+Not here: deciding when to build (see `qa.index`) or which folder is live (see `qa.folder`).
 """
 
 from __future__ import annotations

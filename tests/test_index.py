@@ -10,7 +10,8 @@ import pytest
 from fakes import FakeEmbedder, FakePoolingEmbedder, settings_for
 
 from qa.errors import IndexMismatchError, IndexMissingError, QAError
-from qa.index import build_index, current_folder, index_status, load_index, open_index
+from qa.folder import current_folder
+from qa.index import build_index, index_status, load_index, open_index
 from qa.search import Searcher
 from qa.settings import Settings
 

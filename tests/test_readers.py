@@ -19,7 +19,7 @@ from qa import store
 from qa.chunking import chunk_document
 from qa.corpus import read_corpus
 from qa.errors import QAWarning
-from qa.index import _swap, current_folder
+from qa.folder import current_folder, swap
 from qa.sections import split_sections
 
 
@@ -88,7 +88,7 @@ def test_a_build_from_before_sections_knew_their_pages_gets_them_on_the_next_bui
     built = store.read_build(current_folder(index))
     fresh = [s for s in built.sections if s.doc == "report.pdf"]
     old = [replace(s, pages=()) for s in built.sections]
-    _swap(index, store.write_build(index, replace(built, sections=old)))
+    swap(index, store.write_build(index, replace(built, sections=old)))
     fake_build(mixed, index)
     again = store.read_build(current_folder(index)).sections
     assert [s for s in again if s.doc == "report.pdf"] == fresh

@@ -11,7 +11,8 @@ from fakes import FakeEmbedder, fake_searcher
 from qa.cli import main
 from qa.corpus import read_corpus
 from qa.errors import BuildLockedError, CorpusError, QAError, QAWarning
-from qa.index import _build_lock, build_index, index_status, load_index
+from qa.folder import build_lock
+from qa.index import build_index, index_status, load_index
 from qa.search import MAX_QUESTION_CHARS, Searcher
 from qa.settings import Settings
 
@@ -136,7 +137,7 @@ def test_a_second_build_at_once_is_refused_clearly(
 ) -> None:
     index = tmp_path / "index"
     build(seed_corpus, index, fake_settings)
-    with _build_lock(index), pytest.raises(BuildLockedError, match=r"Another build .* is running"):
+    with build_lock(index), pytest.raises(BuildLockedError, match=r"Another build .* is running"):
         build(seed_corpus, index, fake_settings)
     assert load_index(fake_settings.with_overrides(index_dir=index)).chunks  # untouched
 

@@ -18,7 +18,8 @@ from fakes import FakeEmbedder, fake_searcher, refuse_to_open, settings_for
 from qa import chunking, index
 from qa.cli import main
 from qa.errors import IndexCorruptError, QAError, QAWarning
-from qa.index import _build_lock, build_index, index_status, load_index
+from qa.folder import build_lock
+from qa.index import build_index, index_status, load_index
 from qa.search import search as qa_search
 from qa.web.state import describe_rebuild
 
@@ -126,7 +127,7 @@ def test_ask_answers_from_the_index_it_has_while_another_process_builds(
     index_dir = tmp_path / "index"
     build(seed_corpus, index_dir)
     (seed_corpus / "new.txt").write_text("New\n\nFresh words about zeppelins.\n")
-    with _build_lock(index_dir):  # another build holds the lock
+    with build_lock(index_dir):  # another build holds the lock
         code = ask(seed_corpus, index_dir)
     captured = capsys.readouterr()
     assert code == 0 and "Protection of Civilians" in captured.out
@@ -143,7 +144,7 @@ def test_ask_with_no_index_waits_for_the_build_another_process_started(
     holding, release = threading.Event(), threading.Event()
 
     def other_build() -> None:
-        with _build_lock(index_dir):
+        with build_lock(index_dir):
             holding.set()
             release.wait(10)
 

@@ -12,7 +12,7 @@ from fakes import FakeEmbedder, fake_build
 
 from qa import store
 from qa.errors import IndexCorruptError
-from qa.index import current_folder
+from qa.folder import current_folder
 from qa.manifest import FileCheck, Manifest
 from qa.records import read_sections
 

@@ -5,7 +5,7 @@ the build live on disk (`Searcher.latest`), so a build made by a `Rebuild`, by
 the corpus watcher or by another process is served as soon as it is swapped
 in, and the panel describes the index that answers.  A `Rebuild` builds in a
 background thread while searches keep being answered from the old index.  One
-rebuild runs at a time per process (and `qa.index` locks the index folder
+rebuild runs at a time per process (and `qa.folder` locks the index folder
 across processes).
 
 Not here: HTML (see `qa.web.render`) or Gradio (see `qa.web.app`).

@@ -1,0 +1,128 @@
+"""The index folder: which build is live, the lock a build holds, and swapping a build in.
+
+    index/CURRENT              name of the live build folder (replaced by rename)
+    index/build-<time>-<pid>/  one build (see `qa.store`)
+    index/.lock                held by the process that is building
+
+`swap` points CURRENT at a new build folder by rename, so a reader sees the old build
+or the new one, never a mix, and an interrupted or failed build leaves the previous
+one live.
+
+Not here: what a build folder holds (see `qa.store`), building one (see `qa.index`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa import store
+from qa.errors import BuildLockedError, IndexCorruptError, IndexMissingError, QAError
+from qa.manifest import read_manifest
+from qa.store import LoadedIndex
+
+CURRENT = "CURRENT"
+
+
+def current_folder(index_dir: Path) -> Path:
+    """The live build folder of `index_dir`; IndexMissingError when there is none."""
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexMissingError(f"No index in {index_dir}/: run `qa build`") from None
+    except UnicodeDecodeError:
+        raise IndexCorruptError(index_dir, f"{CURRENT} holds bytes that are not text") from None
+    except OSError as error:
+        raise IndexMissingError(
+            f"Cannot read {pointer} ({error.strerror}): check permissions"
+        ) from error
+    if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
+        raise IndexCorruptError(index_dir, f"{CURRENT} names {name!r}, not a build folder")
+    return index_dir / name
+
+
+def building_elsewhere(index_dir: Path) -> bool:
+    """Whether another process holds the build lock of `index_dir` now."""
+    if not index_dir.is_dir():
+        return False
+    try:
+        with build_lock(index_dir):
+            return False
+    except BuildLockedError:
+        return True
+    except QAError:
+        return False  # the build itself will say what is wrong with the lock file
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold the build lock of `index_dir`, waiting for it with `wait`, else raising
+    BuildLockedError when another build holds it; the lock file needs no write permission."""
+    path = index_dir / ".lock"
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except IsADirectoryError:
+        raise QAError(f"{path} is a folder, not a lock file: remove it, then retry") from None
+    except OSError as error:
+        raise QAError(
+            f"Cannot open the lock file {path} ({error.strerror}): remove it, then retry"
+        ) from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise BuildLockedError(
+            f"Another build of {index_dir}/ is running: wait for it to finish, then retry"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def previous_build(index_dir: Path) -> LoadedIndex | None:
+    """The live build, whose chunks and vectors a new build reuses; None if unusable."""
+    try:
+        return store.read_build(current_folder(index_dir))
+    except (QAError, OSError, ValueError, TypeError):
+        return None  # an unusable old index is simply not reused
+
+
+def live_documents(index_dir: Path) -> dict[str, str]:
+    """{path: sha256} of the documents in the live build; empty when there is none to read."""
+    try:
+        return read_manifest(current_folder(index_dir)).documents
+    except QAError:
+        return {}
+
+
+def swap(index_dir: Path, folder: Path) -> None:
+    """Point CURRENT at `folder` by rename, then delete builds older than the previous one.
+
+    If CURRENT cannot be written (disk full), `folder` is removed and the previous
+    build stays live.
+    """
+    previous = None
+    with contextlib.suppress(QAError):
+        previous = current_folder(index_dir).name
+    pointer = index_dir / f".{CURRENT}.{os.getpid()}"
+    try:
+        pointer.write_text(folder.name + "\n", encoding="utf-8")
+        store.fsync_path(pointer)
+        os.replace(pointer, index_dir / CURRENT)
+    except OSError as error:
+        pointer.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise store.write_failed(index_dir, error) from error
+    store.fsync_path(index_dir)
+    # Folders of older builds, and what an interrupted build left behind.
+    for old in index_dir.glob("build-*"):
+        if old.name not in (folder.name, previous):
+            shutil.rmtree(old, ignore_errors=True)
+    for stray in index_dir.glob(f".{CURRENT}.*"):
+        stray.unlink(missing_ok=True)
