@@ -19,6 +19,7 @@ sys.path.insert(0, {tests!r})
 import faiss
 import numpy as np
 from fakes import FakeEmbedder
+import qa.folder
 import qa.index
 from qa.settings import Settings
 
@@ -44,8 +45,8 @@ class Embedder(FakeEmbedder):
 
 np.save = pause_at("np.save", np.save)  # after the first vector file is written
 faiss.write_index = pause_at("write_index", faiss.write_index)  # all but the manifest
-qa.index.os.replace = pause_at("replace", os.replace)  # the new build is complete, not live
-qa.index.shutil.rmtree = pause_at("rmtree", shutil.rmtree)  # live; old builds not yet removed
+qa.folder.os.replace = pause_at("replace", os.replace)  # the new build is complete, not live
+qa.folder.shutil.rmtree = pause_at("rmtree", shutil.rmtree)  # live; old builds not yet removed
 settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2], model="fake-hash")
 qa.index.build_index(settings, embedder=Embedder(), progress=False)
 print("finished", flush=True)
