@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/fit_confidence.py ../shared/eval/squad/squad-dev-half.json
 
 A first passage is confident when the documents answer the question, not when they are
-on its topic.  Each question's first candidate (by relevance) gives four numbers: its
+on its topic.  Each question's first candidate (by relevance) gives five numbers: its
 closest cosine (chunk or best sentence), its centred cosine (`qa.confidence.centred_cosine`),
 how much of the question's content words (`qa.lexical.content_terms`), weighted by
-rarity, the chunk holds, and how much of them it holds in the same or similar word pieces
-(`qa.pieces.PieceCoverage`).  Answered examples: SQuAD
+rarity, the chunk holds, how much of them it holds in the same or similar word pieces
+(`qa.pieces.PieceCoverage`), and its weakest match (`qa.late.TokenVectors.matches`).
+The same is fitted without the last number for indexes without token vectors, whose
+first candidates the ranking without late interaction chooses (`ANSWER_WEIGHTS_WITHOUT_TOKENS`,
+`ANSWER_BIAS_WITHOUT_TOKENS`).  Answered examples: SQuAD
 questions whose right paragraph ranks first among the right chunks, and the answerable
 questions of the seed and multi-document sets.  Unanswered ones: the same SQuAD
 questions with their paragraph taken away (the best of the other candidates, nearly all
@@ -28,14 +31,14 @@ import argparse
 import math
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
 from qa.evaluate import read_questions, same_text_span
-from qa.ranking import relevance
+from qa.ranking import Evidence, relevance
 from qa.retrieval import Candidates
 from qa.search import Searcher, _clean_question
 from qa.settings import Settings
@@ -52,16 +55,24 @@ MULTIDOC_SETS = ("multidoc_questions", "multidoc_ontopic_unanswerable_questions"
 class Example:
     corpus: str  # "squad", "seed" or "multidoc": the unit left out
     set: str
-    x: np.ndarray  # closest cosine, centred cosine, content-word and word-piece coverage
+    x: np.ndarray  # closest cosine, centred cosine, content-word and word-piece coverage,
+    # the weakest match (with token vectors only)
     answered: bool
     named: bool  # names something the documents never mention
 
 
-def numbers(searcher: Searcher, found: Candidates, i: int) -> np.ndarray:
-    evidence = found.evidence
+def without_tokens(evidence: Evidence) -> Evidence:
+    """The evidence an index without token vectors would give."""
+    return replace(evidence, late_interaction=None, weakest_match=None)
+
+
+def numbers(searcher: Searcher, found: Candidates, evidence: Evidence, i: int) -> np.ndarray:
     closest = max(evidence.chunk_cosine[i], evidence.sentence_cosine[i])
     pieces = searcher.retriever.piece_coverage(found, [i])[0]
-    return np.array([closest, evidence.specific_cosine[i], evidence.content_coverage[i], pieces])
+    x = [closest, evidence.specific_cosine[i], evidence.content_coverage[i], pieces]
+    if evidence.weakest_match is not None:
+        x.append(evidence.weakest_match[i])
+    return np.array(x)
 
 
 def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
@@ -74,12 +85,15 @@ def squad_examples(searcher: Searcher, questions: Path) -> Iterable[Example]:
         )
         if not right.any() or right.all():
             continue
-        order = np.argsort(-relevance(found.evidence, searcher.ranking), kind="stable")
         named = bool(searcher.retriever.unmentioned(question.question))
-        first_right = next(i for i in order if right[i])
-        first_other = next(i for i in order if not right[i])
-        yield Example("squad", "squad", numbers(searcher, found, first_right), True, named)
-        yield Example("squad", "squad removed", numbers(searcher, found, first_other), False, named)
+        for evidence in (found.evidence, without_tokens(found.evidence)):
+            order = np.argsort(-relevance(evidence, searcher.ranking), kind="stable")
+            first_right = next(i for i in order if right[i])
+            first_other = next(i for i in order if not right[i])
+            x_right = numbers(searcher, found, evidence, first_right)
+            yield Example("squad", "squad", x_right, True, named)
+            x_other = numbers(searcher, found, evidence, first_other)
+            yield Example("squad", "squad removed", x_other, False, named)
 
 
 def set_examples(searcher: Searcher, corpus: str, names: Iterable[str]) -> Iterable[Example]:
@@ -88,9 +102,11 @@ def set_examples(searcher: Searcher, corpus: str, names: Iterable[str]) -> Itera
             found = searcher.retriever.candidates(_clean_question(question.question))
             if found is None:
                 continue
-            first = int(np.argmax(relevance(found.evidence, searcher.ranking)))
             named = bool(searcher.retriever.unmentioned(question.question))
-            yield Example(corpus, name, numbers(searcher, found, first), bool(question.gold), named)
+            for evidence in (found.evidence, without_tokens(found.evidence)):
+                first = int(np.argmax(relevance(evidence, searcher.ranking)))
+                x = numbers(searcher, found, evidence, first)
+                yield Example(corpus, name, x, bool(question.gold), named)
 
 
 def fit(examples: list[Example]) -> tuple[np.ndarray, float]:
@@ -135,6 +151,21 @@ def flagged(examples: list[Example], w: np.ndarray, bias: float) -> dict[str, st
     return {key: f"{a}/{b} ({a / b:.0%})" for key, (a, b) in sorted(counts.items())}
 
 
+def report(examples: list[Example], name: str) -> None:
+    """Each corpus judged by the fit without it; then the constants to ship."""
+    for left_out in ("seed", "multidoc", "squad"):
+        w, _ = fit([e for e in examples if e.corpus != left_out and not e.named])
+        bias = seed_bias(examples, w)
+        print(f"fitted without {left_out}: weights {np.round(w, 2).tolist()}, bias {bias:.2f}")
+        for key, figure in flagged(examples, w, bias).items():
+            print(f"    {'*' if key.startswith(left_out) else ' '} {key}: {figure} flagged")
+    w, _ = fit([e for e in examples if e.corpus != "seed" and not e.named])
+    print(f"ANSWER_WEIGHTS{name} = {tuple(round(float(v), 2) for v in w)}")
+    # Rounded up, so the third-lowest answerable seed question stays confident.
+    bias = math.ceil(seed_bias(examples, np.round(w, 2)) * 100) / 100
+    print(f"ANSWER_BIAS{name} = {bias}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("squad", type=Path, help="a SQuAD-format JSON file")
@@ -159,16 +190,8 @@ def main() -> int:
         *set_examples(multidoc, "multidoc", MULTIDOC_SETS),
         *squad_examples(squad, questions),
     ]
-    for left_out in ("seed", "multidoc", "squad"):
-        w, _ = fit([e for e in examples if e.corpus != left_out and not e.named])
-        bias = seed_bias(examples, w)
-        print(f"fitted without {left_out}: weights {np.round(w, 2).tolist()}, bias {bias:.2f}")
-        for key, figure in flagged(examples, w, bias).items():
-            print(f"    {'*' if key.startswith(left_out) else ' '} {key}: {figure} flagged")
-    w, _ = fit([e for e in examples if e.corpus != "seed" and not e.named])
-    print(f"ANSWER_WEIGHTS = {tuple(round(float(v), 2) for v in w)}")
-    # Rounded up, so the third-lowest answerable seed question stays confident.
-    print(f"ANSWER_BIAS = {math.ceil(seed_bias(examples, np.round(w, 2)) * 100) / 100}")
+    for name, size in (("", 5), ("_WITHOUT_TOKENS", 4)):
+        report([e for e in examples if len(e.x) == size], name)
     return 0
 
 

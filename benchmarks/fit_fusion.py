@@ -38,7 +38,8 @@ Example = tuple[str, np.ndarray, np.ndarray]
 VARIANTS = {
     "plain keywords": ("chunk cosine", "best-sentence cosine", "chunk BM25", "section BM25"),
     "keywords × coverage": FEATURES[:6],
-    "qa": FEATURES[:7],
+    "+ section-title vectors (qa without token vectors)": FEATURES[:7],
+    "+ late interaction (qa)": (*FEATURES[:7], "late interaction"),
 }
 
 

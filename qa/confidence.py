@@ -2,7 +2,7 @@
 
 It is not the ranking's relevance, which is relative to the candidates, but how likely
 the passage answers the question (`answer_scores`): the same function for every
-question (README, "Honest confidence").  It weighs four things:
+question (README, "Honest confidence").  It weighs these:
 
 - how close the passage's closest text (the chunk or its best sentence) is to the question;
 - how close it stays once the document's mean direction is taken from both
@@ -11,7 +11,9 @@ question (README, "Honest confidence").  It weighs four things:
 - how much of the question's content words, weighted by rarity, the chunk contains
   (question words such as "what" or "does" are left out: no document need contain them);
 - how much of them it holds in the same or similar words (`qa.pieces`: "troops" for
-  "soldiers" counts, "drones" asked of a text that never names them does not).
+  "soldiers" counts, "drones" asked of a text that never names them does not);
+- when the index keeps token vectors (`qa.late`), how well the passage matches the
+  question's worst-matched word piece: the one thing asked about that it lacks.
 
 The score is halved when the question names something (a name, a number) that the
 documents never mention: text on the same topic does not answer "what happened in
@@ -30,13 +32,17 @@ from qa.ranking import Array, Evidence
 
 # Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"), printed by
 # `benchmarks/fit_confidence.py`: the weights of the closest cosine, the centred cosine,
-# the chunk's coverage of the question's content words and its word-piece coverage of them
-# are a logistic fit of answered questions
+# the chunk's coverage of the question's content words, its word-piece coverage of them
+# and the weakest match (with token vectors) are a logistic fit of answered questions
 # against unanswered ones (SQuAD questions with and without their paragraph, and the
 # multi-document sets); the bias puts 0.5 where at most 2 of the 57 answerable seed
 # questions (development and paraphrase sets) have a first passage below it.
-ANSWER_WEIGHTS = (2.37, 4.51, 0.97, 1.92)
-ANSWER_BIAS = -3.98
+ANSWER_WEIGHTS = (1.75, 4.14, 0.7, 1.43, 2.67)
+ANSWER_BIAS = -3.96
+# The same for an index without token vectors, whose first passages the ranking without
+# late interaction chooses.
+ANSWER_WEIGHTS_WITHOUT_TOKENS = (2.37, 4.51, 0.97, 1.92)
+ANSWER_BIAS_WITHOUT_TOKENS = -3.98
 # Puts any cosine below the confidence line, and keeps the order of the passages.
 UNKNOWN_NAME_FACTOR = 0.5
 
@@ -80,7 +86,7 @@ def answer_scores(
     `names_known` is False when the question names something the documents never
     mention (`Passage.unmentioned`): then no passage of them is a confident answer.
 
-    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5)
+    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5)  # without token vectors
     >>> e = Evidence(*(np.array([v], dtype=np.float32) for v in values))
     >>> pieces = np.array([0.8], dtype=np.float32)
     >>> known, unknown = answer_scores(e, pieces), answer_scores(e, pieces, names_known=False)
@@ -89,14 +95,14 @@ def answer_scores(
     """
     rows = slice(None) if at is None else at
     closest = np.maximum(evidence.chunk_cosine[rows], evidence.sentence_cosine[rows])
-    w_closest, w_specific, w_coverage, w_pieces = ANSWER_WEIGHTS
-    logit = (
-        w_closest * closest
-        + w_specific * evidence.specific_cosine[rows]
-        + w_coverage * evidence.content_coverage[rows]
-        + w_pieces * piece_coverage
-        + ANSWER_BIAS
-    )
+    numbers = [closest, evidence.specific_cosine[rows], evidence.content_coverage[rows]]
+    numbers.append(piece_coverage)
+    weights: tuple[float, ...] = ANSWER_WEIGHTS_WITHOUT_TOKENS
+    bias = ANSWER_BIAS_WITHOUT_TOKENS
+    if evidence.weakest_match is not None:
+        numbers.append(evidence.weakest_match[rows])
+        weights, bias = ANSWER_WEIGHTS, ANSWER_BIAS
+    logit = np.stack(numbers, axis=1) @ np.asarray(weights, dtype=np.float32) + bias
     score: Array = (1 / (1 + np.exp(-logit))).astype(np.float32)
     return score if names_known else score * np.float32(UNKNOWN_NAME_FACTOR)
 

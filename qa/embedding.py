@@ -18,7 +18,7 @@ import functools
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -57,21 +57,50 @@ class SpanEmbedder(Embedder, Protocol):
     pools_spans: bool
 
     def encode_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool,
+        tokens: Callable[[int, Vectors], None] | None = None,
     ) -> tuple[Vectors, Vectors]:
-        """Unit rows of `texts`, and of every span of each, in order."""
+        """Unit rows of `texts`, and of every span of each, in order; `tokens` (given to a
+        `TokenEmbedder` only) is called with each text's number and token vectors."""
+        ...
+
+
+@runtime_checkable
+class TokenEmbedder(Embedder, Protocol):
+    """A model that also gives each text's token vectors, for late interaction (`qa.late`)."""
+
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        words_only: bool = False,
+        progress: bool = False,
+        keep: Callable[[Vectors], Any] | None = None,
+    ) -> tuple[Vectors, list[Any]]:
+        """Unit rows of `texts`, and each one's token vectors (unit rows, special tokens
+        left out; with `words_only` punctuation too), from the same forward pass, each
+        passed through `keep` when given."""
         ...
 
 
 def encoder_of(embedder: Embedder, sentence_vectors: str) -> dict[str, str]:
     """What makes the vectors, as recorded in the manifest: `{"precision": "int8",
-    "sentence_vectors": "pooled"}`; "pooled" only when asked for and the model can."""
+    "sentence_vectors": "pooled", "token_vectors": "int8x128"}`; "pooled" only when asked
+    for and the model can; token vectors (`qa.late`) when the model gives them, else "none"."""
+    from qa.late import TOKEN_DIMENSION
+
     pooled = (
         sentence_vectors == "pooled" and isinstance(embedder, SpanEmbedder) and embedder.pools_spans
     )
+    tokens = isinstance(embedder, TokenEmbedder)
     return {
         "precision": getattr(embedder, "precision", "fp32"),
         "sentence_vectors": "pooled" if pooled else "separate",
+        "token_vectors": f"int8x{TOKEN_DIMENSION}" if tokens else "none",
     }
 
 

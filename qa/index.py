@@ -49,7 +49,7 @@ from qa.sections import Section, noise_lines, page_breaks
 from qa.settings import Settings
 from qa.status import IndexInfo, IndexStatus, OpenedIndex
 from qa.store import LoadedIndex
-from qa.vectors import cached_vectors, embed_all
+from qa.vectors import cached_tokens, cached_vectors, embed_all, embed_tokens
 
 
 def load_index(settings: Settings | None = None) -> LoadedIndex:
@@ -153,8 +153,10 @@ def build_index(
     with build_lock(index_dir):
         before = live_documents(index_dir)
         cache = cached_vectors(previous, embedder, encoder)
-        del previous  # its chunks are in `chunks`, its vectors in `cache`
+        token_cache, basis = cached_tokens(previous, embedder, encoder)
+        del previous  # its chunks are in `chunks`, its vectors in `cache` and `token_cache`
         reused = sum(1 for chunk in chunks if chunk.hash in cache)
+        tokens = embed_tokens(chunks, cache, token_cache, basis, embedder, encoder, progress)
         chunk_vectors, sentence_vectors, title_vectors = embed_all(
             sections, chunks, cache, embedder, encoder, progress
         )
@@ -164,7 +166,7 @@ def build_index(
             manifest, added=changes.added, removed=changes.removed, changed=changes.changed
         )
         build = store.Build(
-            manifest, sections, chunks, chunk_vectors, sentence_vectors, title_vectors
+            manifest, sections, chunks, chunk_vectors, sentence_vectors, title_vectors, tokens
         )
         swap(index_dir, store.write_build(index_dir, build))
     return IndexInfo(

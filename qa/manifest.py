@@ -20,8 +20,9 @@ from qa.errors import IndexCorruptError
 from qa.settings import Settings
 
 # 2: section-title vectors (titles.npy); 3: chunks bounded by characters; 4: the encoder
-# (int8, sentence vectors pooled from the chunk's forward pass) recorded and chosen
-FORMAT_VERSION = 4
+# (int8, sentence vectors pooled from the chunk's forward pass) recorded and chosen;
+# 5: each chunk's token vectors (tokens.npy and its companions, `qa.late`)
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 T = TypeVar("T")
 

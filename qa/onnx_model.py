@@ -19,18 +19,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.errors import ModelError
+from qa.late import unit_rows
 from qa.onnx_export import exported_model, quantized_model, read_config
 from qa.pooling import Spans, span_means
 from qa.settings import PRECISIONS
 
 Vectors = np.ndarray[Any, np.dtype[np.float32]]
+TokenSink = Callable[[int, Vectors], None]  # a text's number and its token vectors
 _BATCH = 32
 _BATCH_TOKENS = 1024
 
@@ -74,6 +76,7 @@ class OnnxEmbedder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.max_tokens)
         self._counter: Any = None
+        self._punctuation: set[int] | None = None  # filled on first use
         options = ort.SessionOptions()
         options.intra_op_num_threads = _threads()
         options.inter_op_num_threads = 1
@@ -92,22 +95,49 @@ class OnnxEmbedder:
         """Unit rows; inputs sorted by length and padded per batch to the longest."""
         return self._encode(texts, None, progress)[0]
 
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        words_only: bool = False,
+        progress: bool = False,
+        keep: Callable[[Vectors], Any] | None = None,
+    ) -> tuple[Vectors, list[Any]]:
+        """Unit rows of `texts`, and each text's token vectors from the same forward pass
+        (unit rows, special tokens left out; with `words_only` also the pieces without a
+        letter or digit), for late interaction (`qa.late`); passed through `keep` as soon
+        as they are made, when given (a build compresses them, so it never holds them all)."""
+        found: list[Any] = [None] * len(texts)
+
+        def sink(row: int, tokens: Vectors) -> None:
+            found[row] = tokens if keep is None else keep(tokens)
+
+        vectors = self._encode(texts, None, progress, sink, words_only)[0]
+        return vectors, found
+
     def encode_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Spans], *, progress: bool = False
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Spans],
+        *,
+        progress: bool = False,
+        tokens: TokenSink | None = None,
     ) -> tuple[Vectors, Vectors]:
         """Unit rows of `texts`, and of the character spans of each (all spans, in order).
 
         A span's vector is the mean of the text's token vectors inside it, from the
         same forward pass; a span the model does not reach (beyond its maximum
         length) is encoded on its own.  Models without mean pooling encode every
-        span on its own.
+        span on its own.  `tokens`, when given, is called with each text's number and
+        token vectors, as `encode_tokens` gives them.
         """
         if len(spans) != len(texts):
             raise ValueError("one list of spans is needed per text")
         if not self.pools_spans:
             pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
-            return self.encode(texts, progress=progress), self.encode(pieces)
-        vectors, pooled = self._encode(texts, spans, progress)
+            vectors = self._encode(texts, None, progress, tokens)[0]
+            return vectors, self.encode(pieces)
+        vectors, pooled = self._encode(texts, spans, progress, tokens)
         missing = [i for i, row in enumerate(pooled) if not row.any()]
         if missing:
             pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
@@ -115,10 +145,15 @@ class OnnxEmbedder:
         return vectors, pooled
 
     def _encode(
-        self, texts: Sequence[str], spans: Sequence[Spans] | None, progress: bool
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Spans] | None,
+        progress: bool,
+        tokens: TokenSink | None = None,
+        words_only: bool = False,
     ) -> tuple[Vectors, Vectors]:
         """Vectors of `texts` and, when `spans` is given, of their spans (zero rows where
-        the model does not reach)."""
+        the model does not reach); each text's number and token vectors go to `tokens`."""
         starts = np.cumsum([0] + [len(row) for row in spans or ()])
         pooled = np.zeros((int(starts[-1]), self.dimension), dtype=np.float32)
         if not texts:
@@ -137,11 +172,32 @@ class OnnxEmbedder:
                 for at, row in enumerate(rows):
                     found = span_means(hidden[at], encodings[row], spans[row], self.max_tokens)
                     pooled[starts[row] : starts[row + 1]] = found
+            if tokens is not None:
+                for at, row in enumerate(rows):
+                    keep = self._kept_tokens(encodings[row], words_only)
+                    tokens(int(row), unit_rows(hidden[at, keep]))
             if bar is not None:
                 bar.update(len(rows))
         if bar is not None:
             bar.close()
         return out, pooled
+
+    def _kept_tokens(self, encoding: Any, words_only: bool) -> list[int]:
+        """Positions of `encoding` that late interaction reads: no special tokens, and
+        with `words_only` no pieces without a letter or digit either."""
+        if words_only and self._punctuation is None:
+            vocabulary = self._tokenizer.get_vocab()
+            self._punctuation = {
+                i for piece, i in vocabulary.items() if not any(c.isalnum() for c in piece)
+            }
+        skip = self._punctuation if words_only and self._punctuation is not None else set()
+        return [
+            at
+            for at, (piece, special) in enumerate(
+                zip(encoding.ids, encoding.special_tokens_mask, strict=True)
+            )
+            if not special and piece not in skip
+        ]
 
     def _hidden(self, ids: list[list[int]], width: int) -> tuple[Vectors, Any]:
         """The model's token vectors for a batch, and its attention mask."""
@@ -164,9 +220,7 @@ class OnnxEmbedder:
         else:
             weights = mask.astype(np.float32)
             pooled = np.einsum("btd,bt->bd", hidden, weights) / weights.sum(1, keepdims=True)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        unit: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
-        return unit
+        return unit_rows(pooled)
 
     def count_tokens(self, text: str) -> int:
         if self._counter is None:

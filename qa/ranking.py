@@ -1,10 +1,12 @@
 """How evidence becomes a ranking of passages; small pure functions over arrays.
 
-Every candidate chunk carries seven kinds of ranking evidence (`Evidence`): the cosine between
-the question and the chunk (embedded with its section path), the cosine with its
-best sentence, BM25 of the chunk and of its whole section (title included), how
-much of the question's distinct terms, weighted by rarity, the chunk and the section
-contain (`LexicalIndex.coverage`), and the cosine with the section's heading path alone.
+Every candidate chunk carries eight kinds of ranking evidence (`Evidence`): the cosine
+between the question and the chunk (embedded with its section path), the cosine with its
+best sentence, BM25 of the chunk and of its whole section (title included), how much of
+the question's distinct terms, weighted by rarity, the chunk and the section contain
+(`LexicalIndex.coverage`), the cosine with the section's heading path alone, and the
+late-interaction score of the question's word pieces against the chunk's token vectors
+(`qa.late`; an index without token vectors is ranked by the other seven).
 
 Relevance is a weighted sum of features of that evidence (`features`).  Keyword
 scores enter multiplied by coverage: BM25 normalised over the candidates ranks the
@@ -46,9 +48,12 @@ FEATURES = (
     "section-title cosine",
     "chunk BM25",
     "section BM25",
+    "late interaction",
 )
-# Fitted by `benchmarks/fit_fusion.py` for all-MiniLM-L6-v2 (README, "Retrieval quality").
-WEIGHTS = (4.6, 6.17, 4.72, 2.82, 4.35, 2.47, 2.24, 0.0, 0.0)
+# Fitted by `benchmarks/fit_fusion.py` for all-MiniLM-L6-v2 (README, "Retrieval quality"):
+# for an index with token vectors, and for one without (a model that gives none).
+WEIGHTS = (2.37, 4.72, 3.71, 2.11, 3.14, 1.78, 1.77, 0.0, 0.0, 6.45)
+WEIGHTS_WITHOUT_TOKENS = (4.6, 6.17, 4.72, 2.82, 4.35, 2.47, 2.24, 0.0, 0.0, 0.0)
 SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must be e¹ as likely
 SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks already shown
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
@@ -70,20 +75,27 @@ class Evidence:
     # The chunk's coverage of the question's content words (`lexical.content_terms`): not a
     # ranking feature either; `chunk_coverage` counts every term but stop words.
     content_coverage: Array
+    # The question's late-interaction score with the chunk (`qa.late`), and its
+    # worst-matched word piece's best cosine in the chunk (not a ranking feature); None
+    # when the index keeps no token vectors.
+    late_interaction: Array | None = None
+    weakest_match: Array | None = None
 
 
 @dataclass(frozen=True)
 class Ranking:
     """The knobs of the ranking; the defaults are what qa uses.  Others serve the ablation table.
 
-    `weights` weigh `FEATURES`; `reciprocal_rank` ranks by reciprocal rank fusion of chunk
-    cosine and chunk BM25 instead (a baseline); `section_penalty` is what each passage
-    of a section already shown costs its other chunks (1e6: one passage per section
-    first), and `shown_penalty` what showing all of a section costs them (in proportion
-    to the share shown); `group` False returns single chunks in relevance order.
+    `weights` weigh `FEATURES` (`weights_without_tokens` them for an index without token
+    vectors, whose late-interaction column is zero); `reciprocal_rank` ranks by reciprocal
+    rank fusion of chunk cosine and chunk BM25 instead (a baseline); `section_penalty` is
+    what each passage of a section already shown costs its other chunks (1e6: one passage
+    per section first), and `shown_penalty` what showing all of a section costs them (in
+    proportion to the share shown); `group` False returns single chunks in relevance order.
     """
 
     weights: tuple[float, ...] = WEIGHTS
+    weights_without_tokens: tuple[float, ...] = WEIGHTS_WITHOUT_TOKENS
     reciprocal_rank: bool = False
     section_penalty: float = SECTION_PENALTY
     shown_penalty: float = SHOWN_PENALTY
@@ -103,10 +115,11 @@ def min_max(values: Array) -> Array:
 def features(evidence: Evidence) -> Array:
     """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
 
-    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(9)))
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(11)))
     >>> [round(float(x), 2) for x in features(e)[1]]
-    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0]
+    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0, 1.0]
     """
+    late = evidence.late_interaction
     bm25, section_bm25 = min_max(evidence.chunk_bm25), min_max(evidence.section_bm25)
     columns = [
         min_max(evidence.chunk_cosine),
@@ -118,6 +131,7 @@ def features(evidence: Evidence) -> Array:
         min_max(evidence.title_cosine),
         bm25,
         section_bm25,
+        np.zeros_like(bm25) if late is None else min_max(late),
     ]
     return np.stack(columns, axis=1).astype(np.float32)
 
@@ -126,7 +140,9 @@ def relevance(evidence: Evidence, ranking: Ranking) -> Array:
     """One relevance value per candidate (higher is better; differences are log-odds)."""
     if ranking.reciprocal_rank:
         return reciprocal_rank_fusion([evidence.chunk_cosine, evidence.chunk_bm25])
-    return (features(evidence) @ np.asarray(ranking.weights, dtype=np.float32)).astype(np.float32)
+    tokens = evidence.late_interaction is not None
+    weights = ranking.weights if tokens else ranking.weights_without_tokens
+    return (features(evidence) @ np.asarray(weights, dtype=np.float32)).astype(np.float32)
 
 
 def reciprocal_rank_fusion(scores: Sequence[Array], k: int = 60) -> Array:

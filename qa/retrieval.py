@@ -3,8 +3,9 @@
 A `Retriever` gathers the chunks worth ranking for a question (the nearest vectors
 from FAISS and the best BM25 chunks, or every chunk holding a quoted phrase) and what
 is known of each (`qa.ranking.Evidence`): cosines of the chunk, its best sentence and
-its section path, keyword scores and coverage of the chunk and of its section, and how
-close the closest text stays once its document's mean direction is taken away.
+its section path, keyword scores and coverage of the chunk and of its section, how
+close the closest text stays once its document's mean direction is taken away, and,
+when the index keeps token vectors, the late-interaction score (`qa.late`).
 
 Not here: ranking that evidence or turning it into passages (see `qa.ranking`,
 `qa.search`).
@@ -20,7 +21,7 @@ import numpy as np
 
 from qa.chunking import Chunk
 from qa.confidence import centred_cosine
-from qa.embedding import Embedder, local_folder
+from qa.embedding import Embedder, TokenEmbedder, local_folder
 from qa.errors import ModelError
 from qa.lexical import (
     LexicalIndex,
@@ -61,6 +62,7 @@ class Retriever:
         self.embeddings = np.asarray(index.embeddings)
         self.sentence_vectors = np.asarray(index.sentence_vectors)
         self._title_vectors = np.asarray(index.title_vectors)
+        self._tokens = index.tokens
         self._piece_coverage = PieceCoverage.of_model(_model_folder(index.manifest.model))
         self._chunk_pieces: dict[int, Ids] = {}  # chunk row: its word pieces, as needed
         sections = {(s.doc, s.start_line): i for i, s in enumerate(index.sections)}
@@ -88,7 +90,7 @@ class Retriever:
         no chunk qualifies.  (Also what `benchmarks/fit_fusion.py` fits the weights on.)"""
         phrases = quoted_phrases(question)
         plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
-        query = np.asarray(self.embedder.encode([plain])[0], dtype=np.float32)
+        query, asked = self._encode(plain)
         query_terms = terms(plain)
         chunk_bm25 = self._chunk_bm25.scores(query_terms)
         candidates = self._candidates(query, chunk_bm25, phrases, k)
@@ -107,9 +109,24 @@ class Retriever:
             title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
             content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
+            **self._late_interaction(asked, rows),
         )
         pieces = self._piece_coverage.question_pieces(plain)
         return Candidates(candidates, evidence, query, query_terms, pieces)
+
+    def _encode(self, question: str) -> tuple[np.ndarray, Array | None]:
+        """The question's vector and, when the index has token vectors, its own (one run)."""
+        if self._tokens is None or not isinstance(self.embedder, TokenEmbedder):
+            return np.asarray(self.embedder.encode([question])[0], dtype=np.float32), None
+        vectors, tokens = self.embedder.encode_tokens([question], words_only=True)
+        return np.asarray(vectors[0], dtype=np.float32), tokens[0]
+
+    def _late_interaction(self, asked: Array | None, rows: np.ndarray) -> dict[str, Array]:
+        """The late-interaction evidence of `rows` (none without token vectors)."""
+        if asked is None or self._tokens is None:
+            return {}
+        mean, least = self._tokens.matches(asked, rows)
+        return {"late_interaction": mean, "weakest_match": least}
 
     def piece_coverage(self, found: Candidates, positions: Sequence[int]) -> Array:
         """The word-piece coverage of the question (`qa.pieces`) by the candidates at

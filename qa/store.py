@@ -26,11 +26,14 @@ from qa.chunking import Chunk
 from qa.corpus import file_sha256
 from qa.embedding import Vectors
 from qa.errors import IndexCorruptError, QAError
+from qa.late import TokenVectors
 from qa.manifest import MANIFEST, FileCheck, Manifest, read_manifest
 from qa.records import read_chunks, read_sections, write_records
 from qa.sections import Section
 
 VECTOR_FILES = ("embeddings.npy", "sentences.npy", "titles.npy")
+# A chunk's token vectors (`qa.late`), when the manifest's encoder records them.
+TOKEN_FILES = ("tokens.npy", "token_scales.npy", "token_offsets.npy", "token_basis.npy")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Build:
     embeddings: Vectors  # one row per chunk (memory-mapped once read back)
     sentence_vectors: Vectors  # one row per sentence of every chunk, in chunk order
     title_vectors: Vectors  # one row per section: its path alone (`Section.path_text`)
+    tokens: TokenVectors | None  # each chunk's token vectors, if the model gives them
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ def write_build(index_dir: Path, build: Build) -> Path:
         np.save(folder / "embeddings.npy", build.embeddings, allow_pickle=False)
         np.save(folder / "sentences.npy", build.sentence_vectors, allow_pickle=False)
         np.save(folder / "titles.npy", build.title_vectors, allow_pickle=False)
+        if build.tokens is not None:
+            tokens = build.tokens
+            parts: tuple[Any, ...] = (tokens.codes, tokens.scales, tokens.offsets, tokens.basis)
+            for name, part in zip(TOKEN_FILES, parts, strict=True):
+                np.save(folder / name, part, allow_pickle=False)
         vectors, index_type = make_vector_index(build.embeddings)
         faiss.write_index(vectors, str(folder / "vectors.faiss"))
         files = {}
@@ -128,9 +137,24 @@ def read_build(folder: Path) -> LoadedIndex:
     embeddings = read_matrix(folder, "embeddings.npy", shape)
     sentences = read_matrix(folder, "sentences.npy", (int(offsets[-1]), manifest.dimension))
     titles = read_matrix(folder, "titles.npy", (len(sections), manifest.dimension))
+    tokens = read_tokens(folder, manifest, len(chunks))
     return LoadedIndex(
-        manifest, sections, chunks, embeddings, sentences, titles, folder, vectors, offsets
+        manifest, sections, chunks, embeddings, sentences, titles, tokens, folder, vectors, offsets
     )
+
+
+def read_tokens(folder: Path, manifest: Manifest, chunks: int) -> TokenVectors | None:
+    """The build's token vectors, memory-mapped and checked, or None if it has none."""
+    if manifest.encoder.get("token_vectors", "none") == "none":
+        return None
+    basis = read_matrix(folder, "token_basis.npy", None, np.float32)
+    offsets = read_matrix(folder, "token_offsets.npy", (chunks + 1,), np.int64)
+    count = int(offsets[-1])
+    if basis.shape[0] != manifest.dimension or offsets[0] != 0 or (np.diff(offsets) < 0).any():
+        raise IndexCorruptError.of_build(folder, "the token vectors do not fit the chunk list")
+    codes = read_matrix(folder, "tokens.npy", (count, basis.shape[1]), np.int8)
+    scales = read_matrix(folder, "token_scales.npy", (count,), np.float32)
+    return TokenVectors(codes, scales, np.asarray(offsets), np.asarray(basis))
 
 
 def verify_files(folder: Path, manifest: Manifest) -> None:
@@ -146,9 +170,12 @@ def verify_files(folder: Path, manifest: Manifest) -> None:
             )
         if file_sha256(path) != expected.sha256:
             raise IndexCorruptError.of_build(folder, f"{name} was altered (checksum differs)")
-    for required in (*VECTOR_FILES, "sections.jsonl", "chunks.jsonl", "vectors.faiss"):
-        if required not in manifest.files:
-            raise IndexCorruptError.of_build(folder, f"{MANIFEST} does not list {required}")
+    required = [*VECTOR_FILES, "sections.jsonl", "chunks.jsonl", "vectors.faiss"]
+    if manifest.encoder.get("token_vectors", "none") != "none":
+        required += TOKEN_FILES
+    for required_file in required:
+        if required_file not in manifest.files:
+            raise IndexCorruptError.of_build(folder, f"{MANIFEST} does not list {required_file}")
 
 
 def read_faiss(folder: Path) -> Any:
@@ -162,14 +189,19 @@ def read_faiss(folder: Path) -> Any:
         ) from error
 
 
-def read_matrix(folder: Path, name: str, shape: tuple[int, int]) -> Vectors:
-    """A stored float32 matrix, memory-mapped, checked against the shape it must have."""
+def read_matrix(
+    folder: Path, name: str, shape: tuple[int, ...] | None, dtype: type = np.float32
+) -> Any:
+    """A stored array, memory-mapped, checked against the type and (unless None, which
+    asks for any matrix) the shape it must have."""
     try:
         matrix = np.load(folder / name, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
         raise IndexCorruptError.of_build(folder, f"{name} cannot be read: {error}") from error
-    if matrix.shape != shape or matrix.dtype != np.float32:
+    fits = matrix.ndim == 2 if shape is None else matrix.shape == shape
+    if not fits or matrix.dtype != dtype:
+        expected = f"{shape or 'a matrix'} {np.dtype(dtype)}"
         raise IndexCorruptError.of_build(
-            folder, f"{name} holds {matrix.shape} {matrix.dtype}, expected {shape}"
+            folder, f"{name} holds {matrix.shape} {matrix.dtype}, expected {expected}"
         )
-    return matrix  # type: ignore[no-any-return]
+    return matrix

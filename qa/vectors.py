@@ -2,20 +2,24 @@
 embedded otherwise.
 
 Three kinds per build: one per chunk (its `embed_text`: section path and text), one per
-sentence of a chunk, and one per section path.  With `sentence_vectors` "pooled" a
-chunk's sentences are mean-pooled from the chunk's own forward pass (`qa.pooling`);
-with "separate" each sentence is run through the model on its own.  The previous
-build is the cache: its rows are keyed by the hash of what the model read.
+sentence of a chunk, and one per section path; and, when the model gives them, each chunk's
+token vectors from the chunk's own forward pass, compressed (`qa.late`). With
+`sentence_vectors` "pooled" a chunk's sentences are mean-pooled from the chunk's own forward
+pass (`qa.pooling`); with "separate" each sentence is run through the model on its own. The
+previous build is the cache: its rows are keyed by the hash of what the model read.
 
 Not here: choosing chunks (see `qa.chunking`) or writing the build (see `qa.store`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from qa.chunking import Chunk, text_hash
-from qa.embedding import Embedder, SpanEmbedder, Vectors
+from qa.embedding import Embedder, SpanEmbedder, TokenEmbedder, Vectors
+from qa.late import Codes, TokenVectors, compress, token_basis
 from qa.sections import Section
 from qa.store import LoadedIndex
 
@@ -39,6 +43,53 @@ def cached_vectors(
     titles = (section.path_text for section in old.sections)
     cache.update(zip(map(text_hash, titles), old.title_vectors, strict=True))
     return cache
+
+
+TokenCache = dict[str, tuple[Codes, Vectors]]  # chunk hash: its compressed token vectors
+
+
+def cached_tokens(
+    old: LoadedIndex | None, embedder: Embedder, encoder: dict[str, str]
+) -> tuple[TokenCache, Vectors | None]:
+    """{chunk hash: codes and scales} of `old`'s token vectors, if made the same way, and
+    the basis they are in (a build that reuses them keeps it)."""
+    if not cached_vectors(old, embedder, encoder) or old is None or old.tokens is None:
+        return {}, None
+    tokens = old.tokens
+    return {chunk.hash: tokens.chunk(row) for row, chunk in enumerate(old.chunks)}, tokens.basis
+
+
+def embed_tokens(
+    chunks: list[Chunk],
+    cache: dict[str, Vectors],
+    tokens: TokenCache,
+    basis: Vectors | None,
+    embedder: Embedder,
+    encoder: dict[str, str],
+    progress: bool,
+) -> TokenVectors | None:
+    """The chunks' token vectors (None when the model gives none): reused from `tokens`,
+    the rest from one forward pass each, which also puts the chunk's vector in `cache`."""
+    if not isinstance(embedder, TokenEmbedder) or encoder.get("token_vectors", "none") == "none":
+        return None
+    turn = token_basis(embedder.dimension) if basis is None else basis
+    todo = list({c.hash: c for c in chunks if c.hash not in tokens}.values())
+
+    # Compressed as they come: a large corpus's float token vectors would not fit in memory.
+    def keep(row: int, found: Vectors) -> None:
+        tokens[todo[row].hash] = compress(found, turn)
+
+    if encoder["sentence_vectors"] == "pooled" and isinstance(embedder, SpanEmbedder):
+        _embed_pooled(todo, cache, embedder, progress, keep)
+    else:
+        vectors, compressed = embedder.encode_tokens(
+            [c.embed_text for c in todo],
+            progress=progress and len(todo) > 32,
+            keep=lambda found: compress(found, turn),
+        )
+        cache.update(zip((c.hash for c in todo), vectors, strict=True))
+        tokens.update(zip((c.hash for c in todo), compressed, strict=True))
+    return TokenVectors.of([tokens[c.hash] for c in chunks], turn)
 
 
 def _sentence_keys(chunks: list[Chunk], encoder: dict[str, str]) -> list[str]:
@@ -65,19 +116,27 @@ def _rows(keys: list[str], cache: dict[str, Vectors], dimension: int) -> Vectors
 
 
 def _embed_pooled(
-    chunks: list[Chunk], cache: dict[str, Vectors], embedder: SpanEmbedder, progress: bool
+    chunks: list[Chunk],
+    cache: dict[str, Vectors],
+    embedder: SpanEmbedder,
+    progress: bool,
+    tokens: Callable[[int, Vectors], None] | None = None,
 ) -> None:
-    """Embed each uncached chunk once, its sentences pooled from the same run, into `cache`."""
-    todo = list({c.hash: c for c in chunks if c.hash not in cache}.values())
+    """Embed each chunk not in `cache` (every chunk when `tokens` is given, which is
+    called with each one's number and token vectors) once, its sentences pooled from the
+    same run, into `cache`."""
+    todo = list({c.hash: c for c in chunks if tokens is not None or c.hash not in cache}.values())
     # The model reads `embed_text`: the section path, a line break, then the chunk's text.
     shifts = [len(c.embed_text) - len(c.text) for c in todo]
     spans = [
         [(a + shift, b + shift) for a, b in c.sentences]
         for c, shift in zip(todo, shifts, strict=True)
     ]
-    vectors, pooled = embedder.encode_with_spans(
-        [c.embed_text for c in todo], spans, progress=progress and len(todo) > 32
-    )
+    texts, shown = [c.embed_text for c in todo], progress and len(todo) > 32
+    if tokens is not None:
+        vectors, pooled = embedder.encode_with_spans(texts, spans, progress=shown, tokens=tokens)
+    else:
+        vectors, pooled = embedder.encode_with_spans(texts, spans, progress=shown)
     cache.update(zip((c.hash for c in todo), vectors, strict=True))
     keys = [f"{c.hash}/{i}" for c in todo for i in range(len(c.sentences))]
     cache.update(zip(keys, pooled, strict=True))

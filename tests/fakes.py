@@ -5,8 +5,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -103,6 +104,25 @@ class FakePoolingEmbedder(FakeEmbedder):
         pooled[:, -1] = 1.0
         pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
         return FakeEmbedder().encode(texts), pooled
+
+
+class FakeTokenEmbedder(FakeEmbedder):
+    """The fake model, also giving a text's token vectors: each word's own hashed vector
+    (punctuation marks are tokens too, left out with `words_only`)."""
+
+    name = "fake-hash-tokens"
+
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        words_only: bool = False,
+        progress: bool = False,
+        keep: Callable[[Vectors], Any] | None = None,
+    ) -> tuple[Vectors, list[Any]]:
+        pattern = r"\w+" if words_only else r"\w+|[^\w\s]"
+        tokens = [FakeEmbedder().encode(re.findall(pattern, text)) for text in texts]
+        return self.encode(texts), [t if keep is None else keep(t) for t in tokens]
 
 
 def evidence_of(**values: list[float]) -> Evidence:

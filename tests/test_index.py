@@ -214,13 +214,21 @@ def test_the_manifest_records_how_the_vectors_were_made(
     build(seed_corpus, tmp_path / "index", fake, fake_settings)
     manifest = json.loads((current_folder(tmp_path / "index") / "manifest.json").read_text())
     assert manifest["encoding"] == {"precision": "fp32", "sentence_vectors": "separate"}
-    assert manifest["encoder"] == {"precision": "fp32", "sentence_vectors": "separate"}
+    assert manifest["encoder"] == {
+        "precision": "fp32",
+        "sentence_vectors": "separate",
+        "token_vectors": "none",  # the fake model gives no token vectors
+    }
     # Asked to pool, the fake model (which cannot) embeds sentences on their own, and says so.
     pooled = settings_for(seed_corpus, tmp_path / "pooled", sentence_vectors="pooled")
     build_index(pooled, embedder=fake, progress=False)
     loaded = load_index(pooled)
     assert loaded.manifest.encoding == {"precision": "fp32", "sentence_vectors": "pooled"}
-    assert loaded.manifest.encoder == {"precision": "fp32", "sentence_vectors": "separate"}
+    assert loaded.manifest.encoder == {
+        "precision": "fp32",
+        "sentence_vectors": "separate",
+        "token_vectors": "none",
+    }
     assert index_status(pooled).fresh
 
 
@@ -232,7 +240,11 @@ def test_sentences_pooled_in_one_run_per_chunk_and_reused_by_a_rebuild(
     info = build(seed_corpus, tmp_path / "index", model, fake_settings)
     assert sum(model.calls) == info.chunks + info.sections  # no run for any sentence
     loaded = load_index(fake_settings.with_overrides(index_dir=tmp_path / "index"))
-    assert loaded.manifest.encoder == {"precision": "fp32", "sentence_vectors": "pooled"}
+    assert loaded.manifest.encoder == {
+        "precision": "fp32",
+        "sentence_vectors": "pooled",
+        "token_vectors": "none",
+    }
     assert np.all(loaded.sentence_vectors[:, -1] > 0)  # the pooled ones, not separate runs
     model.calls.clear()
     again = build(seed_corpus, tmp_path / "index", model, fake_settings)

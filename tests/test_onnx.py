@@ -275,3 +275,25 @@ def test_a_sentence_beyond_the_models_reach_is_embedded_on_its_own(onnx: OnnxEmb
     tail = (len(head), len(text))
     _, pooled = onnx.encode_with_spans([text], [[(0, 4), tail]], progress=False)
     assert np.allclose(pooled[1], onnx.encode([text[slice(*tail)]])[0], atol=1e-5)
+
+
+def test_token_vectors_are_the_models_own_and_come_from_the_same_run(
+    onnx: OnnxEmbedder, reference: SentenceTransformerEmbedder
+) -> None:
+    texts = ["Rivers carry silt to the sea.", "Patrols, at night, protect civilians!"]
+    vectors, tokens = onnx.encode_tokens(texts)
+    np.testing.assert_allclose(vectors, onnx.encode(texts), atol=1e-5)
+    found = reference.model.encode(texts, output_value="token_embeddings")
+    for text, ours, theirs in zip(texts, tokens, found, strict=True):
+        assert len(ours) == onnx.count_tokens(text)  # every piece, no [CLS] or [SEP]
+        theirs = theirs.float().numpy()[1:-1]
+        theirs /= np.linalg.norm(theirs, axis=1, keepdims=True)
+        assert (ours * theirs).sum(axis=1).min() >= 0.999
+    _, (words,) = onnx.encode_tokens([texts[1]], words_only=True)
+    assert len(words) == len(tokens[1]) - 3  # two commas and the exclamation mark left out
+    spans = [[(0, 29)], [(0, 8)]]
+    pooled_tokens: dict[int, np.ndarray] = {}
+    onnx.encode_with_spans(texts, spans, progress=False, tokens=pooled_tokens.__setitem__)
+    assert sorted(pooled_tokens) == [0, 1]
+    for row, ours in enumerate(tokens):
+        np.testing.assert_allclose(ours, pooled_tokens[row], atol=1e-5)
