@@ -122,19 +122,31 @@ class LexicalIndex:
         >>> LexicalIndex(["cats purr", "dogs bark", "cats and dogs"]).coverage(["cat", "purr"])
         array([1.   , 0.   , 0.324], dtype=float32)
         """
-        unique = list(dict.fromkeys(query_terms))
         covered = np.zeros(self.size, dtype=np.float32)
+        found = self.postings(query_terms)
+        total = sum(weight for weight, _ in found)
+        for weight, rows in found:
+            covered[rows] += weight
+        return np.round(covered / total, 4) if total else covered
+
+    def postings(self, query_terms: Sequence[str]) -> list[tuple[float, np.ndarray]]:
+        """Each distinct term's `coverage` weight and the rows of the texts that contain it.
+
+        >>> [(weight, rows)] = LexicalIndex(["cat", "dog"]).postings(["cat", "cat"])
+        >>> round(weight, 2), rows.tolist()
+        (0.69, [0])
+        """
+        unique = list(dict.fromkeys(query_terms))
         if not unique or not self._vocabulary:
-            return covered
+            return []
         pointers, rows = self._bm25.scores["indptr"], self._bm25.scores["indices"]
-        total = 0.0
+        found = []
         for term in unique:
             i = self._vocabulary.get(term)
-            found = rows[pointers[i] : pointers[i + 1]] if i is not None else rows[:0]
-            weight = math.log(1 + (self.size - len(found) + 0.5) / (len(found) + 0.5))
-            covered[found] += weight
-            total += weight
-        return np.round(covered / total, 4) if total else covered
+            having = rows[pointers[i] : pointers[i + 1]] if i is not None else rows[:0]
+            weight = math.log(1 + (self.size - len(having) + 0.5) / (len(having) + 0.5))
+            found.append((weight, having))
+        return found
 
     def unknown(self, query_terms: Sequence[str]) -> list[str]:
         """The terms that no text contains.

@@ -3,10 +3,13 @@
 Every candidate chunk carries eight kinds of ranking evidence (`Evidence`): the cosine
 between the question and the chunk (embedded with its section path), the cosine with its
 best sentence, BM25 of the chunk and of its whole section (title included), how much of
-the question's distinct terms, weighted by rarity, the chunk and the section contain
-(`LexicalIndex.coverage`), the cosine with the section's heading path alone, and the
-late-interaction score of the question's word pieces against the chunk's token vectors
-(`qa.late`; an index without token vectors is ranked by the other seven).
+the question's distinct terms, weighted by rarity, the chunk contains and the chunk with
+its neighbours in its section (a window) contain together (`LexicalIndex.coverage`; not
+the whole section's: a long section holds the words of almost any question on its topic,
+spread over chunks that each answer something else), the cosine with the section's
+heading path alone, and the late-interaction score of the question's word pieces against
+the chunk's token vectors (`qa.late`; an index without token vectors is ranked by the
+other seven).
 
 Relevance is a weighted sum of features of that evidence (`features`).  Keyword
 scores enter multiplied by coverage: BM25 normalised over the candidates ranks the
@@ -42,9 +45,9 @@ FEATURES = (
     "chunk cosine",
     "best-sentence cosine",
     "chunk BM25 × chunk coverage",
-    "section BM25 × section coverage",
+    "section BM25 × window coverage",
     "chunk coverage",
-    "section coverage",
+    "window coverage",
     "section-title cosine",
     "chunk BM25",
     "section BM25",
@@ -52,8 +55,8 @@ FEATURES = (
 )
 # Fitted by `benchmarks/fit_fusion.py` for all-MiniLM-L6-v2 (README, "Retrieval quality"):
 # for an index with token vectors, and for one without (a model that gives none).
-WEIGHTS = (2.37, 4.72, 3.71, 2.11, 3.14, 1.78, 1.77, 0.0, 0.0, 6.45)
-WEIGHTS_WITHOUT_TOKENS = (4.6, 6.17, 4.72, 2.82, 4.35, 2.47, 2.24, 0.0, 0.0, 0.0)
+WEIGHTS = (3.88, 5.67, 3.54, 3.08, 3.26, 2.13, 1.96, 0.0, 0.0, 4.46)
+WEIGHTS_WITHOUT_TOKENS = (4.58, 6.13, 3.84, 3.31, 3.58, 2.29, 2.07, 0.0, 0.0, 0.0)
 SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must be e¹ as likely
 SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks already shown
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
@@ -69,7 +72,7 @@ class Evidence:
     chunk_bm25: Array
     section_bm25: Array
     chunk_coverage: Array
-    section_coverage: Array
+    window_coverage: Array  # of the chunk and its neighbours in its section, together
     title_cosine: Array  # the chunk's section path (title and its parents) on its own
     specific_cosine: Array  # the closest text's `centred_cosine`: not a ranking feature
     # The chunk's coverage of the question's content words (`lexical.content_terms`): not a
@@ -117,7 +120,7 @@ def features(evidence: Evidence) -> Array:
 
     >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(11)))
     >>> [round(float(x), 2) for x in features(e)[1]]
-    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0, 1.0]
+    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0, 0.6]
     """
     late = evidence.late_interaction
     bm25, section_bm25 = min_max(evidence.chunk_bm25), min_max(evidence.section_bm25)
@@ -125,13 +128,16 @@ def features(evidence: Evidence) -> Array:
         min_max(evidence.chunk_cosine),
         min_max(np.maximum(evidence.sentence_cosine, evidence.chunk_cosine)),
         evidence.chunk_coverage * bm25,
-        evidence.section_coverage * section_bm25,
+        evidence.window_coverage * section_bm25,
         evidence.chunk_coverage,
-        evidence.section_coverage,
+        evidence.window_coverage,
         min_max(evidence.title_cosine),
         bm25,
         section_bm25,
-        np.zeros_like(bm25) if late is None else min_max(late),
+        # As it is, not rescaled over the candidates: rescaled, it ranked SQuAD a little
+        # better, but a one-line summary repeating the question's words then outranked the
+        # section that answers it (README, "Retrieval quality").
+        np.zeros_like(bm25) if late is None else late,
     ]
     return np.stack(columns, axis=1).astype(np.float32)
 

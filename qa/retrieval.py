@@ -76,6 +76,8 @@ class Retriever:
         for chunk, section in zip(self.chunks, self.section_of, strict=True):
             section_texts[section] += "\n" + chunk.text
         self._section_bm25 = LexicalIndex(section_texts)
+        # Whether each chunk is followed by one of its own section (the last one is not).
+        self._follows = np.r_[self._section_array[1:] == self._section_array[:-1], False]
         self._topic_of, self._topics = _topics(self.chunks, self.embeddings)
         # What a question does not change, worked out once: each text's dot with its topic.
         self._topic_norms = np.einsum("ij,ij->i", self._topics, self._topics)
@@ -105,7 +107,7 @@ class Retriever:
             chunk_bm25=chunk_bm25[rows],
             section_bm25=self._section_bm25.scores(query_terms)[sections],
             chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
-            section_coverage=self._section_bm25.coverage(query_terms)[sections],
+            window_coverage=self.window_coverage(query_terms, rows),
             title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
             content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
@@ -113,6 +115,28 @@ class Retriever:
         )
         pieces = self._piece_coverage.question_pieces(plain)
         return Candidates(candidates, evidence, query, query_terms, pieces)
+
+    def window_coverage(self, query_terms: Sequence[str], rows: np.ndarray) -> Array:
+        """How much of the question each chunk of `rows` and its neighbours in its section
+        contain together (rarity-weighted, as `LexicalIndex.coverage`; 1.0 is all of it).
+
+        Evidence for a passage is local: a section's coverage grows with its length, so a
+        long section holds the words of almost any question on its topic, scattered over
+        chunks that each answer something else.
+        """
+        covered = np.zeros(len(rows), dtype=np.float32)
+        found = self._chunk_bm25.postings(query_terms)
+        total = sum(weight for weight, _ in found)
+        if not total:
+            return covered
+        # The last entry of `_follows` and of `has` is False: no neighbour past either end.
+        left, right = self._follows[rows - 1], self._follows[rows]
+        has = np.zeros(len(self.chunks) + 1, dtype=bool)
+        for weight, having in found:
+            has[having] = True
+            covered += weight * (has[rows] | (left & has[rows - 1]) | (right & has[rows + 1]))
+            has[having] = False
+        return np.round(covered / total, 4).astype(np.float32)
 
     def _encode(self, question: str) -> tuple[np.ndarray, Array | None]:
         """The question's vector and, when the index has token vectors, its own (one run)."""

