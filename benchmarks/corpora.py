@@ -105,6 +105,7 @@ def tiled_index(index: Any, copies: int, seed: int = 0) -> Any:
     from dataclasses import replace
 
     from qa.ann import make_vector_index
+    from qa.late import TokenVectors
 
     rng = np.random.default_rng(seed)
 
@@ -119,8 +120,13 @@ def tiled_index(index: Any, copies: int, seed: int = 0) -> Any:
     embeddings = tile(index.embeddings)
     offsets = np.cumsum([0] + [len(c.sentences) for c in chunks], dtype=np.int64)
     vectors, _ = make_vector_index(embeddings)
+    tokens = index.tokens
+    if tokens is not None:  # as large as the index's own would be: about 20 kB a chunk
+        per_chunk = [tokens.chunk(row) for row in range(len(index.chunks))]
+        tokens = TokenVectors.of(per_chunk * copies, tokens.basis)
     return replace(
         index,
+        tokens=tokens,
         chunks=chunks,
         sections=sections,
         embeddings=embeddings,
