@@ -95,8 +95,12 @@ def answer_scores(
     """
     rows = slice(None) if at is None else at
     closest = np.maximum(evidence.chunk_cosine[rows], evidence.sentence_cosine[rows])
-    numbers = [closest, evidence.specific_cosine[rows], evidence.content_coverage[rows]]
-    numbers.append(piece_coverage)
+    numbers = [
+        closest,
+        evidence.specific_cosine[rows],
+        evidence.content_coverage[rows],
+        piece_coverage,
+    ]
     weights: tuple[float, ...] = ANSWER_WEIGHTS_WITHOUT_TOKENS
     bias = ANSWER_BIAS_WITHOUT_TOKENS
     if evidence.weakest_match is not None:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qa.late import unit_rows
 from qa.lexical import content_terms
 
 Ids = npt.NDArray[np.int32]
@@ -122,9 +123,7 @@ class PieceCoverage:
 
     def _unit_rows(self, ids: Ids) -> Vectors:
         vectors: Any = self._vectors  # the caller has checked that there are some
-        rows = np.asarray(vectors[ids], dtype=np.float32)
-        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-        return rows
+        return unit_rows(np.asarray(vectors[ids], dtype=np.float32))
 
     def _encode(self, texts: Sequence[str]) -> list[Any]:
         """The tokenizer's encodings, one text at a time: `encode_batch` wakes a pool of

@@ -3,8 +3,9 @@
 A `Retriever` gathers the chunks worth ranking for a question (the nearest vectors
 from FAISS and the best BM25 chunks, or every chunk holding a quoted phrase) and what
 is known of each (`qa.ranking.Evidence`): cosines of the chunk, its best sentence and
-its section path, keyword scores and coverage of the chunk and of its section, how
-close the closest text stays once its document's mean direction is taken away, and,
+its section path, keyword scores of the chunk and of its section, how much of the
+question the chunk and its window (the chunk with its neighbours in its section) hold,
+how close the closest text stays once its document's mean direction is taken away, and,
 when the index keeps token vectors, the late-interaction score (`qa.late`).
 
 Not here: ranking that evidence or turning it into passages (see `qa.ranking`,
