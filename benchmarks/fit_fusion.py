@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from qa.chunking import Chunk
-from qa.evaluate import Question, read_questions, same_text_span
+from qa.evaluate import Question, read_questions
 from qa.index import build_index
 from qa.ranking import FEATURES, features
 from qa.search import Searcher, _clean_question
@@ -62,9 +62,7 @@ def collect(settings: Settings, questions: Path) -> list[Example]:
 
 def right_chunks(chunks: list[Chunk], question: Question) -> np.ndarray:
     """Which of `chunks` answer `question`: they hold its gold text, or are in a gold section."""
-    if question.by_text:
-        return np.array([same_text_span(chunk.text, question.gold[0]) for chunk in chunks])
-    return np.array([chunk.section in question.gold for chunk in chunks])
+    return np.array([question.holds_answer(chunk.text, chunk.section) for chunk in chunks])
 
 
 def fit(examples: list[Example], weights: list[float], l2: float = 1e-3) -> np.ndarray:

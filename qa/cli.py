@@ -99,19 +99,28 @@ def _add_eval(commands: Any) -> None:
         help="measure retrieval on a question set",
         description="Score the index against QUESTIONS (JSON lines of "
         '{"question": ..., "gold": [section titles]} or {"question": ..., "gold_text": ...}; '
-        "empty gold = not answerable): Hit@1, Hit@3, Hit@5, MRR@10, nDCG@10, and how "
-        "unanswerable questions were flagged. With --squad, a SQuAD-format file is turned "
-        "into a corpus folder and a question file, indexed and scored.",
+        'empty gold = not answerable; "documents": [names] asks those documents only): '
+        "Hit@1, Hit@3, Hit@5, MRR@10, nDCG@10, and how unanswerable questions were flagged. "
+        "With --squad, a SQuAD-format file is turned into a corpus folder and a question "
+        "file, indexed and scored; with --qasper, a Qasper folder's papers are indexed and "
+        "each is asked its own questions.",
         epilog="examples:\n  qa eval tests/data/dev_questions.jsonl\n"
         "  qa eval --ablation tests/data/dev_questions.jsonl tests/data/paraphrase_questions.jsonl"
         "\n"
-        "  qa eval --squad ../shared/eval/squad/squad-dev-half.json --sample 1000",
+        "  qa eval --squad ../shared/eval/squad/squad-dev-half.json --sample 1000\n"
+        "  qa eval --ablation --qasper ../shared/eval/qasper",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     evaluate.add_argument("questions", type=Path, nargs="*", help="question file(s), JSON lines")
-    evaluate.add_argument("--squad", type=Path, help="a SQuAD-format JSON file to index and score")
+    source = evaluate.add_mutually_exclusive_group()
+    source.add_argument("--squad", type=Path, help="a SQuAD-format JSON file to index and score")
+    source.add_argument(
+        "--qasper", type=Path, help="a Qasper folder (corpus/, questions.jsonl) to index and score"
+    )
     evaluate.add_argument(
-        "--workdir", type=Path, help="where --squad writes its corpus and index (.qa-eval/NAME)"
+        "--workdir",
+        type=Path,
+        help="where --squad or --qasper writes its corpus and index (.qa-eval/NAME)",
     )
     evaluate.add_argument("--sample", type=int, help="with --squad: a fixed sample of N questions")
     evaluate.add_argument("--index", type=Path, help="index folder (index)")
@@ -223,9 +232,9 @@ def _eval(args: argparse.Namespace) -> None:
     from qa.ranking import Ranking
     from qa.search import Searcher
 
-    settings = _squad(args) if args.squad else _settings(args)
+    settings = _squad(args) if args.squad else _qasper(args) if args.qasper else _settings(args)
     if not args.questions:
-        raise QAError("Name a question file (JSON lines), or pass --squad FILE")
+        raise QAError("Name a question file (JSON lines), or pass --squad FILE or --qasper DIR")
     variants = ablation_rankings() if args.ablation else [("qa", Ranking())]
     results: dict[str, dict[str, object]] = {}
     for name, ranking in variants:
@@ -257,6 +266,20 @@ def _squad(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _qasper(args: argparse.Namespace) -> Settings:
+    """Settings for an index of `args.qasper`'s papers; its questions join the list."""
+    from qa.index import build_index
+    from qa.qasper import qasper_questions
+
+    workdir = args.workdir or Path(".qa-eval") / args.qasper.resolve().name
+    corpus, questions = qasper_questions(args.qasper, workdir)
+    settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
+    print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)
+    build_index(settings)
+    args.questions = [*args.questions, questions]
+    return settings
+
+
 def _ablation_table(results: dict[str, dict[str, object]]) -> str:
     files = list(next(iter(results.values())))
     header = "| ranking | " + " | ".join(Path(f).stem for f in files)
@@ -274,9 +297,10 @@ def _cell(report: Any) -> str:
         f"{value:.3f}"
         for value in (report.hit_at_1, report.hit_at_3, report.hit_at_5, report.mrr_at_10)
     )
-    return cell + (
-        f" ({report.answerable_flagged} wrongly flagged)" if report.answerable_flagged else ""
-    )
+    cell += f" ({report.answerable_flagged} wrongly flagged)" if report.answerable_flagged else ""
+    if report.unanswerable:
+        cell += f"; {report.unanswerable_flagged}/{report.unanswerable} unanswerable flagged"
+    return cell
 
 
 def _serve(args: argparse.Namespace) -> None:

@@ -1,13 +1,17 @@
 """Measure retrieval against a question set: Hit@1, Hit@3, MRR@10, nDCG@10 and confidence.
 
-A question file holds one JSON object a line, its gold either section titles or a text:
+A question file holds one JSON object a line, its gold section titles, a text, or
+evidence paragraphs, and optionally the documents to search (the others are left out):
 
     {"question": "How do peacekeepers keep people safe?", "gold": ["Protection of Civilians"]}
     {"question": "Which NFL team won Super Bowl 50?", "gold_text": "Super Bowl 50 was ..."}
+    {"question": "Which data?", "documents": ["paper.md"], "evidence": ["We use ...", "..."]}
 
-A passage is a hit when its section title is in `gold`, or when it contains `gold_text`
-or is contained in it (spacing aside).  An empty `gold` marks a question the corpus
-does not answer, which should come back with no confident passage.
+A passage is a hit when its section title is in `gold`; when it contains `gold_text` or
+is contained in it (spacing aside); or when it shares a 50-character stretch with one of
+the `evidence` paragraphs and is at most 2,500 characters long (Qasper's rule).  An empty
+`gold` (or `evidence`) marks a question the corpus does not answer, which should come
+back with no confident passage.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 
 SHOWN_MISSES = 20  # a SQuAD-sized set has hundreds; --json lists them all
+STRETCH = 50  # characters an evidence hit shares with its paragraph (Qasper's rule)
+LONGEST_HIT = 2500  # characters: a longer passage never counts as an evidence hit
 
 if TYPE_CHECKING:
     from qa.passage import Passage
@@ -29,16 +36,35 @@ if TYPE_CHECKING:
     from qa.search import Searcher
 
 
+class Gold(Enum):
+    """What a question's gold is, and so what makes a passage a hit."""
+
+    SECTIONS = "gold"  # section titles: a passage of one of them
+    TEXT = "gold_text"  # one text: a passage inside it or holding it
+    EVIDENCE = "evidence"  # paragraphs: a passage sharing a stretch with one
+
+
 @dataclass(frozen=True)
 class Question:
     question: str
-    gold: tuple[str, ...]  # section titles, or one text when `by_text`
-    by_text: bool = False
+    gold: tuple[str, ...]
+    kind: Gold = Gold.SECTIONS
+    documents: tuple[str, ...] | None = None  # the documents to search; None: all
+
+    @property
+    def by_text(self) -> bool:
+        return self.kind is not Gold.SECTIONS
+
+    def holds_answer(self, text: str, section: str) -> bool:
+        """Whether a passage (or chunk) of `text` in `section` answers the question."""
+        if self.kind is Gold.SECTIONS:
+            return section in self.gold
+        if self.kind is Gold.TEXT:
+            return same_text_span(text, self.gold[0])
+        return any(shares_stretch(text, evidence) for evidence in self.gold)
 
     def is_hit(self, passage: Passage) -> bool:
-        if not self.by_text:
-            return passage.section in self.gold
-        return same_text_span(passage.text, self.gold[0])
+        return self.holds_answer(passage.text, passage.section)
 
 
 def same_text_span(text: str, gold: str) -> bool:
@@ -49,6 +75,25 @@ def same_text_span(text: str, gold: str) -> bool:
     """
     text, gold = " ".join(text.split()), " ".join(gold.split())
     return gold in text or text in gold
+
+
+def shares_stretch(text: str, evidence: str, stretch: int = STRETCH) -> bool:
+    """True when `text` (at most `LONGEST_HIT` characters) and `evidence` share `stretch`
+    characters, spacing aside (all of `evidence` when it is shorter).
+
+    >>> shares_stretch("We train on  news text.", "Models: we train on news text.", 15)
+    True
+    >>> shares_stretch("We test on tweets.", "Models: we train on news text.", 15)
+    False
+    """
+    text, evidence = " ".join(text.split()), " ".join(evidence.split())
+    if len(text) > LONGEST_HIT or not evidence:
+        return False
+    size = min(stretch, len(evidence))
+    if len(text) < size:
+        return False
+    pieces = {text[i : i + size] for i in range(len(text) - size + 1)}
+    return any(evidence[i : i + size] in pieces for i in range(len(evidence) - size + 1))
 
 
 @dataclass(frozen=True)
@@ -120,32 +165,56 @@ def read_questions(path: Path | str) -> list[Question]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            question, gold = row["question"], row.get("gold", [])
-            if not isinstance(question, str) or not isinstance(gold, list):
-                raise TypeError("question must be text and gold a list")
-            if isinstance(row.get("gold_text"), str) and row["gold_text"].strip():
-                questions.append(Question(question, (row["gold_text"],), by_text=True))
-            else:
-                questions.append(Question(question, tuple(str(g) for g in gold)))
+            questions.append(_question(json.loads(line)))
         except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise QAError(
                 f"{path} line {number} is not a question object ({error}): write "
-                '{"question": "...", "gold": ["Section title"]} or '
-                '{"question": "...", "gold_text": "..."}'
+                '{"question": "...", "gold": ["Section title"]}, '
+                '{"question": "...", "gold_text": "..."} or '
+                '{"question": "...", "evidence": ["..."], "documents": ["file.md"]}'
             ) from error
     if not questions:
         raise QAError(f"{path} holds no questions: add JSON lines with question and gold")
     return questions
 
 
+def _question(row: dict[str, Any]) -> Question:
+    """One line of a question file as a Question; TypeError when it is not one."""
+    question, documents = row["question"], row.get("documents")
+    if not isinstance(question, str):
+        raise TypeError("question must be text")
+    if documents is not None and (
+        not isinstance(documents, list) or not all(isinstance(d, str) for d in documents)
+    ):
+        raise TypeError("documents must be a list of document names")
+    within = tuple(documents) if documents else None
+    if isinstance(row.get("gold_text"), str) and row["gold_text"].strip():
+        return Question(question, (row["gold_text"],), Gold.TEXT, within)
+    if "evidence" in row:
+        evidence = row["evidence"]
+        if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
+            raise TypeError("evidence must be a list of paragraphs")
+        return Question(question, tuple(e for e in evidence if e.strip()), Gold.EVIDENCE, within)
+    gold = row.get("gold", [])
+    if not isinstance(gold, list):
+        raise TypeError("gold must be a list of section titles")
+    return Question(question, tuple(str(g) for g in gold), Gold.SECTIONS, within)
+
+
 def evaluate(
     path: Path | str,
-    searcher: Searcher | Callable[[str, int], Sequence[Passage]],
+    searcher: Searcher | Callable[..., Sequence[Passage]],
     k: int = 10,
 ) -> EvalReport:
-    """Run every question of `path` through `searcher` and score the rankings."""
-    run = searcher.search if hasattr(searcher, "search") else searcher
+    """Run every question of `path` through `searcher` and score the rankings.  A question
+    that names its documents is asked of them only (`documents=` of `Searcher.search`)."""
+    ask = searcher.search if hasattr(searcher, "search") else searcher
+
+    def run(q: Question) -> Sequence[Passage]:
+        if q.documents is None:
+            return ask(q.question, k)
+        return ask(q.question, k, documents=list(q.documents))
+
     questions = read_questions(path)
     hits1 = hits3 = hits5 = 0
     mrr = ndcg = 0.0
@@ -153,7 +222,7 @@ def evaluate(
     misses = []
     answerable = [q for q in questions if q.gold]
     for q in questions:
-        passages = list(run(q.question, k))
+        passages = list(run(q))
         confident = any(p.confident for p in passages)
         if not q.gold:
             flagged_yes += not confident

@@ -23,7 +23,7 @@ import numpy as np
 from qa.chunking import Chunk
 from qa.confidence import centred_cosine
 from qa.embedding import Embedder, TokenEmbedder, local_folder
-from qa.errors import ModelError
+from qa.errors import ModelError, QueryError
 from qa.lexical import (
     LexicalIndex,
     contains_phrase,
@@ -69,6 +69,10 @@ class Retriever:
         sections = {(s.doc, s.start_line): i for i, s in enumerate(index.sections)}
         self.section_of = [sections[(c.doc, c.section_start)] for c in self.chunks]
         self._section_array = np.array(self.section_of, dtype=np.int64)
+        doc_rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.chunks):
+            doc_rows.setdefault(chunk.doc, []).append(row)
+        self._doc_rows = {doc: np.array(rows, dtype=np.int64) for doc, rows in doc_rows.items()}
         self.section_sizes = np.bincount(
             self._section_array, minlength=len(index.sections)
         ).tolist()
@@ -88,15 +92,20 @@ class Retriever:
             self.sentence_vectors, self._topics, self._topic_of[owner]
         )
 
-    def candidates(self, question: str, k: int = 10) -> Candidates | None:
+    def candidates(
+        self, question: str, k: int = 10, documents: Sequence[str] | None = None
+    ) -> Candidates | None:
         """The chunks worth ranking for a cleaned `question`, with their evidence; None when
-        no chunk qualifies.  (Also what `benchmarks/fit_fusion.py` fits the weights on.)"""
+        no chunk qualifies.  With `documents` (names as `document_names` gives them), only
+        their chunks: the best of those documents, not a global best filtered.  (Also what
+        `benchmarks/fit.py` fits the weights on.)"""
         phrases = quoted_phrases(question)
         plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
         query, asked = self._encode(plain)
         query_terms = terms(plain)
         chunk_bm25 = self._chunk_bm25.scores(query_terms)
-        candidates = self._candidates(query, chunk_bm25, phrases, k)
+        within = None if documents is None else self.rows_of(documents)
+        candidates = self._candidates(query, chunk_bm25, phrases, k, within)
         if not candidates:
             return None
         rows = np.array(candidates)
@@ -207,22 +216,57 @@ class Retriever:
         topic: Array = self._topics[self._topic_of[row]]
         return topic
 
+    @property
+    def document_names(self) -> list[str]:
+        """The documents of the index, as `candidates(documents=...)` takes them."""
+        return list(self._doc_rows)
+
+    def rows_of(self, documents: Sequence[str]) -> np.ndarray:
+        """The chunk rows of `documents`, in order; QueryError naming the known ones when a
+        name is not a document of the index ("report" finds "report.pdf" when only one
+        document has that stem)."""
+        rows = []
+        for name in dict.fromkeys(documents):
+            found = self._doc_rows.get(name)
+            if found is None:
+                stems = [doc for doc in self._doc_rows if Path(doc).stem == name]
+                found = self._doc_rows[stems[0]] if len(stems) == 1 else None
+            if found is None:
+                known = ", ".join(list(self._doc_rows)[:10]) or "none"
+                more = " …" if len(self._doc_rows) > 10 else ""
+                raise QueryError(f"No document {name!r} in this index: name one of {known}{more}")
+            rows.append(found)
+        return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+
     def _candidates(
-        self, query: np.ndarray, chunk_bm25: np.ndarray, phrases: list[str], k: int
+        self,
+        query: np.ndarray,
+        chunk_bm25: np.ndarray,
+        phrases: list[str],
+        k: int,
+        within: np.ndarray | None = None,
     ) -> list[int]:
-        """Rows worth ranking: every chunk with the quoted phrases, or both retrievers' best."""
+        """Rows worth ranking: every chunk with the quoted phrases, or both retrievers'
+        best; only rows `within`, when given."""
+        allowed = np.arange(len(self.chunks)) if within is None else within
         if phrases:
             return [
-                row
-                for row, chunk in enumerate(self.chunks)
-                if all(contains_phrase(chunk.text, phrase) for phrase in phrases)
+                int(row)
+                for row in allowed
+                if all(contains_phrase(self.chunks[row].text, phrase) for phrase in phrases)
             ]
-        depth = min(len(self.chunks), max(CANDIDATES, 10 * k))
+        depth = min(len(allowed), max(CANDIDATES, 10 * k))
         if depth == 0:
             return []
-        _, nearest = self.index.vectors.search(query.reshape(1, -1), depth)
-        keyword_best = np.argpartition(-chunk_bm25, depth - 1)[:depth]
-        found = [int(r) for r in nearest[0] if r >= 0]
+        if within is None:
+            _, nearest = self.index.vectors.search(query.reshape(1, -1), depth)
+            found = [int(r) for r in nearest[0] if r >= 0]
+        else:  # a few documents: their vectors by brute force, exact
+            cosines = self.embeddings[within] @ query
+            best = np.argpartition(-cosines, depth - 1)[:depth]
+            found = [int(r) for r in within[best[np.argsort(-cosines[best], kind="stable")]]]
+        bm25 = chunk_bm25[allowed]
+        keyword_best = allowed[np.argpartition(-bm25, depth - 1)[:depth]]
         found += sorted(
             (int(r) for r in keyword_best if chunk_bm25[r] > 0), key=lambda r: -chunk_bm25[r]
         )

@@ -140,14 +140,27 @@ class Searcher:
                 return section
         raise QueryError(f"No section of this index holds {passage.citation}: search again")
 
-    def search(self, question: str, k: int = 5) -> list[Passage]:
-        """The `k` best passages for `question`, best first (fewer if fewer chunks match)."""
+    @property
+    def documents(self) -> list[str]:
+        """The names of the documents this Searcher answers from (its newest build's)."""
+        return self._newest.retriever.document_names
+
+    def search(
+        self, question: str, k: int = 5, *, documents: Sequence[str] | None = None
+    ) -> list[Passage]:
+        """The `k` best passages for `question`, best first (fewer if fewer chunks match).
+
+        With `documents` (file names relative to the corpus, or their stems), only those
+        documents are searched, and ranked among themselves; QueryError for a name that is
+        not in the index.
+        """
         self = self.latest()  # one build answers the whole question: the newest on disk
         question = _clean_question(question)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
+        documents = _document_names(documents)
         retriever = self.retriever
-        found = retriever.candidates(question, k)
+        found = retriever.candidates(question, k, documents)
         if found is None:
             return []
         candidates = found.rows
@@ -260,6 +273,20 @@ def _same_encoder(a: Manifest, b: Manifest) -> bool:
     )
 
 
+def _document_names(documents: Sequence[str] | None) -> list[str] | None:
+    """`documents` as a list of names; QueryError for a single string or an empty list."""
+    if documents is None:
+        return None
+    if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+        raise QueryError(
+            f"documents must be a list of document names, not {documents!r}: "
+            'write documents=["report.pdf"]'
+        )
+    if not documents:
+        raise QueryError("documents is empty: name at least one document, or pass None for all")
+    return list(documents)
+
+
 def _clean_question(question: str) -> str:
     if not isinstance(question, str):
         raise QueryError(f"The question must be text, not {type(question).__name__}")
@@ -270,8 +297,15 @@ def _clean_question(question: str) -> str:
     return cleaned
 
 
-def search(question: str, k: int = 5, *, settings: Settings | None = None) -> list[Passage]:
-    """Answer `question` from the corpus and index of `settings` (default: `Settings.from_env()`).
+def search(
+    question: str,
+    k: int = 5,
+    *,
+    documents: Sequence[str] | None = None,
+    settings: Settings | None = None,
+) -> list[Passage]:
+    """Answer `question` from the corpus and index of `settings` (default: `Settings.from_env()`);
+    with `documents`, from those documents of it only (see `Searcher.search`).
 
     The index is built or refreshed first when needed.  The Searcher is kept
     between calls; each call checks the corpus cheaply (a `stat` a file, hashing
@@ -284,7 +318,7 @@ def search(question: str, k: int = 5, *, settings: Settings | None = None) -> li
         if cached is None:
             cached = _CACHE[settings] = _Cached(Searcher.open(settings, rebuild=True))
         searcher = cached.refreshed(settings)
-    return searcher.search(question, k)
+    return searcher.search(question, k, documents=documents)
 
 
 @dataclass

@@ -1,0 +1,115 @@
+"""A Qasper folder as a question set (`qa/qasper.py`): each paper asked alone, evidence hits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fakes import fake_build, fake_searcher
+
+from qa.errors import QAError
+from qa.evaluate import evaluate, read_questions, shares_stretch
+from qa.qasper import qasper_questions
+
+PAPER_A = """# Counting Bees With Cameras
+
+## Abstract
+
+We count bees at the hive entrance with cameras and a small neural network.
+
+## Data
+
+We recorded 4,000 hours of video at twelve hives in Devon during two summers of fieldwork.
+
+## Results
+
+The network counts bees within three percent of a human observer on held-out hives.
+"""
+PAPER_B = """# Parsing Learner English
+
+## Abstract
+
+We parse sentences written by learners of English.
+
+## Treebank
+
+The treebank holds 5,124 sentences annotated by six students over one year of work.
+"""
+
+
+@pytest.fixture
+def qasper(tmp_path: Path) -> Path:
+    folder = tmp_path / "qasper"
+    (folder / "corpus").mkdir(parents=True)
+    (folder / "corpus" / "2001.00001.md").write_text(PAPER_A)
+    (folder / "corpus" / "2001.00002.md").write_text(PAPER_B)
+    rows = [
+        {
+            "question": "How much video did they record?",
+            "paper": "2001.00001",
+            "answerable": True,
+            "evidence": [
+                "We recorded 4,000 hours of video at twelve hives in Devon during two summers "
+                "of fieldwork."
+            ],
+        },
+        {
+            "question": "How many sentences does the treebank hold?",
+            "paper": "2001.00002",
+            "answerable": True,
+            "evidence": [
+                "The treebank holds 5,124 sentences annotated by six students over one year of "
+                "work."
+            ],
+        },
+        {"question": "Who funded it?", "paper": "2001.00002", "answerable": False, "evidence": []},
+    ]
+    (folder / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_each_question_is_asked_of_its_own_paper_with_its_evidence_as_gold(
+    qasper: Path, tmp_path: Path
+) -> None:
+    corpus, questions = qasper_questions(qasper, tmp_path / "out")
+    assert corpus == qasper / "corpus"
+    asked = read_questions(questions)
+    assert [q.documents for q in asked] == [
+        ("2001.00001.md",),
+        ("2001.00002.md",),
+        ("2001.00002.md",),
+    ]
+    assert asked[0].gold[0].startswith("We recorded 4,000 hours")
+    assert asked[2].gold == ()  # not answerable
+
+
+def test_evaluation_asks_each_paper_alone_and_scores_by_shared_stretch(
+    qasper: Path, tmp_path: Path
+) -> None:
+    corpus, questions = qasper_questions(qasper, tmp_path / "out")
+    fake_build(corpus, tmp_path / "index")
+    searcher = fake_searcher(tmp_path / "index")
+    asked: list[object] = []
+
+    def run(question: str, k: int, documents: list[str] | None = None) -> object:
+        asked.append(documents)
+        return searcher.search(question, k, documents=documents)
+
+    report = evaluate(questions, run, k=5)  # type: ignore[arg-type]
+    assert asked == [["2001.00001.md"], ["2001.00002.md"], ["2001.00002.md"]]
+    assert report.answerable == 2 and report.unanswerable == 1
+    assert report.hit_at_5 == 1.0
+
+
+def test_a_hit_shares_fifty_characters_and_a_long_passage_never_counts() -> None:
+    evidence = "The treebank holds 5,124 sentences annotated by six students over one year."
+    assert shares_stretch("Intro. The treebank holds 5,124 sentences annotated by six.", evidence)
+    assert not shares_stretch("The treebank holds 5,124 sentences.", evidence)  # 36 characters
+    assert not shares_stretch(evidence + " filler" * 400, evidence)  # over 2,500 characters
+    assert shares_stretch("Data.\n\nTool  kit", "Tool kit")  # short evidence: all of it
+
+
+def test_a_folder_that_is_not_qasper_says_what_it_needs(tmp_path: Path) -> None:
+    with pytest.raises(QAError, match="needs corpus/<paper>.md and questions.jsonl"):
+        qasper_questions(tmp_path, tmp_path / "out")
