@@ -27,6 +27,7 @@ EXAMPLES = """examples:
   qa build --watch                           ...and rebuild whenever they change
   qa ask "how do partnerships protect civilians"
   qa ask -k 3 --json "what is political will"
+  qa ask --doc notes.md "what was decided"   ask only that document
   qa eval tests/data/dev_questions.jsonl     measure retrieval quality
   qa serve --port 7860                       open the web app on 127.0.0.1 (watches corpus/)
 """
@@ -81,8 +82,10 @@ def _add_ask(commands: Any) -> None:
         "ask",
         help="answer a question with cited passages",
         description="Print the passages that best answer QUESTION, with their citations. "
-        "The index is built first if it is missing or out of date.",
-        epilog='example:\n  qa ask -k 3 "how do partnerships protect civilians"',
+        "The index is built first if it is missing or out of date. With --doc, only the "
+        "documents named are searched, and their passages ranked among themselves.",
+        epilog='examples:\n  qa ask -k 3 "how do partnerships protect civilians"\n'
+        '  qa ask --doc report.pdf --doc notes/minutes.md "what was decided on the budget"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ask.add_argument("question", help="the question, in plain words")
@@ -90,6 +93,14 @@ def _add_ask(commands: Any) -> None:
     ask.add_argument("--corpus", type=Path, help="folder of documents (corpus)")
     ask.add_argument("--index", type=Path, help="index folder (index)")
     ask.add_argument("--json", action="store_true", help="print a JSON list for scripts")
+    ask.add_argument(
+        "--doc",
+        action="append",
+        dest="documents",
+        metavar="NAME",
+        help="search only this document: its path under the corpus folder, or its file name "
+        "without extension when no other has it; repeat for several (all documents)",
+    )
 
 
 def _add_eval(commands: Any) -> None:
@@ -214,7 +225,7 @@ def _ask(args: argparse.Namespace) -> None:
     from qa.search import Searcher
 
     searcher = Searcher.open(_settings(args), rebuild=True, before_build=_say_rebuilding)
-    passages = searcher.search(args.question, args.k)
+    passages = searcher.search(args.question, args.k, documents=args.documents)
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
         return

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fakes import DATA
+from fakes import DATA, fake_build
 
 from qa.cli import main
 
@@ -91,6 +91,42 @@ def test_ask_names_what_the_documents_never_mention(
     assert not any(row["confident"] for row in rows)
 
 
+@pytest.fixture
+def multidoc_args(tmp_path: Path, fake_cli: None) -> list[str]:
+    """`--corpus` and `--index` of a copy of the eight-document corpus, indexed with the fake
+    model."""
+    shutil.copytree(DATA / "multidoc", tmp_path / "corpus")
+    fake_build(tmp_path / "corpus", tmp_path / "index")
+    return ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+
+
+def test_ask_doc_answers_from_the_documents_named_only(
+    multidoc_args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "how do I adjust the brakes and oil the chain of a bicycle"
+    assert main(["ask", question, "--json", *multidoc_args]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["doc"] == "bicycle_maintenance.txt"
+    assert main(["ask", question, "--json", "--doc", "sourdough.md", *multidoc_args]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {row["doc"] for row in rows} == {"sourdough.md"}
+    argv = ["ask", "water", "-k", "10", "--doc", "first_aid", "--doc", "garden/composting.md"]
+    assert main([*argv, *multidoc_args]) == 0
+    out = capsys.readouterr().out
+    cited = {line.split(" › ")[0].split(". ", 1)[1] for line in out.splitlines() if " › " in line}
+    assert cited == {"first_aid.txt", "garden/composting.md"}
+
+
+def test_ask_doc_with_a_name_not_in_the_index_is_one_line_naming_the_documents(
+    multidoc_args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "bread", "--doc", "sourdough.md", "--doc", "cakes.md", *multidoc_args]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("qa: error: No document 'cakes.md' in this index: name one of ")
+    assert "sourdough.md" in captured.err and "garden/composting.md" in captured.err
+    assert len(captured.err.splitlines()) == 1 and "Traceback" not in captured.err
+
+
 @pytest.mark.model
 def test_ask_builds_a_missing_index_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -166,6 +202,10 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exit_info.value.code == 0
         assert "example" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    shown = capsys.readouterr().out
+    assert "--doc NAME" in shown and "qa ask --doc " in shown
 
 
 WATCH_SCRIPT = """
