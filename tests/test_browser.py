@@ -157,6 +157,35 @@ def test_api_endpoint_returns_the_same_first_citation(server: Server, page: Any)
     assert {"text", "score", "confident", "highlights", "start_line"} <= set(rows[0])
 
 
+def test_choosing_a_document_cites_only_it_until_all_documents_are_chosen_again(
+    server: Server, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    tokens = page.locator("#qa-documents .token")
+    expect(tokens).to_have_text(["All documents"])
+    page.get_by_role("combobox", name="Documents").click()
+    page.get_by_role("option", name="notes-with-markup.md").click()
+    page.keyboard.press("Escape")
+    expect(tokens).to_have_text(["notes-with-markup.md"])  # "All documents" gave way
+    cards = ask(page, QUESTION)
+    expect(page.locator(".qa-summary")).to_contain_text("in notes-with-markup.md")
+    cited = [card.get_attribute("data-citation") for card in cards.all()]
+    assert cited and all(c.startswith("notes-with-markup.md › ") for c in cited), cited
+    assert "doc=notes-with-markup.md" in page.url  # the link asks the same document
+    shot(page, "one-document.png")
+    page.get_by_role("combobox", name="Documents").click()
+    page.get_by_role("option", name="All documents").click()
+    page.keyboard.press("Escape")
+    expect(tokens).to_have_text(["All documents"])
+    expect(page.locator(".qa-card").first.locator(".qa-cite")).to_contain_text(
+        "Protection of Civilians"
+    )  # the question is asked again, of every document
+    assert "doc=" not in page.url
+    no_error_box(page)
+
+
 def test_phone_width_in_dark_mode(server: Server, browser: Any) -> None:
     from playwright.sync_api import expect
 

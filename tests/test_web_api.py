@@ -202,7 +202,8 @@ def test_an_mcp_client_lists_the_search_tool_and_gets_cited_passages(server: Ser
     with ThreadPoolExecutor(1) as thread:
         tools, result = thread.submit(asyncio.run, use_the_tool()).result()
     tool = next(t for t in tools if t.name == "search")
-    assert set(tool.inputSchema["properties"]) == {"question", "k"}
+    assert set(tool.inputSchema["properties"]) == {"question", "k", "documents"}
+    assert tool.inputSchema["required"] == ["question"]
     assert "citation" in (tool.description or "")
     assert not result.isError
     passages = ast.literal_eval(result.content[0].text)  # Gradio sends the list as its repr
@@ -211,3 +212,64 @@ def test_an_mcp_client_lists_the_search_tool_and_gets_cited_passages(server: Ser
         "peacekeeping-partnerships.txt › Protection of Civilians, line"
     )
     assert passages[0]["confident"] and passages[0]["highlights"]
+
+
+def outputs(stream: str) -> Any:
+    """The values of a `complete` event of an API call's stream."""
+    assert stream.startswith("event: complete"), stream[:300]
+    return json.loads(stream.split("data:", 1)[1])
+
+
+def test_documents_is_optional_and_restricts_the_search(server: Server) -> None:
+    """A call written before `documents` existed still gets its passages; a list asks those."""
+    from gradio_client import Client
+
+    before = outputs(call(server, {"data": [QUESTION, 2]}))[0]
+    assert len(before) == 2 and before == outputs(call(server, {"data": [QUESTION, 2, None]}))[0]
+    asked = ["peacekeeping-partnerships.txt"]
+    rows = outputs(call(server, {"data": [QUESTION, 2, asked]}))[0]
+    assert rows == before  # the corpus has one document: asking it changes nothing
+    client = Client(server.url, verbose=False)
+    assert client.predict(QUESTION, 2, documents=["peacekeeping-partnerships"], api_name="/search")
+    assert_log_clean(server)
+
+
+@pytest.mark.parametrize(
+    ("documents", "message"),
+    [
+        (["handbook.pdf"], "No document 'handbook.pdf' in this index: name one of "),
+        ("peacekeeping-partnerships.txt", "documents must be a list of document names"),
+        ([3], "documents must be a list of document names"),
+        ([], "documents is empty"),
+    ],
+)
+def test_a_bad_document_list_gets_a_clear_error(
+    server: Server, documents: object, message: str
+) -> None:
+    stream = call(server, {"data": [QUESTION, 2, documents]})
+    assert stream.startswith("event: error")
+    assert message in json.loads(stream.split("data:", 1)[1])["error"]
+    assert_log_clean(server)
+
+
+def test_an_mcp_client_can_ask_one_document(server: Server) -> None:
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def use_the_tool() -> tuple[Any, Any]:
+        async with (
+            streamable_http_client(f"{server.url}gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            asked = {"question": QUESTION, "k": 2, "documents": ["peacekeeping-partnerships.txt"]}
+            found = await session.call_tool("search", asked)
+            wrong = await session.call_tool("search", {**asked, "documents": ["handbook.pdf"]})
+            return found, wrong
+
+    with ThreadPoolExecutor(1) as thread:
+        found, wrong = thread.submit(asyncio.run, use_the_tool()).result()
+    assert not found.isError
+    passages = ast.literal_eval(found.content[0].text)
+    assert [p["doc"] for p in passages] == ["peacekeeping-partnerships.txt"] * 2
+    assert wrong.isError and "No document 'handbook.pdf'" in wrong.content[0].text

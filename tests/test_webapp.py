@@ -470,7 +470,7 @@ def test_the_page_offers_examples_about_its_own_corpus(tmp_path: Path) -> None:
     )
     fake_build(corpus, index)
     handlers = Handlers(settings_for(corpus, index), SearcherHolder(fake_searcher(index)))
-    chips = handlers.on_load({})[5:]
+    chips = handlers.on_load({})[6:]
     shown = [chip["value"] for chip in chips if chip.get("visible")]
     assert shown == ["Proofing", "Baking"]
     assert len(chips) == 5 and not any(chip.get("visible") for chip in chips[2:])
@@ -494,3 +494,108 @@ def test_the_first_run_says_the_model_is_prepared_once(
     assert preparing_note(Settings()) == ""  # exported already: the real model is loaded
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "empty-cache"))
     assert preparing_note(Settings()) == PREPARING == "qa: preparing the model once (about 20 s)…"
+
+
+@pytest.fixture
+def multidoc_handlers(tmp_path: Path) -> Any:
+    """The page's handlers over the eight-document corpus, indexed with the fake model."""
+    import shutil
+
+    from fakes import DATA, fake_build, fake_searcher, settings_for
+
+    from qa.web.app import Handlers
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(DATA / "multidoc", corpus)
+    fake_build(corpus, index)
+    return Handlers(settings_for(corpus, index), SearcherHolder(fake_searcher(index)))
+
+
+def cited_documents(html_out: str) -> set[str]:
+    return {c.split(" › ")[0] for c in re.findall(r'data-citation="([^"]+)"', html_out)}
+
+
+def test_a_search_of_chosen_documents_cites_only_them_and_says_so(multidoc_handlers: Any) -> None:
+    question = "how do I adjust the brakes and oil the chain of a bicycle"
+    assert "bicycle_maintenance.txt" in cited_documents(multidoc_handlers.answer(question, 5, [""]))
+    shown = multidoc_handlers.answer(question, 5, ["sourdough.md", "garden/composting.md"])
+    assert cited_documents(shown) <= {"sourdough.md", "garden/composting.md"}
+    assert "in sourdough.md, garden/composting.md" in visible_text(shown)
+    link = 'href="?q=how+do+I'
+    assert link in shown and "&amp;doc=sourdough.md&amp;doc=garden%2Fcomposting.md" in shown
+    _, example = multidoc_handlers.answer_example("chain and brakes", 3, ["sourdough.md"])
+    assert cited_documents(example) == {"sourdough.md"}
+
+
+def test_the_document_list_follows_the_index_and_keeps_a_vanished_choice_marked(
+    multidoc_handlers: Any,
+) -> None:
+    from fakes import fake_build
+
+    settings = multidoc_handlers.settings
+    choices = multidoc_handlers.document_list([""])["choices"]
+    assert choices[0] == ("All documents", "")
+    assert ("sourdough.md", "sourdough.md") in choices and len(choices) == 9
+    (settings.corpus_dir / "sourdough.md").unlink()
+    (settings.corpus_dir / "tea.md").write_text("# Tea\n\nSteep green tea for two minutes.\n")
+    fake_build(settings.corpus_dir, settings.index_dir)  # the watcher, or `qa build` elsewhere
+    choices = multidoc_handlers.document_list(["sourdough.md"])["choices"]
+    assert ("tea.md", "tea.md") in choices
+    assert choices[-1] == ("sourdough.md (no longer indexed)", "sourdough.md")
+    assert "sourdough.md" not in [value for _, value in choices[:-1]]
+
+
+def test_asking_a_document_that_left_the_index_says_so_in_one_message(
+    multidoc_handlers: Any,
+) -> None:
+    from fakes import fake_build
+
+    settings = multidoc_handlers.settings
+    assert "sourdough.md" in cited_documents(multidoc_handlers.answer("bread", 3, ["sourdough.md"]))
+    (settings.corpus_dir / "sourdough.md").unlink()
+    fake_build(settings.corpus_dir, settings.index_dir)
+    shown = multidoc_handlers.answer("bread", 3, ["sourdough.md", "beekeeping.md"])
+    assert 'class="qa-error"' in shown and "qa-card" not in shown
+    assert visible_text(shown) == (
+        "sourdough.md is no longer in the index (the corpus changed): "
+        "remove it from Documents, or pick All documents."
+    )
+
+
+def test_a_link_with_documents_chooses_them_and_runs_its_question(multidoc_handlers: Any) -> None:
+    question, k, choice, results = multidoc_handlers.on_load(
+        {"q": "water", "k": "10"}, ["first_aid.txt", "garden/composting.md"]
+    )[:4]
+    assert (question, k) == ("water", 10)
+    assert choice["value"] == ["first_aid.txt", "garden/composting.md"]
+    assert cited_documents(results) == {"first_aid.txt", "garden/composting.md"}
+    assert multidoc_handlers.on_load({})[2]["value"] == [""]  # All documents
+
+
+def test_the_api_asks_the_documents_named_and_refuses_a_bad_list_clearly(
+    multidoc_handlers: Any,
+) -> None:
+    import gradio as gr
+
+    question = "how do I adjust the brakes and oil the chain of a bicycle"
+    assert multidoc_handlers.api_search(question, 3)[0]["doc"] == "bicycle_maintenance.txt"
+    rows = multidoc_handlers.api_search(question, 3, ["sourdough.md"])
+    assert rows and {row["doc"] for row in rows} == {"sourdough.md"}
+    for bad, message in [
+        ("sourdough.md", "documents must be a list of document names"),
+        ({"sourdough.md": 1}, "documents must be a list of document names"),
+        (["cakes.md"], "No document 'cakes.md' in this index: name one of astronomy.md"),
+    ]:
+        with pytest.raises(gr.Error, match=re.escape(message)):
+            multidoc_handlers.api_search(question, 3, bad)
+
+
+def test_document_names_on_the_page_are_inert() -> None:
+    from qa.web.documents import missing_message
+
+    scoped = results_html("q", [(passage(), None)], 5, [HOSTILE + ".md"])
+    gone = message_html(missing_message([HOSTILE + ".md"]), error=True)
+    for html_out in (scoped, gone):
+        assert "<script" not in html_out and "<img" not in html_out
+        assert "${" not in html_out and "{{" not in html_out
+        assert "alert(1)" in visible_text(html_out)

@@ -1,4 +1,5 @@
-"""The Gradio page: ask a question, read the answer and its sources, open the index panel.
+"""The Gradio page: ask a question of all documents or some, read the answer and its sources,
+open the index panel.
 
 `make_app()` returns the page without serving it (see `qa.web.serve`): `_layout`
 places the components and wires them to the `Handlers`, plain methods that can
@@ -12,12 +13,13 @@ requests (see `qa.web.state`), ranking (see `qa.search`), serving (see `qa.web.s
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError, QueryError
 from qa.settings import Settings
 from qa.web.assets import HEADER, URL_JS
+from qa.web.documents import ALL, NORMALIZE_JS, asked, document_choices, missing, missing_message
 from qa.web.examples import COUNT, example_questions
 from qa.web.panel import index_html, progress_html, status_line
 from qa.web.render import message_html, results_html
@@ -34,6 +36,8 @@ MAX_RESULTS = 10
 SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
 UNEXPECTED = "Something went wrong while searching; the server log says what. Try again."
 QUESTION_HINT = "Type a question first, or press one of the examples."
+# A look at the index's document names: no model, no queue to wait in, no spinner.
+_QUICK: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
 
 
 def _results_count(value: Any, default: int = 5) -> int:
@@ -57,6 +61,22 @@ def api_count(k: Any) -> int:
     return min(k, MAX_RESULTS)
 
 
+def api_documents(documents: Any) -> list[str] | None:
+    """`documents` of an API call: None (all) or a list of names, as `Searcher.search` takes.
+
+    >>> api_documents(None), api_documents(["a.md"])
+    (None, ['a.md'])
+    """
+    if documents is None:
+        return None
+    if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
+        raise QueryError(
+            f"documents must be a list of document names, not {documents!r:.60}: "
+            'send ["report.pdf"], or null for all documents'
+        )
+    return documents
+
+
 class Handlers:
     """What the page does on each event, over one `SearcherHolder` (and the corpus watcher)."""
 
@@ -65,28 +85,48 @@ class Handlers:
     ) -> None:
         self.settings, self.holder, self.watcher = settings, holder, watcher
 
-    def answer(self, question: str, k: float) -> str:
-        """The answer box and its sources for `question`, or one friendly message."""
+    def answer(self, question: str, k: float, documents: list[str] | None = None) -> str:
+        """The answer box and its sources for `question` asked of the chosen `documents`
+        (see `qa.web.documents`), or one friendly message."""
         if not (question or "").strip():
             return message_html(QUESTION_HINT)
         try:
             searcher = self.holder.get()
-            passages = searcher.search(question, _results_count(k))
+            gone = missing(documents, searcher.documents)
+            if gone:
+                return message_html(missing_message(gone), error=True)
+            passages = searcher.search(question, _results_count(k), documents=asked(documents))
             hits = [(p, _section_or_none(searcher, p)) for p in passages]
         except QAError as error:
             return message_html(str(error), error=True)
         except Exception:  # a bug: the log gets the traceback, the reader a sentence
             traceback.print_exc()
             return message_html(UNEXPECTED, error=True)
-        return results_html(question.strip(), hits, _results_count(k))
+        return results_html(question.strip(), hits, _results_count(k), asked(documents))
 
-    def answer_example(self, example: str, k: float) -> tuple[str, str]:
-        return example, self.answer(example, k)
+    def answer_example(
+        self, example: str, k: float, documents: list[str] | None = None
+    ) -> tuple[str, str]:
+        return example, self.answer(example, k, documents)
 
-    def rerun(self, question: str, k: float) -> Any:
+    def rerun(self, question: str, k: float, documents: list[str] | None = None) -> Any:
         import gradio as gr
 
-        return self.answer(question, k) if (question or "").strip() else gr.skip()
+        return self.answer(question, k, documents) if (question or "").strip() else gr.skip()
+
+    def document_list(self, chosen: list[str] | None) -> Any:
+        """The document choice's list as the index that answers holds it now (see
+        `qa.web.documents`); what is chosen stays chosen."""
+        import gradio as gr
+
+        return gr.update(choices=self.choices(chosen))
+
+    def choices(self, chosen: Sequence[str] | None) -> list[tuple[str, str]]:
+        try:
+            names = self.holder.get().documents
+        except QAError:
+            names = []
+        return document_choices(names, chosen)
 
     def panel(self) -> tuple[str, str]:
         """The index panel's one-line label and its HTML, of the index that answers."""
@@ -120,18 +160,24 @@ class Handlers:
             sections = []
         return example_questions(self.settings.corpus_dir, sections)
 
-    def on_load(self, params: Mapping[str, str]) -> list[Any]:
-        """A `?q=...&k=...` link runs its question; the panel and the examples are filled in."""
+    def on_load(self, params: Mapping[str, str], documents: Sequence[str] = ()) -> list[Any]:
+        """A `?q=...&k=...&doc=...` link runs its question of its `documents` (all when
+        none); the document list, the panel and the examples are filled in."""
         import gradio as gr
 
         label, html = self.panel()
         shown = self.examples()
         chips = [gr.update(value=text, visible=True) for text in shown]
         chips += [gr.update(visible=False)] * (COUNT - len(shown))
+        chosen = asked(documents) or [ALL]
+        choice = gr.update(choices=self.choices(chosen), value=chosen)
         question = (params.get("q") or "").strip()
         k = _results_count(params.get("k"), 5)
-        found = [question, k, self.answer(question, k)] if question else [gr.skip()] * 3
-        return [*found, html, gr.update(label=label), *chips]
+        if question:
+            asked_now = [question, k, choice, self.answer(question, k, chosen)]
+        else:
+            asked_now = [gr.skip(), gr.skip(), choice, gr.skip()]
+        return [*asked_now, html, gr.update(label=label), *chips]
 
     def rebuild(self) -> Iterator[tuple[Any, Any, Any, Any]]:
         """Progress while the index is rebuilt, then what changed and the new panel."""
@@ -156,12 +202,16 @@ class Handlers:
         done = message_html(job.error or job.summary, error=bool(job.error))
         yield done, html, gr.update(interactive=True), gr.update(label=label)
 
-    def api_search(self, question: str, k: int = 5) -> list[dict[str, Any]]:
-        """The `k` (1 to 10) passages that best answer `question`, best first, with citations."""
+    def api_search(
+        self, question: str, k: int = 5, documents: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The `k` (1 to 10) passages that best answer `question`, best first, with citations;
+        from the named `documents` only, unless None."""
         import gradio as gr
 
         try:
-            passages = self.holder.get().search(question, api_count(k))
+            count, names = api_count(k), api_documents(documents)
+            passages = self.holder.get().search(question, count, documents=names)
         except QAError as error:
             raise gr.Error(str(error), print_exception=False) from None
         return [p.to_dict() for p in passages]
@@ -179,22 +229,9 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
     import gradio as gr
     from gradio.events import api
 
-    from qa.search import MAX_QUESTION_CHARS
-
     with gr.Blocks(title="qa · ask the documents", analytics_enabled=False) as page:
         gr.HTML(HEADER, elem_id="qa-header")
-        with gr.Row(elem_id="qa-ask"):
-            question = gr.Textbox(
-                label="Question",
-                placeholder="Ask a question, press Enter",
-                max_lines=1,
-                max_length=MAX_QUESTION_CHARS,
-                autofocus=True,
-                scale=6,
-                min_width=200,
-                elem_id="qa-question",
-            )
-            go = gr.Button("Search", variant="primary", scale=0, min_width=96, elem_id="qa-go")
+        question, documents, go = _ask_row(h)
         with gr.Row(elem_id="qa-examples"):
             chips = [
                 gr.Button("", visible=False, elem_classes="qa-chip", size="md")
@@ -209,15 +246,16 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
         with gr.Accordion("Index", open=False, elem_id="qa-index-panel") as accordion:
             panel = gr.HTML(elem_id="qa-index", js_on_load=None)
             if not settings.read_only:
-                _rebuild_controls(h, panel, accordion)
-        _wire_search(h, question, go, chips, k, results)
+                _rebuild_controls(h, panel, accordion, documents)
+        _wire_search(h, question, documents, go, chips, k, results)
 
         def on_load(request: gr.Request) -> list[Any]:
-            return h.on_load(request.query_params)
+            params = request.query_params
+            return h.on_load(params, params.getlist("doc"))
 
         # Gradio finds the request parameter by its type; string annotations do not resolve here.
         on_load.__annotations__["request"] = gr.Request
-        outputs = [question, k, results, panel, accordion, *chips]
+        outputs = [question, k, documents, results, panel, accordion, *chips]
         page.load(on_load, None, outputs, api_visibility="private")
         api(
             _tool(h),
@@ -229,25 +267,61 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
     return blocks
 
 
+def _ask_row(h: Handlers) -> tuple[Any, Any, Any]:
+    """The question, the documents to ask and the Search button, on one line (two on a phone)."""
+    import gradio as gr
+
+    from qa.search import MAX_QUESTION_CHARS
+
+    with gr.Row(elem_id="qa-ask"):
+        question = gr.Textbox(
+            label="Question",
+            placeholder="Ask a question, press Enter",
+            max_lines=1,
+            max_length=MAX_QUESTION_CHARS,
+            autofocus=True,
+            scale=5,
+            min_width=200,
+            elem_id="qa-question",
+        )
+        # Its own column, not the question's form box: on a phone the question then has
+        # the first line and the documents share the second with the button.
+        with gr.Column(scale=3, min_width=160, elem_id="qa-documents-column"):
+            documents = gr.Dropdown(
+                h.choices([ALL]),
+                value=[ALL],
+                multiselect=True,
+                label="Documents",
+                elem_id="qa-documents",
+            )
+        go = gr.Button("Search", variant="primary", scale=0, min_width=96, elem_id="qa-go")
+    return question, documents, go
+
+
 def _tool(h: Handlers) -> Any:
     """The API endpoint and MCP tool, named `search`, with the docstring agents read."""
 
-    def search(question: str, k: int = 5) -> list[dict[str, Any]]:
+    def search(
+        question: str, k: int = 5, documents: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Search the documents: the passages that best answer a question, best first.
 
-        Each passage has its text, a citation (document › section, lines), a score from
-        0 to 1, whether it is a confident answer, and the sentences that answer.
+        Each passage has its text, its document (`doc`), a citation (document › section,
+        lines), a score from 0 to 1, whether it is a confident answer, and the sentences
+        that answer.
 
         Args:
             question: the question, in plain words (at most 2,000 characters are read).
             k: how many passages to return, from 1 to 10.
+            documents: search only these documents, named as a passage's `doc` names them
+                (a path under the corpus folder, such as "report.pdf"); null for all.
         """
-        return h.api_search(question, k)
+        return h.api_search(question, k, documents)
 
     return search
 
 
-def _rebuild_controls(h: Handlers, panel: Any, accordion: Any) -> None:
+def _rebuild_controls(h: Handlers, panel: Any, accordion: Any, documents: Any) -> None:
     import gradio as gr
 
     button = gr.Button("Rebuild index", size="md", elem_id="qa-rebuild")
@@ -259,25 +333,33 @@ def _rebuild_controls(h: Handlers, panel: Any, accordion: Any) -> None:
         concurrency_limit=None,
         concurrency_id="rebuild",
         api_visibility="private",
-    )
+    ).then(h.document_list, documents, documents, **_QUICK)
 
 
-def _wire_search(h: Handlers, question: Any, go: Any, chips: list[Any], k: Any, out: Any) -> None:
-    """Enter, Search, an example or a new results count run the search and update the link."""
+def _wire_search(
+    h: Handlers, question: Any, documents: Any, go: Any, chips: list[Any], k: Any, out: Any
+) -> None:
+    """Enter, Search, an example, a new results count or document choice run the search and
+    update the link; opening the document list brings it up to date with the index."""
     search: dict[str, Any] = {
         "concurrency_limit": SEARCH_CONCURRENCY,
         "concurrency_id": "search",
         "api_visibility": "private",
     }
+    asked = [question, k, documents]
     for trigger in (question.submit, go.click):
-        trigger(h.answer, [question, k], out, **search).then(None, [question, k], None, js=URL_JS)
+        trigger(h.answer, asked, out, **search).then(None, asked, None, js=URL_JS)
     for chip in chips:
-        chip.click(h.answer_example, [chip, k], [question, out], **search).then(
-            None, [question, k], None, js=URL_JS
+        chip.click(h.answer_example, [chip, k, documents], [question, out], **search).then(
+            None, asked, None, js=URL_JS
         )
-    k.input(h.rerun, [question, k], out, trigger_mode="always_last", **search).then(
-        None, [question, k], None, js=URL_JS
+    k.input(h.rerun, asked, out, trigger_mode="always_last", **search).then(
+        None, asked, None, js=URL_JS
     )
+    documents.focus(h.document_list, documents, documents, **_QUICK)
+    documents.input(None, documents, documents, js=NORMALIZE_JS, **_QUICK).then(
+        h.rerun, asked, out, trigger_mode="always_last", **search
+    ).then(None, asked, None, js=URL_JS)
 
 
 def _section_or_none(searcher: Searcher, passage: Passage) -> Any:

@@ -52,6 +52,15 @@ CSS = """
 
 #qa-ask { align-items: flex-end !important; }
 #qa-go { align-self: flex-end !important; flex-grow: 0 !important; }
+/* The document choice keeps its chosen names and its caret on one line while they fit (Gradio's
+   filter box asks for a text field's whole width); "All documents" is the way to clear it. */
+#qa-documents .wrap-inner { padding-top: 3px; padding-bottom: 3px; } /* the question's height */
+#qa-documents .secondary-wrap { min-width: 2.5rem; }
+#qa-documents .secondary-wrap input { width: 0; min-width: 0; flex: 1 1 0; }
+#qa-documents .remove-all { display: none; }
+/* "All documents" is the first choice, and Gradio titles each chosen one's × by its index:
+   removing it would only bring it back, so it has none. */
+#qa-documents .token-remove[title$=" 0"] { display: none; }
 #qa-examples { flex-wrap: wrap !important; gap: 6px !important; }
 #qa-examples > .qa-chip { flex: 0 1 auto !important; min-width: 0 !important;
   width: auto !important; border-radius: 999px !important; font-weight: 400 !important;
@@ -182,11 +191,17 @@ HEADER = (
     "Open a citation to read the passage in its section.</p></div>"
 )
 
-# After a search, put the question in the address bar so the page link can be shared.
-URL_JS = """(q, k) => {
+# After a search, put the question (and the documents asked) in the address bar, so the page
+# link can be shared; `qa.web.render.share_link` writes the same.
+URL_JS = """(q, k, docs) => {
   try {
     const url = new URL(window.location.href);
-    if (q && q.trim()) { url.searchParams.set("q", q.trim()); url.searchParams.set("k", k); }
+    if (q && q.trim()) {
+      url.searchParams.set("q", q.trim());
+      url.searchParams.set("k", k);
+      url.searchParams.delete("doc");
+      for (const name of docs || []) { if (name) url.searchParams.append("doc", name); }
+    }
     history.replaceState(history.state, "", url);
   } catch (e) {}
   return [];

@@ -7,7 +7,9 @@ clear JSON error, and nothing reaches the server log, when a request
   read, and by counting otherwise): a question is at most a few thousand characters;
 - goes to `/gradio_api/upload`: the app takes no files;
 - names a function that does not exist (an unknown `fn_index` or API name), or sends
-  fewer values than the function takes;
+  fewer values than the function takes (a last parameter that defaults to None, such as
+  `documents` of `search`, may be left out: the guard sends it on as null, so calls
+  written before it existed keep working);
 - asks for the result of an event the server does not hold (read already, or dropped).
 
 `bound_unread_results` caps how many finished results the server keeps for callers
@@ -63,10 +65,12 @@ class RequestGuard:
                 await self.app(scope, receive, send)
                 return
             body = await self._read_body(scope, receive)
-            self._check_call(path, body)
+            completed = self._check_call(path, body)
         except Refusal as refusal:
             await _refuse(send, refusal)
             return
+        if completed is not None:
+            scope, body = _with_body(scope, completed), completed
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
@@ -106,8 +110,9 @@ class RequestGuard:
                 "or dropped after waiting unread. Call the endpoint again.",
             )
 
-    def _check_call(self, path: str, body: bytes) -> None:
-        """Refuse a call of a function that does not exist, or with too few values."""
+    def _check_call(self, path: str, body: bytes) -> bytes | None:
+        """Refuse a call of a function that does not exist, or with too few values; the body
+        completed with nulls when it leaves out parameters that default to None."""
         if path.startswith(f"{API}/call/") and not path.startswith(f"{API}/call/v2/"):
             name = path[len(f"{API}/call/") :].strip("/")
             fns = [fn for fn in self.blocks.fns.values() if fn.api_name == name]
@@ -120,14 +125,41 @@ class RequestGuard:
                 raise Refusal(404, f"There is no function with fn_index {index!r}.")
             fns = [fn]
         else:
-            return
-        data = _json(body).get("data")
-        wanted = len(fns[0].inputs)
+            return None
+        payload = _json(body)
+        data = payload.get("data")
+        takes = len(fns[0].inputs)
+        wanted = takes - _optional_at_end(fns[0].fn)
         if not isinstance(data, list) or len(data) < wanted:
             name = fns[0].api_name or "this function"
             raise Refusal(
                 422, f'Send {{"data": [...]}} with {wanted} values for {name}, not {data!r:.80}.'
             )
+        if len(data) >= takes:
+            return None
+        return json.dumps({**payload, "data": data + [None] * (takes - len(data))}).encode()
+
+
+def _optional_at_end(fn: Any) -> int:
+    """How many of `fn`'s last parameters default to None (0 when it has no signature)."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return 0
+    count = 0
+    for parameter in reversed(parameters):
+        if parameter.default is not None:  # `inspect.Parameter.empty` too
+            break
+        count += 1
+    return count
+
+
+def _with_body(scope: Scope, body: bytes) -> Scope:
+    """`scope` with a Content-Length that fits `body`, which replaces the one sent."""
+    headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-length"]
+    return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
 
 
 def _json(body: bytes) -> dict[str, Any]:

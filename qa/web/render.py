@@ -41,9 +41,11 @@ def esc(text: str) -> str:
     )
 
 
-def share_link(question: str, k: int) -> str:
-    """The page address that reruns a search: `?q=what+is+political+will&k=3`."""
-    return "?" + urlencode({"q": question, "k": k})
+def share_link(question: str, k: int, documents: Sequence[str] | None = None) -> str:
+    """The page address that reruns a search: `?q=what+is+political+will&k=3`, then
+    `&doc=report.pdf` for each document it asked, if not all."""
+    pairs = [("q", question), ("k", str(k)), *(("doc", name) for name in documents or ())]
+    return "?" + urlencode(pairs)
 
 
 def lines_label(start: int, end: int) -> str:
@@ -186,13 +188,15 @@ def card_html(rank: int, passage: Passage, section: Section | None) -> str:
     )
 
 
-def empty_html(question: str) -> str:
-    """Why no passage came back: a quoted phrase found nowhere, or an index without passages."""
+def empty_html(question: str, documents: Sequence[str] | None = None) -> str:
+    """Why no passage came back: a quoted phrase found nowhere (in the documents asked), or
+    an index without passages."""
     phrases = quoted_phrases(question)
     if phrases:
         quoted = " and ".join(f"“{_short(p, 60)}”" for p in phrases)
+        of = f" of {', '.join(documents)}" if documents else ""
         text = (
-            f"No passage contains {quoted}: check the spelling, "
+            f"No passage{of} contains {quoted}: check the spelling, "
             "or remove the quotes to search by meaning."
         )
     else:
@@ -204,16 +208,20 @@ def results_html(
     question: str,
     hits: Sequence[tuple[Passage, Section | None]],
     k: int = 5,
+    documents: Sequence[str] | None = None,
 ) -> str:
-    """The answer box, then every passage as a source card (or why there is none)."""
+    """The answer box, then every passage as a source card (or why there is none); the
+    summary names the `documents` asked, when not all."""
     if not hits:
-        return empty_html(question)
+        return empty_html(question, documents)
     count = f"{len(hits)} source{'s' if len(hits) != 1 else ''}"
+    within = f" in {esc(_short(', '.join(documents)))}" if documents else ""
+    link = share_link(question, k, documents)
     parts = [
         '<div class="qa-results">',
         answer_html(*hits[0]),
-        f'<p class="qa-summary">{count} for <q>{esc(_short(question))}</q> · '
-        f'<a class="qa-share" href="{esc(share_link(question, k))}">link to this search</a></p>',
+        f'<p class="qa-summary">{count} for <q>{esc(_short(question))}</q>{within} · '
+        f'<a class="qa-share" href="{esc(link)}">link to this search</a></p>',
     ]
     parts += [card_html(rank, p, s) for rank, (p, s) in enumerate(hits, start=1)]
     parts.append("</div>")
