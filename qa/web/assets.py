@@ -50,7 +50,10 @@ CSS = """
 .qa-head h1 { font-size: 1.7rem; font-weight: 700; margin: .2rem 0 .25rem; }
 .qa-head p { margin: 0; color: var(--body-text-color-subdued); }
 
-#qa-ask { align-items: flex-end !important; }
+/* The question and the documents boxes are as tall as the taller (several documents chosen),
+   their labels level; the button sits at the bottom. */
+#qa-ask { align-items: stretch !important; }
+#qa-question { height: 100%; }
 #qa-go { align-self: flex-end !important; flex-grow: 0 !important; }
 /* The document choice keeps its chosen names and its caret on one line while they fit (Gradio's
    filter box asks for a text field's whole width); "All documents" is the way to clear it. */
