@@ -11,7 +11,7 @@ AXE_VERSION := 4.14.1
 AXE := .tools/node_modules/axe-core/axe.min.js
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test lint bench fuzz load index chromium axe clean
+.PHONY: run test lint bench fit fuzz load index chromium axe clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ test: $(STAMP) chromium axe lint
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+# Refit the ranking and answer score on the development sets (../shared/eval and tests/data),
+# print each family's figures when it was left out of the fit, write qa/weights/<model>.json.
+fit: $(STAMP)
+	$(PY) benchmarks/fit.py $(FIT_ARGS)
 
 # The whole-pipeline fuzzer of `make test`, with many more examples (QA_FUZZ_EXAMPLES).
 fuzz: $(STAMP)

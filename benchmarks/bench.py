@@ -46,6 +46,7 @@ SECTIONS = (
     "app",
     "quality",
     "retrieval",
+    "calibration",
     "build",
     "encoders",
     "profile",
@@ -355,7 +356,7 @@ class Bench:
         build_index(settings, progress=False)
         lines = ["| ranking | Hit@1 | Hit@3 | Hit@5 | MRR@10 |", "|---|---|---|---|---|"]
         scores: dict[str, tuple[float, float, float, float]] = {}
-        for name, ranking in ablation_rankings():
+        for name, ranking in ablation_rankings(settings.model):
             r = evaluate(questions, Searcher.open(settings, ranking=ranking))
             scores[name] = (r.hit_at_1, r.hit_at_3, r.hit_at_5, r.mrr_at_10)
         recipe.build(corpus, self.work / "squad-recipe")
@@ -376,6 +377,19 @@ class Bench:
         qa, lc = scores["+ and by the share of the section shown (qa)"], scores[name]
         for i, metric in ((0, "Hit@1"), (2, "Hit@5"), (3, "MRR@10")):
             self.row(f"SQuAD dev half {metric}", qa[i], lc[i], "", "above every baseline")
+
+    def calibration(self) -> None:
+        """A reliability diagram of the answer score per family, held out (calibration.py)."""
+        import calibration
+        from families import families
+
+        print("Reliability of the answer score, each family held out…", flush=True)
+        for family in families(self.work / "families"):
+            bins = calibration.reliability(family)
+            print(calibration.describe(family.name, bins), flush=True)
+            total = sum(b.count for b in bins)
+            gap = sum(b.count * abs(b.predicted - b.observed) for b in bins) / total
+            self.row(f"calibration error, {family.name}", gap, None, "", "lower is better")
 
     def settings(self, corpus: Path, index: Path) -> Any:
         from qa.settings import Settings

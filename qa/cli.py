@@ -246,7 +246,9 @@ def _eval(args: argparse.Namespace) -> None:
     settings = _squad(args) if args.squad else _qasper(args) if args.qasper else _settings(args)
     if not args.questions:
         raise QAError("Name a question file (JSON lines), or pass --squad FILE or --qasper DIR")
-    variants = ablation_rankings() if args.ablation else [("qa", Ranking())]
+    variants: list[tuple[str, Ranking | None]] = [("qa", None)]
+    if args.ablation:
+        variants = [(name, ranking) for name, ranking in ablation_rankings(settings.model)]
     results: dict[str, dict[str, object]] = {}
     for name, ranking in variants:
         searcher = Searcher.open(settings, ranking=ranking)

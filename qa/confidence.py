@@ -28,21 +28,18 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from qa.fitted import Scorers
 from qa.ranking import Array, Evidence
 
-# Calibration of all-MiniLM-L6-v2 (README, "Honest confidence"), printed by
-# `benchmarks/fit_confidence.py`: the weights of the closest cosine, the centred cosine,
-# the chunk's coverage of the question's content words, its word-piece coverage of them
-# and the weakest match (with token vectors) are a logistic fit of answered questions
-# against unanswered ones (SQuAD questions with and without their paragraph, and the
-# multi-document sets); the bias puts 0.5 where at most 2 of the 57 answerable seed
-# questions (development and paraphrase sets) have a first passage below it.
-ANSWER_WEIGHTS = (1.79, 4.14, 0.57, 1.57, 2.84)
-ANSWER_BIAS = -4.14
-# The same for an index without token vectors, whose first passages the ranking without
-# late interaction chooses.
-ANSWER_WEIGHTS_WITHOUT_TOKENS = (2.38, 4.42, 1.0, 1.99)
-ANSWER_BIAS_WITHOUT_TOKENS = -3.96
+# The numbers the answer score weighs (`answer_numbers`); the last only with token vectors.
+ANSWER_FEATURES = (
+    "closest cosine",
+    "centred cosine",
+    "content coverage",
+    "word-piece coverage",
+    "answer kind missing",
+    "weakest match",
+)
 # Puts any cosine below the confidence line, and keeps the order of the passages.
 UNKNOWN_NAME_FACTOR = 0.5
 
@@ -72,9 +69,35 @@ def centred_cosine(
     return np.clip(centred, -1, 1).astype(np.float32)
 
 
+def answer_numbers(
+    evidence: Evidence,
+    piece_coverage: Array,
+    kind_missing: Array,
+    at: npt.NDArray[np.intp] | None = None,
+) -> Array:
+    """The candidates (at positions `at`, default all) × `ANSWER_FEATURES` matrix (without
+    the weakest match when the index keeps no token vectors).  `piece_coverage` and
+    `kind_missing` (1.0 where the question asks for a name or a number and the text holds
+    none, `qa.answer_kind`) are given for those candidates only."""
+    rows = slice(None) if at is None else at
+    closest = np.maximum(evidence.chunk_cosine[rows], evidence.sentence_cosine[rows])
+    numbers = [
+        closest,
+        evidence.specific_cosine[rows],
+        evidence.content_coverage[rows],
+        piece_coverage,
+        kind_missing,
+    ]
+    if evidence.weakest_match is not None:
+        numbers.append(evidence.weakest_match[rows])
+    return np.stack(numbers, axis=1).astype(np.float32)
+
+
 def answer_scores(
     evidence: Evidence,
     piece_coverage: Array,
+    kind_missing: Array,
+    scorers: Scorers,
     names_known: bool = True,
     at: npt.NDArray[np.intp] | None = None,
 ) -> Array:
@@ -83,30 +106,25 @@ def answer_scores(
     `piece_coverage` is each one's word-piece coverage of the question
     (`qa.pieces.PieceCoverage`), for the candidates at positions `at` (default: all); it
     costs the most to find, so only the candidates a list of passages needs get one.
-    `names_known` is False when the question names something the documents never
-    mention (`Passage.unmentioned`): then no passage of them is a confident answer.
+    `scorers` are the model's fitted numbers (`qa.fitted`).  `names_known` is False when
+    the question names something the documents never mention (`Passage.unmentioned`):
+    then no passage of them is a confident answer.
 
-    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.5, 0.5)  # without token vectors
+    >>> from qa.fitted import defaults
+    >>> values = (0.7, 0.6, 3, 3, 0.5, 0.5, 0.6, 0.6, 0.5, 0.5, 0.0)  # without token vectors
     >>> e = Evidence(*(np.array([v], dtype=np.float32) for v in values))
-    >>> pieces = np.array([0.8], dtype=np.float32)
-    >>> known, unknown = answer_scores(e, pieces), answer_scores(e, pieces, names_known=False)
+    >>> pieces, scorers = np.array([0.8], dtype=np.float32), defaults().scorers
+    >>> missing = np.zeros(1, dtype=np.float32)
+    >>> known = answer_scores(e, pieces, missing, scorers)
+    >>> unknown = answer_scores(e, pieces, missing, scorers, names_known=False)
     >>> [round(float(known[0]), 2), round(float(unknown[0]), 2)]
-    [0.88, 0.44]
+    [0.83, 0.42]
     """
-    rows = slice(None) if at is None else at
-    closest = np.maximum(evidence.chunk_cosine[rows], evidence.sentence_cosine[rows])
-    numbers = [
-        closest,
-        evidence.specific_cosine[rows],
-        evidence.content_coverage[rows],
-        piece_coverage,
-    ]
-    weights: tuple[float, ...] = ANSWER_WEIGHTS_WITHOUT_TOKENS
-    bias = ANSWER_BIAS_WITHOUT_TOKENS
-    if evidence.weakest_match is not None:
-        numbers.append(evidence.weakest_match[rows])
-        weights, bias = ANSWER_WEIGHTS, ANSWER_BIAS
-    logit = np.stack(numbers, axis=1) @ np.asarray(weights, dtype=np.float32) + bias
+    numbers = answer_numbers(evidence, piece_coverage, kind_missing, at)
+    tokens = evidence.weakest_match is not None
+    linear = scorers.answer if tokens else scorers.answer_without_tokens
+    weights = linear.of(ANSWER_FEATURES if tokens else ANSWER_FEATURES[:-1])
+    logit = numbers @ np.asarray(weights, dtype=np.float32) + linear.bias
     score: Array = (1 / (1 + np.exp(-logit))).astype(np.float32)
     return score if names_known else score * np.float32(UNKNOWN_NAME_FACTOR)
 

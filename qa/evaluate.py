@@ -255,29 +255,28 @@ def evaluate(
     )
 
 
-def ablation_rankings() -> list[tuple[str, Ranking]]:
-    """The ranking variants of the README's ablation table: baselines, then qa's parts."""
-    from qa.ranking import FEATURES, WEIGHTS_WITHOUT_TOKENS, Ranking
+def ablation_rankings(model: str) -> list[tuple[str, Ranking]]:
+    """The ranking variants of the README's ablation table for `model`: the baselines, then
+    qa's parts (the variants by fewer features are fitted with qa's, `qa.fitted`)."""
+    from dataclasses import replace
 
-    def only(feature: str) -> tuple[float, ...]:
-        return tuple(float(name == feature) for name in FEATURES)
+    from qa.fitted import Linear, fitted_for
+    from qa.ranking import FEATURES, Baseline, Ranking
 
-    def chunks_by(weights: tuple[float, ...]) -> Ranking:
-        """Single chunks ranked by `weights`, with or without the index's token vectors."""
-        return Ranking(weights, weights_without_tokens=weights, group=False)
+    fitted = fitted_for(model)
+    qa = Ranking.of(fitted.scorers)
 
-    # Fitted like WEIGHTS by benchmarks/fit_fusion.py, on fewer features.
-    plain = (4.72, 6.1, 0.0, 0.0, 0.0, 0.0, 0.0, 5.49, 2.04, 0.0)
-    coverage = (5.23, 6.02, 3.63, 3.35, 3.54, 2.26, 0.0, 0.0, 0.0, 0.0)
+    def chunks_by(linear: Linear) -> Ranking:
+        """Single chunks ranked by `linear`, with or without the index's token vectors."""
+        weights = linear.of(FEATURES)
+        return Ranking(weights, weights, group=False)
+
+    rows = [(b.value, replace(qa, baseline=b, group=False)) for b in Baseline]
+    rows += [(name, chunks_by(linear)) for name, linear in fitted.variants.items()]
     return [
-        ("BM25 over chunks", chunks_by(only("chunk BM25"))),
-        ("dense over chunks", chunks_by(only("chunk cosine"))),
-        ("RRF of BM25 and dense", Ranking(reciprocal_rank=True, group=False)),
-        ("fitted fusion, keywords as they are", chunks_by(plain)),
-        ("fitted fusion, keywords × coverage", chunks_by(coverage)),
-        ("+ section-title vectors", chunks_by(WEIGHTS_WITHOUT_TOKENS)),
-        ("+ late interaction", Ranking(group=False)),
-        ("+ passages, one per section first", Ranking(section_penalty=1e6)),
-        ("+ passages, a penalty per passage of a section", Ranking(shown_penalty=0.0)),
-        ("+ and by the share of the section shown (qa)", Ranking()),
+        *rows,
+        ("+ lead section (qa, single chunks)", replace(qa, group=False)),
+        ("+ passages, one per section first", replace(qa, section_penalty=1e6)),
+        ("+ passages, a penalty per passage of a section", replace(qa, shown_penalty=0.0)),
+        ("+ and by the share of the section shown (qa)", qa),
     ]

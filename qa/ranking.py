@@ -1,25 +1,31 @@
 """How evidence becomes a ranking of passages; small pure functions over arrays.
 
-Every candidate chunk carries eight kinds of ranking evidence (`Evidence`): the cosine
+Every candidate chunk carries nine kinds of ranking evidence (`Evidence`): the cosine
 between the question and the chunk (embedded with its section path), the cosine with its
 best sentence, BM25 of the chunk and of its whole section (title included), how much of
 the question's distinct terms, weighted by rarity, the chunk contains and the chunk with
 its neighbours in its section (a window) contain together (`LexicalIndex.coverage`; not
 the whole section's: a long section holds the words of almost any question on its topic,
 spread over chunks that each answer something else), the cosine with the section's
-heading path alone, and the late-interaction score of the question's word pieces against
+heading path alone and with the mean vector of the section's chunks (a section about
+the question as a whole, not a line that mentions it in a list of topics), the
+late-interaction score of the question's word pieces against
 the chunk's token vectors (`qa.late`; an index without token vectors is ranked by the
-other seven).
+others), and whether the chunk is in its document's lead section (the first with text:
+an abstract, an introduction, a summary).
 
-Relevance is a weighted sum of features of that evidence (`features`).  Keyword
-scores enter multiplied by coverage: BM25 normalised over the candidates ranks the
-best keyword match first even when it shares one common word with the question, so
-its say grows with how much of the question the text actually contains.  A question
-in the text's own words leans on keywords; a paraphrase, whose words the text does
-not contain, leans on the vectors.  The weights were fitted once (a listwise
-softmax over the candidates) on half of the SQuAD development articles and the seed
-development questions by `benchmarks/fit_fusion.py`, and judged on the other sets;
-the README's ablation table shows each part's share.
+Relevance is a weighted sum of features of that evidence (`features`).  Every cosine
+enters standardised over the question's candidates (its z-score): what counts is how
+far a chunk stands out from the others of this question, not its absolute cosine,
+which shifts with the model, the question's wording and the document (every passage
+of a research paper is close to any question about it).  The late-interaction score
+enters as it is.
+Keyword scores enter multiplied by coverage: BM25 normalised over the candidates ranks
+the best keyword match first even when it shares one common word with the question, so
+its say grows with how much of the question the text actually contains.  The lead
+section of a document touches every topic of it; its own weight says how much that
+alone should count.  The weights are data (`qa.fitted`, fitted by `make fit`), one file
+per model.
 
 Passages are chosen greedily (`choose_passages`): a second passage from a section
 already shown pays a fixed penalty plus one in proportion to the share of the section
@@ -35,9 +41,13 @@ from __future__ import annotations
 
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from qa.fitted import Scorers, fitted_for
 
 Array = npt.NDArray[np.float32]
 
@@ -49,14 +59,10 @@ FEATURES = (
     "chunk coverage",
     "window coverage",
     "section-title cosine",
-    "chunk BM25",
-    "section BM25",
+    "section cosine",
     "late interaction",
+    "lead section",
 )
-# Fitted by `benchmarks/fit_fusion.py` for all-MiniLM-L6-v2 (README, "Retrieval quality"):
-# for an index with token vectors, and for one without (a model that gives none).
-WEIGHTS = (3.88, 5.67, 3.54, 3.08, 3.26, 2.13, 1.96, 0.0, 0.0, 4.46)
-WEIGHTS_WITHOUT_TOKENS = (4.58, 6.13, 3.84, 3.31, 3.58, 2.29, 2.07, 0.0, 0.0, 0.0)
 SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must be e¹ as likely
 SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks already shown
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
@@ -74,10 +80,12 @@ class Evidence:
     chunk_coverage: Array
     window_coverage: Array  # of the chunk and its neighbours in its section, together
     title_cosine: Array  # the chunk's section path (title and its parents) on its own
+    section_cosine: Array  # the mean vector of the chunk's section (all its chunks)
     specific_cosine: Array  # the closest text's `centred_cosine`: not a ranking feature
     # The chunk's coverage of the question's content words (`lexical.content_terms`): not a
     # ranking feature either; `chunk_coverage` counts every term but stop words.
     content_coverage: Array
+    lead: Array  # 1.0 for a chunk of its document's lead section (the first with text)
     # The question's late-interaction score with the chunk (`qa.late`), and its
     # worst-matched word piece's best cosine in the chunk (not a ranking feature); None
     # when the index keeps no token vectors.
@@ -85,24 +93,44 @@ class Evidence:
     weakest_match: Array | None = None
 
 
+class Baseline(Enum):
+    """A one-signal ranking of the ablation table, instead of the fitted fusion."""
+
+    BM25 = "BM25 over chunks"
+    DENSE = "dense over chunks"
+    RRF = "RRF of BM25 and dense"
+
+
 @dataclass(frozen=True)
 class Ranking:
-    """The knobs of the ranking; the defaults are what qa uses.  Others serve the ablation table.
+    """The knobs of the ranking.  `Ranking.fitted(model)` is what qa uses; others serve the
+    ablation table and the fitting.
 
     `weights` weigh `FEATURES` (`weights_without_tokens` them for an index without token
-    vectors, whose late-interaction column is zero); `reciprocal_rank` ranks by reciprocal
-    rank fusion of chunk cosine and chunk BM25 instead (a baseline); `section_penalty` is
+    vectors, whose late-interaction column is zero); `baseline` ranks by one signal instead
+    (BM25, the chunk cosine, or their reciprocal rank fusion); `section_penalty` is
     what each passage of a section already shown costs its other chunks (1e6: one passage
     per section first), and `shown_penalty` what showing all of a section costs them (in
     proportion to the share shown); `group` False returns single chunks in relevance order.
     """
 
-    weights: tuple[float, ...] = WEIGHTS
-    weights_without_tokens: tuple[float, ...] = WEIGHTS_WITHOUT_TOKENS
-    reciprocal_rank: bool = False
+    weights: tuple[float, ...]
+    weights_without_tokens: tuple[float, ...]
+    baseline: Baseline | None = None
     section_penalty: float = SECTION_PENALTY
     shown_penalty: float = SHOWN_PENALTY
     group: bool = True
+
+    @classmethod
+    def of(cls, scorers: Scorers, **changes: Any) -> Ranking:
+        """The ranking that `scorers` (fitted numbers, `qa.fitted`) weigh, with `changes`."""
+        weights = scorers.ranking.of(FEATURES)
+        return cls(weights, scorers.ranking_without_tokens.of(FEATURES), **changes)
+
+    @classmethod
+    def fitted(cls, model: str) -> Ranking:
+        """The ranking fitted for `model` (`qa/weights/`), or the model-independent one."""
+        return cls.of(fitted_for(model).scorers)
 
 
 def min_max(values: Array) -> Array:
@@ -115,36 +143,55 @@ def min_max(values: Array) -> Array:
     return ((values - low) / (high - low)).astype(np.float32)
 
 
-def features(evidence: Evidence) -> Array:
-    """The candidates × `FEATURES` matrix that `WEIGHTS` weigh.
+def standardised(values: Array) -> Array:
+    """z-scores over the candidates; a constant array becomes zeros (it says nothing).
 
-    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(11)))
+    >>> [round(float(v), 2) for v in standardised(np.array([1.0, 2.0, 3.0], dtype=np.float32))]
+    [-1.22, 0.0, 1.22]
+    """
+    if values.size == 0:
+        return values
+    spread = float(values.std())
+    if spread < 1e-9:
+        return np.zeros_like(values)
+    scores: Array = ((values - values.mean()) / spread).astype(np.float32)
+    return scores
+
+
+def features(evidence: Evidence) -> Array:
+    """The candidates × `FEATURES` matrix that a ranking's weights weigh.
+
+    >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(13)))
     >>> [round(float(x), 2) for x in features(e)[1]]
-    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 1.0, 0.6]
+    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 0.6, 0.6]
     """
     late = evidence.late_interaction
     bm25, section_bm25 = min_max(evidence.chunk_bm25), min_max(evidence.section_bm25)
     columns = [
-        min_max(evidence.chunk_cosine),
-        min_max(np.maximum(evidence.sentence_cosine, evidence.chunk_cosine)),
+        standardised(evidence.chunk_cosine),
+        standardised(np.maximum(evidence.sentence_cosine, evidence.chunk_cosine)),
         evidence.chunk_coverage * bm25,
         evidence.window_coverage * section_bm25,
         evidence.chunk_coverage,
         evidence.window_coverage,
-        min_max(evidence.title_cosine),
-        bm25,
-        section_bm25,
-        # As it is, not rescaled over the candidates: rescaled, it ranked SQuAD a little
-        # better, but a one-line summary repeating the question's words then outranked the
-        # section that answers it (README, "Retrieval quality").
+        standardised(evidence.title_cosine),
+        standardised(evidence.section_cosine),
+        # As it is, not standardised: standardised, a one-line summary repeating the
+        # question's words ("Protection of civilians is paramount…" in a list of objectives)
+        # outranked the section that answers it (README, "Retrieval quality").
         np.zeros_like(bm25) if late is None else late,
+        evidence.lead,
     ]
     return np.stack(columns, axis=1).astype(np.float32)
 
 
 def relevance(evidence: Evidence, ranking: Ranking) -> Array:
     """One relevance value per candidate (higher is better; differences are log-odds)."""
-    if ranking.reciprocal_rank:
+    if ranking.baseline is Baseline.BM25:
+        return evidence.chunk_bm25
+    if ranking.baseline is Baseline.DENSE:
+        return evidence.chunk_cosine
+    if ranking.baseline is Baseline.RRF:
         return reciprocal_rank_fusion([evidence.chunk_cosine, evidence.chunk_bm25])
     tokens = evidence.late_interaction is not None
     weights = ranking.weights if tokens else ranking.weights_without_tokens
@@ -170,7 +217,7 @@ def choose_passages(
     scores: Array,
     section_of: Sequence[int],
     k: int,
-    ranking: Ranking = Ranking(),
+    ranking: Ranking | None = None,
     section_sizes: Sequence[int] | None = None,
     mergeable: Container[int] | None = None,
 ) -> list[list[int]]:
@@ -185,13 +232,15 @@ def choose_passages(
     chosen at plus what its joined neighbours add: relevance is log-odds, and a passage holds
     the answer when any of its chunks does, so the gain is log Σ exp(neighbour − first).
 
-    >>> sections = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    >>> sections, equal = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2], (1.0,) * len(FEATURES)
     >>> choose_passages([4, 5, 9, 1], np.array([3.0, 2.9, 1.5, 1.0]), sections, 2)
     [[4, 5], [9]]
-    >>> free = Ranking(section_penalty=0, shown_penalty=0)
+    >>> free = Ranking(equal, equal, section_penalty=0, shown_penalty=0)
     >>> choose_passages([4, 2, 9], np.array([3.0, 2.8, 2.4]), sections, 2, free)
     [[4], [2]]
     """
+    section_penalty = SECTION_PENALTY if ranking is None else ranking.section_penalty
+    shown_penalty = SHOWN_PENALTY if ranking is None else ranking.shown_penalty
     base = np.asarray(scores, dtype=np.float64)
     adjusted = base.copy()
     sections = np.array([section_of[row] for row in rows], dtype=np.int64)
@@ -219,7 +268,7 @@ def choose_passages(
         shown[section] = shown.get(section, 0) + len(group)
         share = shown[section] / section_sizes[section] if section_sizes is not None else 0.0
         same = sections == section
-        penalty = ranking.section_penalty * passages[section] + ranking.shown_penalty * share
+        penalty = section_penalty * passages[section] + shown_penalty * share
         adjusted[same] = base[same] - penalty
     order = np.argsort(-np.array(values), kind="stable")
     return [groups[j] for j in order]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer_kind import asked_kind, holds_kind
 from qa.chunking import Chunk
 from qa.confidence import centred_cosine
 from qa.embedding import Embedder, TokenEmbedder, local_folder
@@ -73,6 +74,13 @@ class Retriever:
         for row, chunk in enumerate(self.chunks):
             doc_rows.setdefault(chunk.doc, []).append(row)
         self._doc_rows = {doc: np.array(rows, dtype=np.int64) for doc, rows in doc_rows.items()}
+        # A document's lead section is the section of its first chunk (the first with text).
+        firsts = [rows[0] for rows in doc_rows.values()]
+        lead_sections = self._section_array[firsts] if firsts else np.zeros(0, dtype=np.int64)
+        self._lead = np.isin(self._section_array, lead_sections).astype(np.float32)
+        self._section_vectors = _section_means(
+            self.embeddings, self._section_array, len(index.sections)
+        )
         self.section_sizes = np.bincount(
             self._section_array, minlength=len(index.sections)
         ).tolist()
@@ -119,8 +127,10 @@ class Retriever:
             chunk_coverage=self._chunk_bm25.coverage(query_terms)[rows],
             window_coverage=self.window_coverage(query_terms, rows),
             title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
+            section_cosine=np.asarray(self._section_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
             content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
+            lead=self._lead[rows],
             **self._late_interaction(asked, rows),
         )
         pieces = self._piece_coverage.question_pieces(plain)
@@ -167,6 +177,17 @@ class Retriever:
         `positions` of `found.rows`."""
         rows = [found.rows[i] for i in positions]
         return self._piece_coverage.covered(found.query_pieces, self._pieces_of(rows))
+
+    def kind_missing(self, question: str, found: Candidates, positions: Sequence[int]) -> Array:
+        """1.0 for each candidate at `positions` of `found.rows` that lacks the kind of answer
+        `question` asks for (a name, a number: `qa.answer_kind`), else 0.0."""
+        kind = asked_kind(question)
+        missing = np.zeros(len(positions), dtype=np.float32)
+        if kind is not None:
+            for i, at in enumerate(positions):
+                text = self.chunks[found.rows[at]].text
+                missing[i] = 0.0 if holds_kind(text, kind, question) else 1.0
+        return missing
 
     def unmentioned(self, question: str) -> tuple[str, ...]:
         """The question's names and numbers (`named_words`) that no document mentions."""
@@ -308,6 +329,24 @@ def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray
     whole = sums.sum(axis=0) / max(len(chunks), 1)
     topics = np.vstack([sums[large] / counts[large, None], whole[None, :]]).astype(np.float32)
     return topic_row[doc_of], topics
+
+
+def _section_means(embeddings: np.ndarray, section_of: np.ndarray, sections: int) -> Array:
+    """Each section's mean chunk vector, unit length (zero for a section without chunks).
+
+    >>> vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    >>> means = _section_means(vectors, np.array([0, 0, 1]), 3)
+    >>> [[round(float(v), 2) for v in row] for row in means]
+    [[0.71, 0.71], [1.0, 0.0], [0.0, 0.0]]
+    """
+    sums = np.zeros((sections, embeddings.shape[1]), dtype=np.float64)
+    if len(embeddings):
+        # Chunks come section by section: one pass sums each run of a section's chunks.
+        starts = np.flatnonzero(np.r_[True, section_of[1:] != section_of[:-1]])
+        np.add.at(sums, section_of[starts], np.add.reduceat(embeddings, starts, dtype=np.float64))
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    means: Array = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+    return means
 
 
 def _topic_dots(vectors: np.ndarray, topics: Array, topic_of: np.ndarray) -> Array:

@@ -26,6 +26,7 @@ from qa.confidence import answer_scores, is_confident
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
 from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
+from qa.fitted import Scorers, fitted_for
 from qa.folder import current_folder
 from qa.highlight import choose_highlights
 from qa.index import build_index, load_index, open_index
@@ -58,8 +59,12 @@ class Searcher:
         *,
         embedder: Embedder | None = None,
         ranking: Ranking | None = None,
+        scorers: Scorers | None = None,
     ) -> None:
-        self.ranking = ranking or Ranking()
+        # The model's fitted numbers (`qa.fitted`) rank and score, unless given: `scorers`
+        # replaces both, `ranking` the ranking only (the ablation table's variants).
+        self.scorers = scorers or fitted_for(index.manifest.model).scorers
+        self.ranking = ranking or Ranking.of(self.scorers)
         self.index = index
         # Questions are encoded as the index was: the same model at the same precision.
         self.embedder = embedder or load_embedder(
@@ -86,6 +91,7 @@ class Searcher:
         before_build: Callable[[IndexStatus], None] | None = None,
         embedder: Embedder | None = None,
         ranking: Ranking | None = None,
+        scorers: Scorers | None = None,
     ) -> Searcher:
         """A Searcher over the live index of `settings` (default: `Settings.from_env()`).
 
@@ -95,11 +101,12 @@ class Searcher:
         """
         settings = settings or Settings.from_env()
         if not rebuild:
-            return cls(load_index(settings), embedder=embedder, ranking=ranking)
+            return cls(load_index(settings), embedder=embedder, ranking=ranking, scorers=scorers)
         opened = open_index(settings, rebuild=True, embedder=embedder, before_build=before_build)
         if opened.not_rebuilt:
             _answer_as_is(opened.status.describe(), opened.not_rebuilt)
-        return cls(opened.index or load_index(settings), embedder=embedder, ranking=ranking)
+        index = opened.index or load_index(settings)
+        return cls(index, embedder=embedder, ranking=ranking, scorers=scorers)
 
     def latest(self) -> Searcher:
         """The Searcher over the build live on disk now: this one, or one over a newer build.
@@ -120,7 +127,9 @@ class Searcher:
         try:
             loaded = store.read_build(folder)
             if _same_encoder(loaded.manifest, newest.index.manifest):
-                newest = Searcher(loaded, embedder=self.embedder, ranking=self.ranking)
+                newest = Searcher(
+                    loaded, embedder=self.embedder, ranking=self.ranking, scorers=self.scorers
+                )
                 self._newest = newest
             else:
                 self._skipped = folder  # another model or precision: `Searcher.open` decides
@@ -166,7 +175,7 @@ class Searcher:
         candidates = found.rows
         scores = relevance(found.evidence, self.ranking)
         unmentioned = retriever.unmentioned(question)
-        answers = _Answers(retriever, found, names_known=not unmentioned)
+        answers = _Answers(retriever, question, found, self.scorers, names_known=not unmentioned)
         order = np.argsort(-scores, kind="stable")
         # The best few are nearly always shown or considered: one batch instead of one each.
         answers.scores([candidates[i] for i in order[: 3 * k]])
@@ -245,8 +254,17 @@ class _Answers:
     word-piece coverage costs the most, and a list of passages needs few of them.  `row in
     answers` says whether that candidate chunk is a credible answer (`is_confident`)."""
 
-    def __init__(self, retriever: Retriever, found: Candidates, *, names_known: bool) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        question: str,
+        found: Candidates,
+        scorers: Scorers,
+        *,
+        names_known: bool,
+    ) -> None:
         self._retriever, self._found, self._names_known = retriever, found, names_known
+        self._question, self._scorers = question, scorers
         self._position = {row: i for i, row in enumerate(found.rows)}
         self._known: dict[int, float] = {}
 
@@ -256,7 +274,10 @@ class _Answers:
         if new:
             at = np.array([self._position[row] for row in new], dtype=np.intp)
             pieces = self._retriever.piece_coverage(self._found, at.tolist())
-            found = answer_scores(self._found.evidence, pieces, self._names_known, at=at)
+            missing = self._retriever.kind_missing(self._question, self._found, at.tolist())
+            found = answer_scores(
+                self._found.evidence, pieces, missing, self._scorers, self._names_known, at=at
+            )
             self._known.update(zip(new, found.tolist(), strict=True))
         return {row: self._known[row] for row in rows}
 

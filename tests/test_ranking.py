@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from fakes import evidence_of
 
+from qa.fitted import fitted_for
 from qa.ranking import (
     FEATURES,
-    WEIGHTS,
     Ranking,
     choose_passages,
     min_max,
     reciprocal_rank_fusion,
     relevance,
 )
+from qa.settings import DEFAULT_MODEL
 
 
 def test_min_max_spreads_to_0_1_and_a_constant_says_nothing() -> None:
@@ -22,20 +25,24 @@ def test_min_max_spreads_to_0_1_and_a_constant_says_nothing() -> None:
     assert min_max(np.array([], dtype=np.float32)).size == 0
 
 
+FITTED = Ranking.fitted(DEFAULT_MODEL)  # the bundled model's ranking, as qa ships it
+
+
 def test_every_feature_has_a_weight() -> None:
-    assert len(WEIGHTS) == len(FEATURES)
+    assert len(FITTED.weights) == len(FITTED.weights_without_tokens) == len(FEATURES)
+    assert fitted_for(DEFAULT_MODEL).model == DEFAULT_MODEL  # its own file, not the defaults
 
 
 def test_a_keyword_match_counts_as_much_as_the_text_covers_the_question() -> None:
     # Two chunks with the same BM25: the one holding more of the question's rare terms wins.
     evidence = evidence_of(chunk_bm25=[3.0, 3.0, 0.0], chunk_coverage=[0.2, 0.9, 0.0])
-    scores = relevance(evidence, Ranking())
+    scores = relevance(evidence, FITTED)
     assert scores[1] > scores[0] > scores[2]
 
 
 def test_vectors_decide_when_no_keyword_matches() -> None:
     evidence = evidence_of(chunk_cosine=[0.1, 0.7], sentence_cosine=[0.2, 0.6])
-    assert np.argmax(relevance(evidence, Ranking())) == 1
+    assert np.argmax(relevance(evidence, FITTED)) == 1
 
 
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:
@@ -55,7 +62,7 @@ def test_a_second_passage_of_a_section_pays_a_penalty() -> None:
     sections = [0, 0, 0, 0, 1]
     scores = np.array([9.0, 8.5, 8.0], dtype=np.float32)
     assert choose_passages([0, 2, 4], scores, sections, 2) == [[0], [4]]
-    free = Ranking(section_penalty=0, shown_penalty=0)
+    free = replace(FITTED, section_penalty=0, shown_penalty=0)
     assert choose_passages([0, 2, 4], scores, sections, 2, free) == [[0], [2]]
 
 
@@ -66,7 +73,7 @@ def test_a_section_mostly_shown_already_gives_way_a_long_one_does_not() -> None:
     scores = np.array([9.0, 7.5, 6.2], dtype=np.float32)
     assert choose_passages([0, 2, 43], scores, sections, 2, section_sizes=sizes) == [[0], [43]]
     assert choose_passages([3, 5, 43], scores, sections, 2, section_sizes=sizes) == [[3], [5]]
-    alone = Ranking(shown_penalty=0)
+    alone = replace(FITTED, shown_penalty=0)
     assert choose_passages([0, 2, 43], scores, sections, 2, alone, sizes) == [[0], [2]]
 
 

@@ -46,34 +46,38 @@ def test_passages_never_repeat_text_and_spread_over_sections(seed_searcher: Sear
     assert len({p.section for p in passages}) >= 5
 
 
-def test_development_questions_reach_the_quality_bar(seed_searcher: Searcher) -> None:
-    report = evaluate(DATA / "dev_questions.jsonl", seed_searcher, k=10)
+def test_development_questions_reach_the_quality_bar(held_out_seed_searcher: Searcher) -> None:
+    report = evaluate(DATA / "dev_questions.jsonl", held_out_seed_searcher, k=10)
     assert report.hit_at_1 >= 0.93, report.describe()
     assert report.hit_at_3 >= 0.97, report.describe()
     assert report.mrr_at_10 >= 0.95, report.describe()
     assert report.unanswerable_flagged == report.unanswerable == 3, report.describe()
 
 
-def test_paraphrased_questions_are_answered_too(seed_searcher: Searcher) -> None:
-    report = evaluate(DATA / "paraphrase_questions.jsonl", seed_searcher, k=10)
+def test_paraphrased_questions_are_answered_too(held_out_seed_searcher: Searcher) -> None:
+    report = evaluate(DATA / "paraphrase_questions.jsonl", held_out_seed_searcher, k=10)
     assert report.hit_at_1 >= 0.88 and report.hit_at_3 >= 0.96, report.describe()
 
 
-def test_at_most_two_answerable_seed_questions_look_unanswered(seed_searcher: Searcher) -> None:
+def test_at_most_three_answerable_seed_questions_look_unanswered(
+    held_out_seed_searcher: Searcher,
+) -> None:
+    # With the answer score fitted without the seed family (measured 3 of 57; the score
+    # fitted on the seed itself left 2).
     reports = [
-        evaluate(DATA / name, seed_searcher, k=10)
+        evaluate(DATA / name, held_out_seed_searcher, k=10)
         for name in ("dev_questions.jsonl", "paraphrase_questions.jsonl")
     ]
     assert sum(r.answerable for r in reports) == 57
-    assert sum(r.answerable_flagged for r in reports) <= 2, [r.describe() for r in reports]
+    assert sum(r.answerable_flagged for r in reports) <= 3, [r.describe() for r in reports]
 
 
 def test_on_topic_questions_the_essay_does_not_answer_are_often_flagged(
-    seed_searcher: Searcher,
+    held_out_seed_searcher: Searcher,
 ) -> None:
-    # Measured 34 of 43 (README, "Honest confidence"); 31 before the word-piece coverage,
-    # 25 before the centred cosine.  75% is the bar.
-    report = evaluate(DATA / "ontopic_unanswerable_questions.jsonl", seed_searcher, k=5)
+    # Measured 35 of 43 with the numbers fitted without the seed family (README, "Retrieval
+    # quality"); 34 with the earlier score fitted on it, 25 before the centred cosine.
+    report = evaluate(DATA / "ontopic_unanswerable_questions.jsonl", held_out_seed_searcher, k=5)
     assert report.unanswerable == 43
     assert report.unanswerable_flagged >= 33, report.describe()
 
@@ -90,11 +94,12 @@ def test_on_topic_questions_the_essay_does_not_answer_are_often_flagged(
     ],
 )
 def test_text_on_the_essays_topic_is_not_an_answer_unless_it_answers(
-    seed_searcher: Searcher, question: str, confident: bool
+    held_out_seed_searcher: Searcher, question: str, confident: bool
 ) -> None:
     # No name the essay lacks here: the passages are on topic either way, and only the
     # answered questions find text close to what they ask beyond the essay's own topic.
-    passages = seed_searcher.search(question, k=5)
+    # These are questions of the seed sets, so the numbers fitted without them judge.
+    passages = held_out_seed_searcher.search(question, k=5)
     assert not passages[0].unmentioned
     assert passages[0].confident is confident, [p.score for p in passages]
 
@@ -161,10 +166,12 @@ def test_scores_never_rise_down_the_list(seed_searcher: Searcher, name: str) -> 
         assert [p.confident for p in passages] == [s >= 0.5 for s in scores]
 
 
-def test_questions_the_document_does_not_answer_are_flagged(seed_searcher: Searcher) -> None:
-    report = evaluate(DATA / "unanswerable_questions.jsonl", seed_searcher, k=5)
+def test_questions_the_document_does_not_answer_are_flagged(
+    held_out_seed_searcher: Searcher,
+) -> None:
+    report = evaluate(DATA / "unanswerable_questions.jsonl", held_out_seed_searcher, k=5)
     assert report.unanswerable_flagged == report.unanswerable == 20, report.describe()
-    passages = seed_searcher.search("What is the capital of France?", k=5)
+    passages = held_out_seed_searcher.search("What is the capital of France?", k=5)
     assert len(passages) == 5 and not any(p.confident for p in passages)
     assert all(p.score < 0.5 for p in passages)
 

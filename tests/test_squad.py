@@ -4,6 +4,7 @@ retrieval bars on the SQuAD development half with the real model."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,11 @@ from fakes import ROOT, fake_build, fake_searcher
 from qa.embedding import Embedder
 from qa.errors import QAError
 from qa.evaluate import EvalReport, ablation_rankings, evaluate
+from qa.fitted import Scorers, fitted_for
 from qa.index import build_index
-from qa.ranking import Ranking
+from qa.ranking import Baseline, Ranking
 from qa.search import Searcher
-from qa.settings import Settings
+from qa.settings import DEFAULT_MODEL, Settings
 from qa.squad import squad_to_corpus
 
 SQUAD_DEV_HALF = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
@@ -112,23 +114,30 @@ def squad(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> 
     return root / "index", questions
 
 
-def _report(index: Path, questions: Path, embedder: Embedder, ranking: Ranking) -> EvalReport:
+def _report(
+    index: Path, questions: Path, embedder: Embedder, ranking: Ranking, scorers: Scorers
+) -> EvalReport:
     settings = Settings(corpus_dir=index.parent / "corpus", index_dir=index)
-    return evaluate(questions, Searcher.open(settings, embedder=embedder, ranking=ranking))
+    searcher = Searcher.open(settings, embedder=embedder, ranking=ranking, scorers=scorers)
+    return evaluate(questions, searcher)
 
 
-def test_other_documents_reach_the_bar_above_every_baseline(
+def test_wikipedia_articles_reach_the_bar_above_every_baseline_with_numbers_fitted_without_them(
     squad: tuple[Path, Path], real_embedder: Embedder
 ) -> None:
     index, questions = squad
-    qa = _report(index, questions, real_embedder, Ranking())
+    scorers = fitted_for(DEFAULT_MODEL).held_out["squad"]  # fitted on the other families
+    ranking = Ranking.of(scorers)
+    qa = _report(index, questions, real_embedder, ranking, scorers)
     assert qa.hit_at_1 >= 0.85, qa.describe()
     assert qa.hit_at_5 >= 0.96, qa.describe()
     assert qa.mrr_at_10 >= 0.90, qa.describe()
-    variants = dict(ablation_rankings())
-    assert variants["+ and by the share of the section shown (qa)"] == Ranking()
-    for baseline in ("BM25 over chunks", "dense over chunks", "RRF of BM25 and dense"):
-        other = _report(index, questions, real_embedder, variants[baseline])
+    assert dict(ablation_rankings(DEFAULT_MODEL))[
+        "+ and by the share of the section shown (qa)"
+    ] == Ranking.fitted(DEFAULT_MODEL)
+    for baseline in Baseline:
+        variant = replace(ranking, baseline=baseline, group=False)
+        other = _report(index, questions, real_embedder, variant, scorers)
         assert qa.hit_at_1 > other.hit_at_1, (baseline, other.describe())
         assert qa.hit_at_5 > other.hit_at_5, (baseline, other.describe())
         assert qa.mrr_at_10 > other.mrr_at_10, (baseline, other.describe())
