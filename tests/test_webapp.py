@@ -599,3 +599,30 @@ def test_document_names_on_the_page_are_inert() -> None:
         assert "<script" not in html_out and "<img" not in html_out
         assert "${" not in html_out and "{{" not in html_out
         assert "alert(1)" in visible_text(html_out)
+
+
+def test_the_pages_build_keeps_token_vectors_like_qa_build(tmp_path: Path) -> None:
+    # The page builds through a progress-reporting wrapper; without the model's token
+    # vectors its index was ranked without late interaction, and scored differently.
+    import shutil
+
+    from fakes import SEED, FakeTokenEmbedder, settings_for
+
+    from qa.index import build_index, load_index
+    from qa.web.state import progress_embedder
+
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(SEED, tmp_path / "corpus")
+    seen: list[tuple[int, int]] = []
+    found = {}
+    for name, embedder in (
+        ("cli", FakeTokenEmbedder()),
+        ("page", progress_embedder(FakeTokenEmbedder(), lambda n, total: seen.append((n, total)))),
+    ):
+        settings = settings_for(tmp_path / "corpus", tmp_path / name, model=FakeTokenEmbedder.name)
+        build_index(settings, embedder=embedder, progress=False)  # type: ignore[arg-type]
+        found[name] = load_index(settings)
+    assert found["page"].manifest.encoder == found["cli"].manifest.encoder
+    assert found["page"].tokens is not None and found["cli"].tokens is not None
+    assert (found["page"].tokens.codes == found["cli"].tokens.codes).all()
+    assert seen and seen[-1][0] == seen[-1][1]  # and it still reports its progress

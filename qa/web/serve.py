@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from qa.errors import QAError
 from qa.settings import Settings
 from qa.web.panel import plural
-from qa.web.state import ProgressEmbedder, SearcherHolder, describe_rebuild
+from qa.web.state import SearcherHolder, describe_rebuild, progress_embedder
 
 if TYPE_CHECKING:
     from qa.search import Searcher
@@ -80,7 +80,7 @@ def _open(settings: Settings) -> Searcher:
     opened = open_index(
         settings,
         rebuild=True,
-        embedder=ProgressEmbedder(embedder, _BuildReport()),
+        embedder=progress_embedder(embedder, _BuildReport()),
         before_build=_say_rebuilding,
     )
     if opened.built is not None:

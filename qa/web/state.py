@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.embedding import SpanEmbedder
+from qa.embedding import SpanEmbedder, TokenEmbedder
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -130,6 +130,68 @@ class ProgressEmbedder:
         return self.inner.count_tokens(text)
 
 
+class ProgressTokenEmbedder(ProgressEmbedder):
+    """A `ProgressEmbedder` over a model that gives token vectors, which it passes on: a
+    build through it keeps them for late interaction, as a build by `qa build` does."""
+
+    inner: TokenEmbedder
+
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        words_only: bool = False,
+        progress: bool = False,
+        keep: Callable[[Vectors], Any] | None = None,
+    ) -> tuple[Vectors, list[Any]]:
+        """The inner model's vectors and token vectors of `texts`, 32 texts at a time."""
+        self.report(0, len(texts))
+        vectors, found = [self.inner.encode([])], []
+        for start in range(0, len(texts), 32):
+            part = self.inner.encode_tokens(
+                texts[start : start + 32], words_only=words_only, keep=keep
+            )
+            vectors.append(part[0])
+            found += part[1]
+            self.report(min(start + 32, len(texts)), len(texts))
+        return np.concatenate(vectors).astype(np.float32, copy=False), found
+
+    def encode_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool,
+        tokens: Callable[[int, Vectors], None] | None = None,
+    ) -> tuple[Vectors, Vectors]:
+        """As `ProgressEmbedder.encode_with_spans`, passing each text's token vectors (by
+        its number in `texts`) to `tokens` when given."""
+        if tokens is None or not isinstance(self.inner, SpanEmbedder):
+            return super().encode_with_spans(texts, spans, progress=progress)
+        self.report(0, len(texts))
+        vectors, pooled = [self.inner.encode([])], [self.inner.encode([])]
+        for start in range(0, len(texts), 32):
+            end = start + 32
+
+            def shifted(row: int, found: Vectors, start: int = start) -> None:
+                tokens(start + row, found)
+
+            part = self.inner.encode_with_spans(
+                texts[start:end], spans[start:end], progress=False, tokens=shifted
+            )
+            vectors.append(part[0])
+            pooled.append(part[1])
+            self.report(min(end, len(texts)), len(texts))
+        return np.concatenate(vectors), np.concatenate(pooled)
+
+
+def progress_embedder(inner: Embedder, report: Callable[[int, int], None]) -> ProgressEmbedder:
+    """`inner` reporting its progress, with its token vectors when it gives them."""
+    if isinstance(inner, TokenEmbedder):
+        return ProgressTokenEmbedder(inner, report)
+    return ProgressEmbedder(inner, report)
+
+
 _NO_FRACTION: float | None = None  # an indeterminate bar until embedding starts
 
 
@@ -175,7 +237,7 @@ class Rebuild:
 
         try:
             before = self.holder.get().index.manifest
-            embedder = ProgressEmbedder(
+            embedder = progress_embedder(
                 load_embedder(self.settings.model, self.settings.precision), self._embedded
             )
             info = build_index(self.settings, embedder=embedder, progress=False)
