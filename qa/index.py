@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from qa import store
 from qa.chunking import Chunk, chunk_document
 from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
-from qa.embedding import Embedder, encoder_of, load_embedder
+from qa.embedding import Embedder, TokenEmbedder, encoder_of, load_embedder
 from qa.errors import (
     BuildLockedError,
     IndexCorruptError,
@@ -109,6 +109,9 @@ def open_index(
             index = load_index(settings)
         except IndexCorruptError as error:
             status = IndexStatus(settings.index_dir, damaged=error.detail)
+    if rebuild and index is not None and _lacks_tokens(index, embedder):
+        # A build through a wrapper that dropped them (the page's, before it passed them on).
+        status = replace(status, mismatches=(*status.mismatches, NO_TOKENS))
     if not rebuild or status.fresh:
         return OpenedIndex(index, status)
     if before_build is not None:
@@ -127,6 +130,15 @@ def open_index(
             raise
         return OpenedIndex(index, status, not_rebuilt=str(error))
     return OpenedIndex(load_index(settings), status, built)
+
+
+NO_TOKENS = "it keeps no token vectors, which the model gives: run `qa build`"
+
+
+def _lacks_tokens(index: LoadedIndex, embedder: Embedder | None) -> bool:
+    """Whether `index` has no token vectors though `embedder`, the model it will be
+    searched with, gives them (ranking it would then leave out late interaction)."""
+    return index.tokens is None and isinstance(embedder, TokenEmbedder)
 
 
 def build_index(

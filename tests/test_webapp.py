@@ -626,3 +626,30 @@ def test_the_pages_build_keeps_token_vectors_like_qa_build(tmp_path: Path) -> No
     assert found["page"].tokens is not None and found["cli"].tokens is not None
     assert (found["page"].tokens.codes == found["cli"].tokens.codes).all()
     assert seen and seen[-1][0] == seen[-1][1]  # and it still reports its progress
+
+
+def test_an_index_the_page_built_without_token_vectors_is_rebuilt_with_them(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from fakes import SEED, FakeTokenEmbedder, settings_for
+
+    from qa.index import build_index, open_index
+    from qa.web.state import ProgressEmbedder
+
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(SEED, tmp_path / "corpus")
+    settings = settings_for(tmp_path / "corpus", tmp_path / "index", model=FakeTokenEmbedder.name)
+    # What the page's build made before it passed token vectors on.
+    build_index(settings, embedder=ProgressEmbedder(FakeTokenEmbedder(), lambda n, t: None))
+    reasons: list[str] = []
+    opened = open_index(
+        settings,
+        rebuild=True,
+        embedder=FakeTokenEmbedder(),
+        before_build=lambda status: reasons.append(status.describe()),
+    )
+    assert opened.index is not None and opened.index.tokens is not None
+    assert "keeps no token vectors" in reasons[0]
+    assert open_index(settings, rebuild=True, embedder=FakeTokenEmbedder()).status.fresh
