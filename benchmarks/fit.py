@@ -31,7 +31,7 @@ from families import Asked, Family, collect, families, searcher_of
 from scipy.optimize import minimize
 
 from qa.confidence import ANSWER_FEATURES, answer_numbers
-from qa.evaluate import EvalReport, evaluate
+from qa.evaluate import EvalReport, Gold, evaluate
 from qa.fitted import DEFAULTS_FILE, WEIGHTS_DIR, Fitted, Linear, Scorers, weights_file
 from qa.ranking import FEATURES, Baseline, Ranking, relevance
 from qa.search import Searcher, _clean_question
@@ -85,7 +85,7 @@ def first_answers(
             evidence = replace(evidence, late_interaction=None, weakest_match=None)
         order = np.argsort(-relevance(evidence, ranking), kind="stable")
         picks = [(int(order[0]), bool(a.question.gold))]
-        if a.question.by_text and a.right.any() and not a.right.all():
+        if a.question.kind is Gold.TEXT and a.right.any() and not a.right.all():
             picks = [
                 (int(next(i for i in order if a.right[i])), True),
                 (int(next(i for i in order if not a.right[i])), False),

@@ -248,7 +248,7 @@ def _eval(args: argparse.Namespace) -> None:
         raise QAError("Name a question file (JSON lines), or pass --squad FILE or --qasper DIR")
     variants: list[tuple[str, Ranking | None]] = [("qa", None)]
     if args.ablation:
-        variants = [(name, ranking) for name, ranking in ablation_rankings(settings.model)]
+        variants = list(ablation_rankings(settings.model))
     results: dict[str, dict[str, object]] = {}
     for name, ranking in variants:
         searcher = Searcher.open(settings, ranking=ranking)
@@ -265,27 +265,28 @@ def _eval(args: argparse.Namespace) -> None:
 
 def _squad(args: argparse.Namespace) -> Settings:
     """Settings for the corpus and index made from `args.squad`; its questions join the list."""
-    from qa.index import build_index
     from qa.squad import squad_to_corpus
 
     if args.sample is not None and args.sample < 1:
         raise QAError(f"--sample must be at least 1, not {args.sample}")
     workdir = args.workdir or Path(".qa-eval") / args.squad.stem
     corpus, questions = squad_to_corpus(args.squad, workdir, sample=args.sample)
-    settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
-    print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)
-    build_index(settings)
-    args.questions = [*args.questions, questions]
-    return settings
+    return _indexed(args, corpus, questions, workdir)
 
 
 def _qasper(args: argparse.Namespace) -> Settings:
     """Settings for an index of `args.qasper`'s papers; its questions join the list."""
-    from qa.index import build_index
     from qa.qasper import qasper_questions
 
     workdir = args.workdir or Path(".qa-eval") / args.qasper.resolve().name
     corpus, questions = qasper_questions(args.qasper, workdir)
+    return _indexed(args, corpus, questions, workdir)
+
+
+def _indexed(args: argparse.Namespace, corpus: Path, questions: Path, workdir: Path) -> Settings:
+    """Settings for `corpus` indexed in `workdir/index`, built now; `questions` join the list."""
+    from qa.index import build_index
+
     settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
     print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)
     build_index(settings)

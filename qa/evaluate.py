@@ -51,10 +51,6 @@ class Question:
     kind: Gold = Gold.SECTIONS
     documents: tuple[str, ...] | None = None  # the documents to search; None: all
 
-    @property
-    def by_text(self) -> bool:
-        return self.kind is not Gold.SECTIONS
-
     def holds_answer(self, text: str, section: str) -> bool:
         """Whether a passage (or chunk) of `text` in `section` answers the question."""
         if self.kind is Gold.SECTIONS:
@@ -176,6 +172,12 @@ def read_questions(path: Path | str) -> list[Question]:
     if not questions:
         raise QAError(f"{path} holds no questions: add JSON lines with question and gold")
     return questions
+
+
+def write_questions(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Write question objects as JSON lines, as `read_questions` reads them (OSError as is:
+    the caller knows which fix to name)."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
 
 
 def _question(row: dict[str, Any]) -> Question:

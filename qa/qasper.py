@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from qa.errors import QAError
+from qa.evaluate import write_questions
 
 
 def qasper_questions(folder: Path, out_dir: Path) -> tuple[Path, Path]:
@@ -60,9 +61,7 @@ def qasper_questions(folder: Path, out_dir: Path) -> tuple[Path, Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         questions = out_dir / "questions.jsonl"
-        questions.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-        )
+        write_questions(questions, rows)
     except OSError as error:
         raise QAError(
             f"Cannot write the Qasper questions to {out_dir}/ ({error.strerror}): "

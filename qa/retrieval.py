@@ -257,7 +257,8 @@ class Retriever:
                 more = " …" if len(self._doc_rows) > 10 else ""
                 raise QueryError(f"No document {name!r} in this index: name one of {known}{more}")
             rows.append(found)
-        return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+        # np.unique: "report" and "report.pdf" may name the same document
+        return np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
 
     def _candidates(
         self,
@@ -317,11 +318,7 @@ def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray
     names = sorted({chunk.doc for chunk in chunks})
     number = {name: i for i, name in enumerate(names)}
     doc_of = np.array([number[chunk.doc] for chunk in chunks], dtype=np.int64)
-    sums = np.zeros((len(names), embeddings.shape[1]), dtype=np.float64)
-    if len(chunks):
-        # Chunks come document by document: one pass sums each run of a document's chunks.
-        starts = np.flatnonzero(np.r_[True, doc_of[1:] != doc_of[:-1]])
-        np.add.at(sums, doc_of[starts], np.add.reduceat(embeddings, starts, dtype=np.float64))
+    sums = _group_sums(embeddings, doc_of, len(names))
     counts = np.bincount(doc_of, minlength=len(names))
     large = counts >= TOPIC_CHUNKS
     topic_row = np.full(len(names), int(large.sum()), dtype=np.int64)
@@ -339,14 +336,23 @@ def _section_means(embeddings: np.ndarray, section_of: np.ndarray, sections: int
     >>> [[round(float(v), 2) for v in row] for row in means]
     [[0.71, 0.71], [1.0, 0.0], [0.0, 0.0]]
     """
-    sums = np.zeros((sections, embeddings.shape[1]), dtype=np.float64)
-    if len(embeddings):
-        # Chunks come section by section: one pass sums each run of a section's chunks.
-        starts = np.flatnonzero(np.r_[True, section_of[1:] != section_of[:-1]])
-        np.add.at(sums, section_of[starts], np.add.reduceat(embeddings, starts, dtype=np.float64))
+    sums = _group_sums(embeddings, section_of, sections)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     means: Array = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
     return means
+
+
+def _group_sums(vectors: np.ndarray, group_of: np.ndarray, groups: int) -> np.ndarray:
+    """The sum of each group's rows of `vectors` (float64; zero for a group without any).
+
+    Chunks come document by document and section by section, so one pass sums each run
+    of a group's rows.
+    """
+    sums = np.zeros((groups, vectors.shape[1]), dtype=np.float64)
+    if len(vectors):
+        starts = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
+        np.add.at(sums, group_of[starts], np.add.reduceat(vectors, starts, dtype=np.float64))
+    return sums
 
 
 def _topic_dots(vectors: np.ndarray, topics: Array, topic_of: np.ndarray) -> Array:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.evaluate import write_questions
 
 
 def read_squad(path: Path) -> list[dict[str, Any]]:
@@ -85,9 +86,7 @@ def squad_to_corpus(
         if sample is not None and sample < len(questions):
             questions = random.Random(seed).sample(questions, sample)
         question_file = out_dir / "questions.jsonl"
-        question_file.write_text(
-            "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8"
-        )
+        write_questions(question_file, questions)
     except OSError as error:
         raise QAError(
             f"Cannot write the SQuAD corpus to {out_dir}/ ({error.strerror}): "

@@ -26,7 +26,7 @@ GONE = " (no longer indexed)"
 def document_choices(names: Sequence[str], chosen: Sequence[str] | None) -> list[tuple[str, str]]:
     """The list's (label, value) pairs: all documents, each document of the index, then each
     chosen document no longer in it."""
-    gone = [name for name in asked(chosen) or [] if name not in names]
+    gone = missing(chosen, names)
     return [
         (ALL_LABEL, ALL),
         *((name, name) for name in names),

@@ -100,9 +100,16 @@ class ProgressEmbedder:
         self.pools_spans = isinstance(inner, SpanEmbedder) and inner.pools_spans
 
     def encode_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        progress: bool,
+        tokens: Callable[[int, Vectors], None] | None = None,
     ) -> tuple[Vectors, Vectors]:
-        """The inner model's vectors of `texts` and their spans, 32 texts at a time."""
+        """The inner model's vectors of `texts` and their spans, 32 texts at a time; each
+        text's token vectors (by its number in `texts`) go to `tokens` when given (only a
+        `TokenEmbedder` is given one, `qa.vectors`)."""
         if not isinstance(self.inner, SpanEmbedder):
             pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
             return self.encode(texts), self.encode(pieces)
@@ -110,7 +117,15 @@ class ProgressEmbedder:
         vectors, pooled = [self.inner.encode([])], [self.inner.encode([])]
         for start in range(0, len(texts), 32):
             end = start + 32
-            found = self.inner.encode_with_spans(texts[start:end], spans[start:end], progress=False)
+            batch = (texts[start:end], spans[start:end])
+            if tokens is None:
+                found = self.inner.encode_with_spans(*batch, progress=False)
+            else:
+
+                def shifted(row: int, found: Vectors, start: int = start) -> None:
+                    tokens(start + row, found)
+
+                found = self.inner.encode_with_spans(*batch, progress=False, tokens=shifted)
             vectors.append(found[0])
             pooled.append(found[1])
             self.report(min(end, len(texts)), len(texts))
@@ -155,34 +170,6 @@ class ProgressTokenEmbedder(ProgressEmbedder):
             found += part[1]
             self.report(min(start + 32, len(texts)), len(texts))
         return np.concatenate(vectors).astype(np.float32, copy=False), found
-
-    def encode_with_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        *,
-        progress: bool,
-        tokens: Callable[[int, Vectors], None] | None = None,
-    ) -> tuple[Vectors, Vectors]:
-        """As `ProgressEmbedder.encode_with_spans`, passing each text's token vectors (by
-        its number in `texts`) to `tokens` when given."""
-        if tokens is None or not isinstance(self.inner, SpanEmbedder):
-            return super().encode_with_spans(texts, spans, progress=progress)
-        self.report(0, len(texts))
-        vectors, pooled = [self.inner.encode([])], [self.inner.encode([])]
-        for start in range(0, len(texts), 32):
-            end = start + 32
-
-            def shifted(row: int, found: Vectors, start: int = start) -> None:
-                tokens(start + row, found)
-
-            part = self.inner.encode_with_spans(
-                texts[start:end], spans[start:end], progress=False, tokens=shifted
-            )
-            vectors.append(part[0])
-            pooled.append(part[1])
-            self.report(min(end, len(texts)), len(texts))
-        return np.concatenate(vectors), np.concatenate(pooled)
 
 
 def progress_embedder(inner: Embedder, report: Callable[[int, int], None]) -> ProgressEmbedder:
