@@ -195,16 +195,25 @@ def _markdown_sections(lines: list[Line], fallback: str) -> list[_RawSection]:
 def _text_for_empty_headings(sections: list[_RawSection]) -> list[_RawSection]:
     """Sections whose heading has text under it, itself or in a deeper section after it;
     the heading line of any other becomes a line of text of the section before."""
-    has_text = [any(line.text.strip() for line in part.lines) for part in sections]
-    kept: list[_RawSection] = []
+    # Which to keep is decided from the end (a heading is kept for the deeper one after it),
+    # and the others are folded in from the start: each line is moved once, so time and
+    # memory stay linear in the number of headings.
+    keep = [True] * len(sections)
+    next_kept_level = 0
     for position in range(len(sections) - 1, 0, -1):
         part = sections[position]
-        deeper_follows = bool(kept) and kept[-1].level > part.level
-        if deeper_follows or has_text[position]:
+        keep[position] = next_kept_level > part.level or any(
+            line.text.strip() for line in part.lines
+        )
+        if keep[position]:
+            next_kept_level = part.level
+    kept = [sections[0]]
+    for part, wanted in zip(sections[1:], keep[1:], strict=True):
+        if wanted:
             kept.append(part)
         elif part.heading is not None:
-            sections[position - 1].lines += [part.heading, *part.lines]
-    return [sections[0], *reversed(kept)]
+            kept[-1].lines += [part.heading, *part.lines]
+    return kept
 
 
 def page_breaks(doc: Document, start_line: int, end_line: int) -> tuple[tuple[int, int], ...]:

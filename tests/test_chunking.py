@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fakes import DATA, SEED, FakeEmbedder
 
 from qa.chunking import CHARS_PER_TOKEN, Chunk, chunk_document
@@ -167,3 +170,53 @@ def test_only_see_also_link_lines_are_left_out_and_they_are_listed() -> None:
         assert phrase in kept
     assert "Parking Permits" not in kept
     assert noise_lines(text) == [9]
+
+
+# Shapes of text that once cost more than linear time or memory: 20,000 empty Markdown
+# headings held 2.1 GB, as each heading's lines were copied into the one before it.
+HOSTILE_SHAPES: dict[str, tuple[str, Callable[[int], str]]] = {
+    "empty headings": ("a.md", lambda n: "# Heading\n" * n),
+    "nested empty headings": (
+        "a.md",
+        lambda n: "".join(f"{'#' * (i % 6 + 1)} H{i}\n" for i in range(n)),
+    ),
+    "headings nesting ever deeper, then text": (
+        "a.md",
+        lambda n: "".join(f"{'#' * (6 - i % 6)} H{i}\n" for i in range(n)) + "Text.\n",
+    ),
+    "tiny sections": ("a.md", lambda n: "".join(f"# H{i}\nx\n" for i in range(n))),
+    "a heading per line": ("a.txt", lambda n: "".join(f"Heading {i}\n\n" for i in range(n))),
+    "plain headings with a line of body": (
+        "a.txt",
+        lambda n: "".join(f"Heading {i}\n\nBody {i}.\n\n" for i in range(n)),
+    ),
+}
+
+
+def chunking_cost(path: str, text: str) -> tuple[int, int, int]:
+    """(peak bytes allocated, characters given to the tokenizer, characters of sections and
+    chunks produced) when `text` is cut into sections and chunks."""
+    fake, counted = FakeEmbedder(), [0]
+
+    def count(piece: str) -> int:
+        counted[0] += len(piece)
+        return fake.count_tokens(piece)
+
+    tracemalloc.start()
+    try:
+        sections, chunks = chunk_document(Document(path, text, "0"), count)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    produced = sum(len(s.text) for s in sections) + sum(len(c.embed_text) for c in chunks)
+    return peak, counted[0], produced
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE_SHAPES))
+def test_twice_the_headings_cost_twice_the_memory_and_work(shape: str) -> None:
+    path, make = HOSTILE_SHAPES[shape]
+    small, large = chunking_cost(path, make(2000)), chunking_cost(path, make(4000))
+    for what, at_n, at_2n in zip(
+        ("peak memory", "tokenizer work", "output"), small, large, strict=True
+    ):
+        assert at_2n < 3 * at_n, f"{shape}: {what} grows {at_2n / at_n:.1f}x for twice the input"
