@@ -31,7 +31,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.errors import CorpusError, QAWarning
+from qa.errors import CorpusError, EmptyCorpusError, QAWarning
 from qa.readers import SUFFIXES, read
 from qa.readers.base import Layout
 
@@ -64,7 +64,7 @@ class Scan:
 def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
     """The documents under `corpus_dir` (see the module docstring for which files count).
 
-    Raises CorpusError when the folder is missing or holds no documents.
+    Raises CorpusError when the folder is missing, EmptyCorpusError when it holds no documents.
     """
     if not corpus_dir.exists():
         raise CorpusError(
@@ -106,7 +106,7 @@ def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
                         "\\xNN): rename it in UTF-8 to be cited by its real name."
                     )
     if not paths:
-        raise CorpusError(
+        raise EmptyCorpusError(
             f"No .txt, .md, .pdf, .html or .docx documents in {corpus_dir}: add some, "
             "or pass --corpus with the folder that holds them"
         )

@@ -18,6 +18,10 @@ class CorpusError(QAError):
     """The corpus folder or one of its documents cannot be used."""
 
 
+class EmptyCorpusError(CorpusError):
+    """The corpus folder exists but holds no documents (its index is then an empty one)."""
+
+
 class IndexMissingError(QAError):
     """No index exists where one was expected."""
 
