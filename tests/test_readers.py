@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from documents import REPORT, write_long_pdf, write_memo, write_page, write_report
-from fakes import DATA, FakeEmbedder, fake_build, fake_searcher
+from fakes import DATA, FakeEmbedder, fake_build, fake_searcher, settings_for
 
 from qa import store
 from qa.chunking import chunk_document
+from qa.cli import main
 from qa.corpus import read_corpus
 from qa.errors import QAWarning
 from qa.folder import current_folder, swap
+from qa.search import search
 from qa.sections import split_sections
 
 
@@ -152,6 +155,7 @@ def test_a_changed_pdf_reembeds_only_its_changed_chunks(mixed: Path, tmp_path: P
         ("scan.pdf", "scanned", "no text layer"),
         ("cut.pdf", "truncated", "damaged or truncated"),
         ("broken.docx", "corrupt_docx", "damaged or not a Word file"),
+        ("bad-xml.docx", "malformed_docx_xml", "damaged"),
         ("photo.pdf", "binary", "not a PDF file"),
     ],
 )
@@ -203,13 +207,73 @@ def _corrupt_docx(path: Path) -> None:
     path.write_bytes(raw[: len(raw) // 3])
 
 
+def rewrite_member(path: Path, member: str, content: bytes) -> None:
+    """The zip archive `path` with its member `member` holding `content` instead."""
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members[member] = content
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _malformed_docx_xml(path: Path) -> None:
+    """A Word file whose body is not well-formed XML: lxml raises as python-docx opens it."""
+    write_memo(path)
+    rewrite_member(path, "word/document.xml", b"<w:document><w:body><w:p>unclosed")
+
+
 BAD = {
     "encrypted": _encrypted,
     "scanned": _scanned,
     "truncated": _truncated,
     "corrupt_docx": _corrupt_docx,
+    "malformed_docx_xml": _malformed_docx_xml,
     "binary": lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10),
 }
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), RecursionError(), IndexError("list")])
+def test_whatever_a_reader_raises_its_file_is_skipped_by_name_and_the_build_goes_on(
+    mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def fail(name: str, raw: bytes) -> None:
+        raise error
+
+    monkeypatch.setattr("qa.readers.html.read", fail)
+    with pytest.warns(QAWarning, match="Skipped bees.html"):
+        info = fake_build(mixed, tmp_path / "index")
+    assert "damaged" in _reason(info, "bees.html")
+    assert type(error).__name__ in _reason(info, "bees.html")
+    indexed = {chunk.doc for chunk in fake_searcher(tmp_path / "index").index.chunks}
+    assert indexed == {"report.pdf", "plain-report.pdf", "memo.docx", "notes.txt"}
+
+
+@pytest.mark.usefixtures("fake_cli")
+def test_qa_build_and_search_go_on_past_a_word_file_of_broken_xml(
+    mixed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _malformed_docx_xml(mixed / "bad-xml.docx")
+    assert main(["build", "--corpus", str(mixed), "--index", str(tmp_path / "index")]) == 0
+    err = capsys.readouterr().err
+    assert "qa: warning: Skipped bad-xml.docx: the Word reader failed on it" in err
+    assert "Traceback" not in err
+    settings = settings_for(mixed, tmp_path / "fresh-index")
+    with pytest.warns(QAWarning, match="Skipped bad-xml.docx"):
+        [passage] = search("Otters returned to the canal", 1, settings=settings)
+    assert passage.doc == "memo.docx"
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, MemoryError])
+def test_an_interrupt_or_running_out_of_memory_stops_the_build(
+    mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[BaseException]
+) -> None:
+    def fail(name: str, raw: bytes) -> None:
+        raise error
+
+    monkeypatch.setattr("qa.readers.html.read", fail)
+    with pytest.raises(error):
+        fake_build(mixed, tmp_path / "index")
 
 
 def test_a_pdf_locked_only_against_editing_is_read(tmp_path: Path) -> None:

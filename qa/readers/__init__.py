@@ -11,7 +11,10 @@ read as what it is, with a note saying so.
 
 A file that cannot be read raises CorpusError with the reason as its message
 ("it has no text layer: OCR is not supported"); `qa.corpus` turns that into a
-warning naming the file.  Not handled: OCR, passwords, formats other than these.
+warning naming the file.  So does any other error a reader or the library under
+it raises on a damaged file (lxml on broken XML, say): one bad file never stops a
+build.  Only an interrupt or running out of memory goes through.  Not handled:
+OCR, passwords, formats other than these.
 """
 
 from __future__ import annotations
@@ -45,18 +48,33 @@ def kind_of(raw: bytes, suffix: str) -> str:
 
 def read(name: str, raw: bytes) -> Reading:
     """The file `name` (its bytes `raw`) as text, by the reader of its format."""
-    from qa.readers import docx, html, pdf, text
-
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
     expected, kind = _BY_SUFFIX.get(suffix, "text"), kind_of(raw, suffix)
-    readers = {"pdf": pdf.read, "docx": docx.read, "html": html.read, "text": text.read}
     if kind == expected:
-        return readers[kind](name, raw)
+        return _read_as(kind, name, raw)
     if kind == "text" and b"\x00" in raw[:65536]:
         raise CorpusError(
             f"it is not a {_NAMES[expected]} file (damaged, or another format). "
             "Open it and save it again, or remove it."
         )
-    reading = readers[kind](name, raw)
+    reading = _read_as(kind, name, raw)
     note = f"{name} is a {_NAMES[kind]} file, whatever its extension says: read it as one."
     return Reading(reading.text, reading.layout, (note, *reading.notes))
+
+
+def _read_as(kind: str, name: str, raw: bytes) -> Reading:
+    """The file read by the reader of `kind`; whatever that reader raises is a CorpusError."""
+    from qa.readers import docx, html, pdf, text
+
+    readers = {"pdf": pdf.read, "docx": docx.read, "html": html.read, "text": text.read}
+    try:
+        return readers[kind](name, raw)
+    except (CorpusError, MemoryError):
+        raise
+    except Exception as error:  # a damaged file may break the library under the reader anywhere
+        detail = str(error).strip().split("\n")[0][:120]
+        reason = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+        raise CorpusError(
+            f"the {_NAMES[kind]} reader failed on it ({reason}): it is damaged or not a "
+            f"{_NAMES[kind]} file. Open it and save it again, or remove it."
+        ) from error
