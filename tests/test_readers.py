@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
+import tracemalloc
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -20,8 +22,10 @@ from qa import store
 from qa.chunking import chunk_document
 from qa.cli import main
 from qa.corpus import read_corpus
-from qa.errors import QAWarning
+from qa.errors import CorpusError, QAWarning
 from qa.folder import current_folder, swap
+from qa.readers import read
+from qa.readers.zipped import MAX_INFLATED, MAX_MEMBERS
 from qa.search import search
 from qa.sections import split_sections
 
@@ -262,6 +266,59 @@ def test_qa_build_and_search_go_on_past_a_word_file_of_broken_xml(
     with pytest.warns(QAWarning, match="Skipped bad-xml.docx"):
         [passage] = search("Otters returned to the canal", 1, settings=settings)
     assert passage.doc == "memo.docx"
+
+
+def declare_size(path: Path, member: str, size: int) -> None:
+    """The zip archive `path` with its central directory declaring `member` `size` bytes
+    long when inflated, whatever it really holds."""
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        [entry] = [info.header_offset for info in archive.infolist() if info.filename == member]
+    at = raw.find(b"PK\x01\x02" + raw[entry + 4 : entry + 6])  # the central entry of it
+    while raw[at + 46 : at + 46 + len(member)] != member.encode():
+        at = raw.find(b"PK\x01\x02", at + 1)
+    struct.pack_into("<I", raw, at + 24, size)
+    path.write_bytes(bytes(raw))
+
+
+def test_a_word_file_that_would_inflate_past_the_limit_is_skipped_naming_it(
+    mixed: Path, tmp_path: Path
+) -> None:
+    write_memo(mixed / "bomb.docx")
+    declare_size(mixed / "bomb.docx", "word/document.xml", 3 * 1024**3)
+    with pytest.warns(QAWarning, match="Skipped bomb.docx"):
+        info = fake_build(mixed, tmp_path / "index")
+    reason = _reason(info, "bomb.docx")
+    assert f"more than the {MAX_INFLATED // 1024**2} MB" in reason and "would inflate to 3,07" in reason
+    assert "memo.docx" in {c.doc for c in fake_searcher(tmp_path / "index").index.chunks}
+
+
+def test_a_word_file_of_too_many_parts_is_skipped_naming_the_limit(tmp_path: Path) -> None:
+    path = write_memo(tmp_path / "many.docx")
+    with zipfile.ZipFile(path, "a") as archive:
+        for number in range(MAX_MEMBERS):
+            archive.writestr(f"extra/part{number}.xml", b"")
+    with pytest.raises(CorpusError, match=f"more than the {MAX_MEMBERS:,} a document"):
+        read("many.docx", path.read_bytes())
+
+
+def test_a_word_file_whose_sizes_lie_is_never_inflated_past_what_it_declares(
+    tmp_path: Path,
+) -> None:
+    """A body of 200 MB of zeros, about 200 KB deflated, declared 1 KB long."""
+    path = write_memo(tmp_path / "liar.docx")
+    rewrite_member(path, "word/document.xml", bytes(200 * 1024**2))
+    declare_size(path, "word/document.xml", 1024)
+    raw = path.read_bytes()
+    assert len(raw) < 1024**2
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorpusError, match="damaged"):
+            read("liar.docx", raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024**2, f"{peak / 1024**2:.0f} MB held to read a 1 MB file"
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, MemoryError])

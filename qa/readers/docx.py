@@ -6,13 +6,14 @@ numbered, becomes a list item; each table row becomes a line of its cells
 joined by " | ".  Each block is a paragraph of the read text, numbered in
 order (headings count), so a passage is cited by its paragraphs.
 
+A file that would inflate past `qa.readers.zipped`'s limits is not read.
+
 Not handled: headers, footers, footnotes, comments, text boxes and the older
 binary `.doc` format.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 
 from qa.errors import CorpusError
 from qa.readers.base import Reading, paragraphs_reading
+from qa.readers.zipped import bounded_copy
 
 _HEADING_STYLE = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
 
@@ -30,7 +32,7 @@ def read(name: str, raw: bytes) -> Reading:
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(io.BytesIO(raw))
+        document = docx.Document(bounded_copy(raw))
         blocks = [block for block in _blocks(document) if block]
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         detail = str(error).strip().split("\n")[0][:120] or type(error).__name__
