@@ -212,8 +212,8 @@ def _watch(settings: Settings) -> None:
         else:
             print(f"qa: {event.error}", file=sys.stderr, flush=True)
 
-    print(f"Watching {settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
-    watcher = CorpusWatcher(settings, on_event=report)
+    watcher = CorpusWatcher(settings, on_event=report)  # with the index's own corpus
+    print(f"Watching {watcher.settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
     try:  # entered before the thread starts: a Ctrl-C at any moment after stops it
         watcher.start()
         threading.Event().wait()
@@ -318,13 +318,13 @@ def _cell(report: Any) -> str:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from qa.folder import own_corpus
     from qa.web.serve import serve
 
     _check_address(args.host, args.port)
+    settings = own_corpus(_settings(args))  # the page shows and watches the index's corpus
     try:
-        serve(
-            _settings(args), host=args.host, port=args.port, watch=not args.no_watch, mcp=args.mcp
-        )
+        serve(settings, host=args.host, port=args.port, watch=not args.no_watch, mcp=args.mcp)
     except OSError as error:  # the port is taken, or the host is not an address of this machine
         raise QAError(
             f"Cannot serve on {args.host}:{args.port} ({error.strerror or error}): "

@@ -8,6 +8,10 @@
 or the new one, never a mix, and an interrupted or failed build leaves the previous
 one live.
 
+An index belongs to the corpus it was built from (`own_corpus`): opened without a corpus
+chosen, it keeps that one; given another, it is refused, unless a build is given both
+folders (`qa build --corpus C --index I`), which replaces it with an index of C.
+
 Not here: what a build folder holds (see `qa.store`), building one (see `qa.index`).
 """
 
@@ -21,8 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from qa import store
-from qa.errors import BuildLockedError, IndexCorruptError, IndexMissingError, QAError
-from qa.manifest import read_manifest
+from qa.errors import (
+    BuildLockedError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    QAError,
+)
+from qa.manifest import Manifest, read_manifest
+from qa.settings import Settings
 from qa.store import LoadedIndex
 
 CURRENT = "CURRENT"
@@ -44,6 +55,39 @@ def current_folder(index_dir: Path) -> Path:
     if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
         raise IndexCorruptError(index_dir, f"{CURRENT} names {name!r}, not a build folder")
     return index_dir / name
+
+
+def own_corpus(settings: Settings, *, replacing: bool = False) -> Settings:
+    """`settings` with the corpus its index was built from (see `corpus_of`); `settings`
+    as they are while there is no index to read."""
+    try:
+        manifest = read_manifest(current_folder(settings.index_dir))
+    except QAError:
+        return settings  # no index yet, or a damaged one: nothing to keep
+    return corpus_of(manifest, settings, replacing=replacing)
+
+
+def corpus_of(manifest: Manifest, settings: Settings, *, replacing: bool = False) -> Settings:
+    """`settings` with the corpus of the build of `manifest`.
+
+    A corpus not chosen (`settings.corpus_given`) becomes the build's own; a chosen one
+    that is another folder is refused with IndexMismatchError naming both, unless
+    `replacing` (a build given both folders).
+    """
+    built_from = Path(manifest.corpus_dir)
+    if not built_from.is_absolute() or built_from == settings.corpus_dir.resolve():
+        return settings
+    if not settings.corpus_given:
+        return settings.with_overrides(corpus_dir=built_from)
+    if replacing:
+        return settings
+    given, index_dir = settings.corpus_dir, settings.index_dir
+    raise IndexMismatchError(
+        f"{index_dir}/ is the index of {built_from}/, not of {given}/: leave out --corpus "
+        f"(and QA_CORPUS_DIR) to use it as it is, pass another --index for an index of "
+        f"{given}/, or run `qa build --corpus {given} --index {index_dir}` to rebuild "
+        f"{index_dir}/ from {given}/"
+    )
 
 
 def building_elsewhere(index_dir: Path) -> bool:

@@ -7,8 +7,11 @@ here prints: the CLI and the web app decide what to say.
 
 A build writes a new build folder, then swaps it in (`qa.folder`), holding the
 folder's build lock throughout, so an interrupted or failed build leaves the
-previous index usable.  The previous build's vectors serve as the embedding cache:
-a chunk whose model input is unchanged is not embedded again.  Nothing is pickled: metadata is
+previous index usable.  The documents are read under the lock, and read again when
+their files changed before the swap, so a build never publishes a file deleted meanwhile.
+An emptied corpus folder gives an empty index; a removed one is an error (the index stays).
+The previous build's vectors serve as the embedding cache: a chunk whose model input is
+unchanged is not embedded again.  Nothing is pickled: metadata is
 JSON, vectors are FAISS's own format and `.npy` read with `allow_pickle=False`.
 
 Not here: the format of a build folder (see `qa.store`), the CURRENT pointer, the lock
@@ -21,15 +24,16 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from qa import store
 from qa.chunking import Chunk, chunk_document
-from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files
-from qa.embedding import Embedder, TokenEmbedder, encoder_of, load_embedder
+from qa.corpus import Corpus, Document, corpus_hashes, read_corpus_files, scan
+from qa.embedding import Embedder, TokenEmbedder, Vectors, encoder_of, load_embedder
 from qa.errors import (
     BuildLockedError,
+    EmptyCorpusError,
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
@@ -39,11 +43,14 @@ from qa.errors import (
 from qa.folder import (
     build_lock,
     building_elsewhere,
+    corpus_of,
     current_folder,
     live_documents,
+    own_corpus,
     previous_build,
     swap,
 )
+from qa.late import TokenVectors
 from qa.manifest import FORMAT_VERSION, Manifest, mismatches, read_manifest
 from qa.sections import Section, noise_lines, page_breaks
 from qa.settings import Settings
@@ -53,10 +60,12 @@ from qa.vectors import cached_tokens, cached_vectors, embed_all, embed_tokens
 
 
 def load_index(settings: Settings | None = None) -> LoadedIndex:
-    """Load and verify the live index of `settings.index_dir`; a QAError naming the fix."""
+    """Load and verify the live index of `settings.index_dir`; a QAError naming the fix
+    (IndexMismatchError for settings that name another corpus than the index's own)."""
     settings = settings or Settings.from_env()
     folder = current_folder(settings.index_dir)
-    differences = mismatches(read_manifest(folder), settings)
+    manifest = read_manifest(folder)
+    differences = mismatches(manifest, corpus_of(manifest, settings))
     if differences:
         raise IndexMismatchError(f"{settings.index_dir}/ does not match: {'; '.join(differences)}")
     return store.read_build(folder)
@@ -75,7 +84,11 @@ def compare(manifest: Manifest, settings: Settings, corpus: dict[str, str]) -> I
 
 
 def index_status(settings: Settings | None = None) -> IndexStatus:
-    """Compare the live index with the corpus files and the settings, without loading vectors."""
+    """Compare the live index with its corpus files and the settings, without loading vectors.
+
+    The corpus is the index's own unless the settings choose one (`qa.folder.own_corpus`):
+    IndexMismatchError for another folder.
+    """
     settings = settings or Settings.from_env()
     try:
         manifest = read_manifest(current_folder(settings.index_dir))
@@ -83,7 +96,34 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
         return IndexStatus(settings.index_dir, missing=True)
     except IndexCorruptError as error:
         return IndexStatus(settings.index_dir, damaged=error.detail)
-    return compare(manifest, settings, corpus_hashes(settings.corpus_dir, settings.follow_links))
+    settings = corpus_of(manifest, settings)
+    return compare(manifest, settings, document_hashes(settings))
+
+
+def document_hashes(settings: Settings) -> dict[str, str]:
+    """{path: sha256} of the corpus's documents; empty for a folder emptied of them,
+    CorpusError for a missing one."""
+    try:
+        return corpus_hashes(settings.corpus_dir, settings.follow_links)
+    except EmptyCorpusError:
+        return {}
+
+
+def document_files(settings: Settings) -> dict[str, tuple[int, int]]:
+    """{path: (size, modification time)} of the corpus's documents, without reading them;
+    empty for a folder emptied of them, CorpusError for a missing one."""
+    try:
+        paths = scan(settings.corpus_dir, settings.follow_links).paths
+    except EmptyCorpusError:
+        return {}
+    found = {}
+    for name, path in paths.items():
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # deleted since it was listed; one that cannot be read is named by the read
+        found[name] = (stat.st_size, stat.st_mtime_ns)
+    return found
 
 
 def open_index(
@@ -147,55 +187,86 @@ def build_index(
     """Build or refresh the index of `settings.corpus_dir`, re-embedding only changed chunks.
 
     An unchanged file (same hash, same model and chunking) keeps its chunks from the
-    live build, unread by the chunker.  `progress` shows a progress bar while
+    live build, unread by the chunker.  The corpus is the index's own unless the
+    settings choose one; another than the index's own is refused unless both folders
+    are chosen (`qa.folder.own_corpus`).  `progress` shows a progress bar while
     embedding, on a terminal only.
     """
     started = time.perf_counter()
     settings = settings or Settings.from_env()
-    # The corpus first: a missing or empty folder is reported before the model loads.
-    corpus, notes = _read_documents(settings)
-    documents = corpus.documents
+    settings = own_corpus(settings, replacing=settings.corpus_given and settings.index_given)
+    document_files(settings)  # a missing corpus folder is reported before the model loads
     embedder = embedder or load_embedder(settings.model, settings.precision)
     encoder = encoder_of(embedder, settings.sentence_vectors)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
-    previous = previous_build(index_dir)
-    sections, chunks = _chunk_all(documents, previous, embedder, settings)
-    notes += _say(_without_text(documents, chunks))
     with build_lock(index_dir):
         before = live_documents(index_dir)
-        cache = cached_vectors(previous, embedder, encoder)
-        token_cache, basis = cached_tokens(previous, embedder, encoder)
-        del previous  # its chunks are in `chunks`, its vectors in `cache` and `token_cache`
-        reused = sum(1 for chunk in chunks if chunk.hash in cache)
-        tokens = embed_tokens(chunks, cache, token_cache, basis, embedder, encoder, progress)
-        chunk_vectors, sentence_vectors, title_vectors = embed_all(
-            sections, chunks, cache, embedder, encoder, progress
-        )
-        manifest = _manifest(settings, embedder, encoder, corpus, chunks)
+        made = _read_and_embed(settings, embedder, encoder, progress)
+        manifest = _manifest(settings, embedder, encoder, made.corpus, made.chunks)
         changes = compare(replace(manifest, documents=before), settings, manifest.documents)
         manifest = replace(
             manifest, added=changes.added, removed=changes.removed, changed=changes.changed
         )
-        build = store.Build(
-            manifest, sections, chunks, chunk_vectors, sentence_vectors, title_vectors, tokens
-        )
+        build = store.Build(manifest, made.sections, made.chunks, *made.vectors, made.tokens)
         swap(index_dir, store.write_build(index_dir, build))
     return IndexInfo(
-        documents=len(documents),
-        sections=len(sections),
-        chunks=len(chunks),
-        chunks_embedded=len(chunks) - reused,
-        chunks_reused=reused,
+        documents=len(made.corpus.documents),
+        sections=len(made.sections),
+        chunks=len(made.chunks),
+        chunks_embedded=len(made.chunks) - made.reused,
+        chunks_reused=made.reused,
         model=embedder.name,
         built_at=manifest.built_at,
         seconds=time.perf_counter() - started,
-        warnings=notes,
-        left_out=_left_out(documents),
+        warnings=made.notes,
+        left_out=_left_out(made.corpus.documents),
         added=changes.added,
         removed=changes.removed,
         changed=changes.changed,
     )
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What a build read and made of it: the documents, their chunks and vectors."""
+
+    corpus: Corpus
+    notes: tuple[str, ...]  # files skipped or without text, and why
+    sections: list[Section]
+    chunks: list[Chunk]
+    vectors: tuple[Vectors, Vectors, Vectors]  # of the chunks, their sentences, section titles
+    tokens: TokenVectors | None
+    reused: int  # chunks whose vectors came from the live build
+
+
+READS = 3  # a corpus still changing after this many reads is built as last read
+
+
+def _read_and_embed(
+    settings: Settings, embedder: Embedder, encoder: dict[str, str], progress: bool
+) -> _Made:
+    """The corpus read, chunked and embedded (under the build lock), reusing the live
+    build's chunks and vectors where unchanged; read again while its files changed
+    meanwhile, so that a file deleted during the build is not published."""
+    previous = previous_build(settings.index_dir)
+    reusable = _reusable(previous, embedder, settings)
+    cache = cached_vectors(previous, embedder, encoder)
+    token_cache, basis = cached_tokens(previous, embedder, encoder)
+    del previous  # its chunks are in `reusable`, its vectors in `cache` and `token_cache`
+    embedded: set[str] = set()  # chunks this build embeds, in any of its reads
+    for attempt in range(1, READS + 1):
+        files = document_files(settings)
+        corpus, notes = _read_documents(settings)
+        sections, chunks = _chunk_all(corpus.documents, reusable, embedder, settings)
+        notes += _say(_without_text(corpus.documents, chunks), stacklevel=4)
+        embedded.update(chunk.hash for chunk in chunks if chunk.hash not in cache)
+        tokens = embed_tokens(chunks, cache, token_cache, basis, embedder, encoder, progress)
+        vectors = embed_all(sections, chunks, cache, embedder, encoder, progress)
+        if attempt == READS or document_files(settings) == files:
+            break
+    reused = sum(1 for chunk in chunks if chunk.hash not in embedded)
+    return _Made(corpus, notes, sections, chunks, vectors, tokens, reused)
 
 
 def _manifest(
@@ -218,37 +289,42 @@ def _manifest(
     )
 
 
-def _chunk_all(
-    documents: list[Document],
-    previous: LoadedIndex | None,
-    embedder: Embedder,
-    settings: Settings,
-) -> tuple[list[Section], list[Chunk]]:
-    """Sections and chunks of every document; those of an unchanged file come from `previous`."""
-    old: dict[str, tuple[list[Section], list[Chunk]]] = {}
-    if previous is not None and (
+Reusable = dict[str, tuple[str, list[Section], list[Chunk]]]
+
+
+def _reusable(previous: LoadedIndex | None, embedder: Embedder, settings: Settings) -> Reusable:
+    """{path: (sha256, sections, chunks)} of each document of `previous`, if it was chunked
+    as `settings` and `embedder` would chunk it now; else empty."""
+    if previous is None or (
         previous.manifest.format_version,
         previous.manifest.model,
         previous.manifest.chunking,
-    ) == (FORMAT_VERSION, embedder.name, settings.chunking()):
-        for section in previous.sections:
-            old.setdefault(section.doc, ([], []))[0].append(section)
-        for chunk in previous.chunks:
-            old.setdefault(chunk.doc, ([], []))[1].append(chunk)
-        unchanged = {
-            doc.path for doc in documents if previous.manifest.documents.get(doc.path) == doc.sha256
-        }
-        old = {path: parts for path, parts in old.items() if path in unchanged}
+    ) != (FORMAT_VERSION, embedder.name, settings.chunking()):
+        return {}
+    reusable: Reusable = {path: (sha, [], []) for path, sha in previous.manifest.documents.items()}
+    for section in previous.sections:
+        if section.doc in reusable:
+            reusable[section.doc][1].append(section)
+    for chunk in previous.chunks:
+        if chunk.doc in reusable:
+            reusable[chunk.doc][2].append(chunk)
+    return reusable
+
+
+def _chunk_all(
+    documents: list[Document], reusable: Reusable, embedder: Embedder, settings: Settings
+) -> tuple[list[Section], list[Chunk]]:
+    """Sections and chunks of every document; those of an unchanged file come from `reusable`."""
     sections: list[Section] = []
     chunks: list[Chunk] = []
     for doc in documents:
-        if doc.path in old:
+        old = reusable.get(doc.path)
+        if old is not None and old[0] == doc.sha256:
             # A build from before sections knew their pages gets them from the document.
             doc_sections = [
-                replace(s, pages=page_breaks(doc, s.start_line, s.end_line))
-                for s in old[doc.path][0]
+                replace(s, pages=page_breaks(doc, s.start_line, s.end_line)) for s in old[1]
             ]
-            doc_chunks = old[doc.path][1]
+            doc_chunks = old[2]
         else:
             doc_sections, doc_chunks = chunk_document(
                 doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
@@ -285,12 +361,24 @@ def _left_out(documents: list[Document]) -> tuple[str, ...]:
 
 
 def _read_documents(settings: Settings) -> tuple[Corpus, tuple[str, ...]]:
-    """The corpus, and the warnings about files skipped or decoded as a guess."""
+    """The corpus, and the warnings about files skipped or decoded as a guess, or about a
+    folder that holds no documents."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QAWarning)
-        corpus = read_corpus_files(settings.corpus_dir, settings.follow_links)
+        try:
+            corpus = read_corpus_files(settings.corpus_dir, settings.follow_links)
+        except EmptyCorpusError:
+            corpus = Corpus([], {})
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, QAWarning))
-    return corpus, _say(notes, stacklevel=4)
+    if not corpus.files:
+        notes += (EMPTY.format(corpus=settings.corpus_dir),)
+    return corpus, _say(notes, stacklevel=5)
+
+
+EMPTY = (
+    "{corpus}/ holds no documents, so the index is empty: add .txt, .md, .pdf, .html or "
+    ".docx files to it"
+)
 
 
 def _say(notes: Sequence[str], stacklevel: int = 3) -> tuple[str, ...]:

@@ -25,9 +25,16 @@ from qa.chunking import line_gap
 from qa.confidence import answer_scores, is_confident
 from qa.corpus import FileState, corpus_state
 from qa.embedding import Embedder, load_embedder
-from qa.errors import IndexMismatchError, QAError, QAWarning, QueryError
+from qa.errors import (
+    CorpusError,
+    EmptyCorpusError,
+    IndexMismatchError,
+    QAError,
+    QAWarning,
+    QueryError,
+)
 from qa.fitted import Scorers, fitted_for
-from qa.folder import current_folder
+from qa.folder import current_folder, own_corpus
 from qa.highlight import choose_highlights
 from qa.index import build_index, load_index, open_index
 from qa.lexical import terms
@@ -167,6 +174,8 @@ class Searcher:
         question = _clean_question(question)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
+        if not self.chunks:
+            raise CorpusError(_nothing_indexed(self.index.manifest))
         documents = _document_names(documents)
         retriever = self.retriever
         found = retriever.candidates(question, k, documents)
@@ -285,6 +294,20 @@ class _Answers:
         return isinstance(row, int) and is_confident(self.scores([row])[row])
 
 
+def _nothing_indexed(manifest: Manifest) -> str:
+    """Why an index without a passage answers nothing, with the fix."""
+    corpus = manifest.corpus_dir
+    if not manifest.documents:
+        return (
+            f"{corpus}/ holds no documents, so there is nothing to search: add .txt, .md, "
+            ".pdf, .html or .docx files to it, then ask again"
+        )
+    return (
+        f"None of the {len(manifest.documents)} files in {corpus}/ has text to search "
+        "(`qa build` names each and why): add documents with text, then ask again"
+    )
+
+
 def _same_encoder(a: Manifest, b: Manifest) -> bool:
     """Whether questions for build `a` are encoded as for build `b`: same model, same precision."""
     precision = "fp32"  # builds before the encoder was recorded
@@ -337,21 +360,28 @@ def search(
     with _CACHE_LOCK:
         cached = _CACHE.get(settings)
         if cached is None:
-            cached = _CACHE[settings] = _Cached(Searcher.open(settings, rebuild=True))
-        searcher = cached.refreshed(settings)
+            own = own_corpus(settings)  # the corpus the index was built from, unless chosen
+            cached = _CACHE[settings] = _Cached(Searcher.open(own, rebuild=True), own)
+        searcher = cached.refreshed()
     return searcher.search(question, k, documents=documents)
 
 
 @dataclass
 class _Cached:
-    """A Searcher kept by `search()`, and the corpus files as last seen."""
+    """A Searcher kept by `search()`, its settings (with the index's own corpus), and the
+    corpus files as last seen."""
 
     searcher: Searcher
+    settings: Settings
     files: dict[str, FileState] = field(default_factory=dict)
 
-    def refreshed(self, settings: Settings) -> Searcher:
+    def refreshed(self) -> Searcher:
         """The Searcher, on an index rebuilt first if the corpus changed since its build."""
-        self.files = corpus_state(settings.corpus_dir, self.files, settings.follow_links)
+        settings = self.settings
+        try:
+            self.files = corpus_state(settings.corpus_dir, self.files, settings.follow_links)
+        except EmptyCorpusError:
+            self.files = {}  # emptied: its index is emptied too
         self.searcher = self.searcher.latest()  # an older build is then freed
         hashes = {name: state.sha256 for name, state in self.files.items()}
         if hashes != self.searcher.index.manifest.documents:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,10 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # exactly (README, Performance).
 PRECISIONS = ("fp32", "int8")
 SENTENCE_VECTORS = ("separate", "pooled")
+# The default folders.  These very objects mean "not chosen" (`Settings.corpus_given`):
+# `dataclasses.replace` passes them on as they are, and any folder given is another object.
+DEFAULT_CORPUS = Path("corpus")
+DEFAULT_INDEX = Path("index")
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ class Settings:
     Hugging Face cache (nothing is ever downloaded).
     """
 
-    corpus_dir: Path = Path("corpus")
-    index_dir: Path = Path("index")
+    corpus_dir: Path = DEFAULT_CORPUS
+    index_dir: Path = DEFAULT_INDEX
     model: str = DEFAULT_MODEL
     # all-MiniLM-L6-v2 reads at most 256 word pieces, counting [CLS] and [SEP].
     max_tokens: int = 256
@@ -52,11 +56,19 @@ class Settings:
     # "pooled": sentence vectors from the chunk's own forward pass (no run of their own);
     # "separate": each sentence run through the model on its own.
     sentence_vectors: str = SENTENCE_VECTORS[0]
+    # Whether each folder was chosen (an argument, --corpus/--index, QA_CORPUS_DIR/QA_INDEX_DIR)
+    # or left at its default: an index opened without a corpus chosen keeps the corpus it was
+    # built from, and only a build given both replaces it with another's (`qa.index.own_corpus`).
+    corpus_given: bool = field(init=False)
+    index_given: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "corpus_given", self.corpus_dir is not DEFAULT_CORPUS)
+        object.__setattr__(self, "index_given", self.index_dir is not DEFAULT_INDEX)
         # Folders may be given as strings; they are always Paths afterwards.
-        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
-        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        for name in ("corpus_dir", "index_dir"):
+            if not isinstance(getattr(self, name), Path):
+                object.__setattr__(self, name, Path(getattr(self, name)))
         for name, allowed in (("precision", PRECISIONS), ("sentence_vectors", SENTENCE_VECTORS)):
             if getattr(self, name) not in allowed:
                 raise QAError(

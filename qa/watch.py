@@ -25,6 +25,7 @@ from pathlib import Path
 
 from qa.embedding import Embedder, load_embedder
 from qa.errors import BuildLockedError, QAError
+from qa.folder import own_corpus
 from qa.index import build_index, index_status
 from qa.readers import SUFFIXES
 from qa.settings import Settings
@@ -55,7 +56,9 @@ class CorpusWatcher:
         on_event: Callable[[WatchEvent], None] | None = None,
         settle_ms: int = SETTLE_MS,
     ) -> None:
-        self.settings, self._embedder, self.on_event = settings, embedder, on_event
+        # An index keeps the corpus it was built from, unless the settings choose one.
+        self.settings = own_corpus(settings)
+        self._embedder, self.on_event = embedder, on_event
         self.settle_ms = settle_ms
         self.last: WatchEvent | None = None
         self.builds = 0

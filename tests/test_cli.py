@@ -316,3 +316,75 @@ def test_control_characters_in_a_document_are_shown_not_obeyed(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "Trap\\x1b]0;owned\\x07" in out and "zeppelin\\x1b[2J lands" in out
+
+
+@pytest.fixture
+def two_corpora(tmp_path: Path, fake_cli: None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder holding `./corpus` (the seed document) and `bees/`, a corpus of its
+    own indexed in `bees-index/` by `qa build --corpus bees --index bees-index`."""
+    from fakes import SEED
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(SEED, tmp_path / "corpus" / SEED.name)
+    (tmp_path / "bees").mkdir()
+    (tmp_path / "bees" / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
+    assert main(["build", "--corpus", "bees", "--index", "bees-index"]) == 0
+    return tmp_path
+
+
+def indexed_documents(index: Path) -> list[str]:
+    from qa.folder import current_folder
+    from qa.manifest import read_manifest
+
+    return list(read_manifest(current_folder(index)).documents)
+
+
+def test_an_index_given_alone_answers_from_the_corpus_it_was_built_from(
+    two_corpora: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 0: `qa ask --index I` rebuilt I from ./corpus, and the user's documents vanished."""
+    capsys.readouterr()
+    assert main(["ask", "what do bees make", "--json", "--index", "bees-index"]) == 0
+    captured = capsys.readouterr()
+    assert "building" not in captured.err and "out of date" not in captured.err
+    assert json.loads(captured.out)[0]["doc"] == "bees.md"
+    monkeypatch.setenv("QA_INDEX_DIR", "bees-index")  # the same through the environment
+    assert main(["ask", "what do bees make", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["doc"] == "bees.md"
+    (two_corpora / "bees" / "wasps.md").write_text("# Wasps\n\nWasps make paper nests.\n")
+    assert main(["build", "--index", "bees-index"]) == 0  # refreshed from its own corpus
+    assert indexed_documents(two_corpora / "bees-index") == ["bees.md", "wasps.md"]
+
+
+def test_a_corpus_other_than_the_indexs_own_is_refused_unless_qa_build_names_both(
+    two_corpora: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port free now, so that serve gets as far as the index
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    capsys.readouterr()
+    for argv in (
+        ["ask", "what do bees make", "--corpus", "corpus", "--index", "bees-index"],
+        ["serve", "--port", port, "--corpus", "corpus", "--index", "bees-index"],
+    ):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert "bees-index/ is the index of " in err and str(two_corpora / "bees") in err
+        assert "not of corpus/" in err
+        assert "qa build --corpus corpus --index bees-index" in err
+    # An index left at its default (./index) is not replaced by a build of another corpus...
+    assert main(["build", "--corpus", "bees"]) == 0
+    assert main(["build", "--corpus", "corpus"]) == 1
+    assert "index/ is the index of " in capsys.readouterr().err
+    assert indexed_documents(two_corpora / "index") == ["bees.md"]
+    monkeypatch.setenv("QA_CORPUS_DIR", "corpus")
+    assert main(["ask", "what do bees make", "--index", "bees-index"]) == 1
+    monkeypatch.delenv("QA_CORPUS_DIR")
+    assert indexed_documents(two_corpora / "bees-index") == ["bees.md"]
+    # ...but naming both is an explicit request to rebuild it from the new corpus.
+    assert main(["build", "--corpus", "corpus", "--index", "bees-index"]) == 0
+    assert indexed_documents(two_corpora / "bees-index") == ["peacekeeping-partnerships.txt"]

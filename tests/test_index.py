@@ -289,3 +289,88 @@ def test_a_bad_encoder_setting_names_the_choices() -> None:
     with pytest.raises(QAError, match="QA_PRECISION='int4' is not one of fp32, int8"):
         Settings.from_env({"QA_PRECISION": "int4"})
     assert Settings.from_env({"QA_SENTENCE_VECTORS": "Pooled"}).sentence_vectors == "pooled"
+
+
+def test_settings_know_which_folders_were_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    assert not Settings().corpus_given and not Settings().index_given
+    assert not replace(Settings(), model="m").corpus_given  # still the default folder
+    assert Settings(corpus_dir="corpus").corpus_given  # chosen, even if it is the default's name
+    assert Settings().with_overrides(index_dir="i").index_given
+    assert not Settings().with_overrides(index_dir="i").corpus_given
+    assert Settings.from_env({"QA_CORPUS_DIR": "c"}).corpus_given
+    assert Settings() != Settings(corpus_dir="corpus")  # search() keeps one Searcher for each
+
+
+def test_an_index_keeps_the_corpus_it_was_built_from(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 0: opened with its folder alone, an index was rebuilt from ./corpus."""
+    bees = tmp_path / "bees"
+    bees.mkdir()
+    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
+    index = tmp_path / "bees-index"
+    build(bees, index, fake, settings_for(bees, index))
+    monkeypatch.chdir(seed_corpus.parent)  # where ./corpus is another corpus
+    alone = Settings(index_dir=index, model=FakeEmbedder.name)
+    assert index_status(alone).fresh
+    opened = open_index(alone, rebuild=True, embedder=fake)
+    assert opened.built is None and list(opened.index.manifest.documents) == ["bees.md"]  # type: ignore[union-attr]
+    assert Searcher.open(alone, rebuild=True, embedder=fake).search("honey", 1)[0].doc == "bees.md"
+    other = settings_for(seed_corpus, index)
+    for attempt in (
+        lambda: Searcher.open(other, embedder=fake),
+        lambda: Searcher.open(other, rebuild=True, embedder=fake),
+        lambda: open_index(other, rebuild=True, embedder=fake),
+        lambda: index_status(other),
+    ):
+        with pytest.raises(IndexMismatchError) as refused:
+            attempt()
+        message = str(refused.value)
+        assert f"{index}/ is the index of {bees}/, not of {seed_corpus}/" in message
+        assert f"qa build --corpus {seed_corpus} --index {index}" in message
+    assert list(load_index(alone).manifest.documents) == ["bees.md"]
+
+
+def test_search_uses_the_corpus_of_the_index_it_is_given(
+    seed_corpus: Path, tmp_path: Path, fake_cli: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.search import search
+
+    bees = tmp_path / "bees"
+    bees.mkdir()
+    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
+    index = tmp_path / "bees-index"
+    build_index(settings_for(bees, index), embedder=FakeEmbedder(), progress=False)
+    monkeypatch.chdir(seed_corpus.parent)
+    alone = Settings(index_dir=index, model=FakeEmbedder.name)
+    assert search("what do bees make", 1, settings=alone)[0].doc == "bees.md"
+    (bees / "bees.md").write_text("# Bees\n\nBees make wax and honey.\n")
+    assert "wax" in search("what do bees make", 1, settings=alone)[0].text  # followed
+    with pytest.raises(IndexMismatchError, match="is the index of"):
+        search("what do bees make", 1, settings=settings_for(seed_corpus, index))
+    assert list(load_index(alone).manifest.documents) == ["bees.md"]
+
+
+def test_a_file_deleted_while_a_build_runs_is_not_published(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 6: the corpus was read before the lock, so a deleted file could come back."""
+    import qa.index
+
+    doomed = seed_corpus / "doomed.md"
+    doomed.write_text("# Doomed\n\nThe zeppelin file is deleted while it is indexed.\n")
+    real_embed_all = qa.index.embed_all
+
+    def deleting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        doomed.unlink(missing_ok=True)  # after the corpus was read, before the swap
+        return real_embed_all(*args, **kwargs)
+
+    monkeypatch.setattr(qa.index, "embed_all", deleting)
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    info = build_index(settings, embedder=fake, progress=False)
+    assert info.documents == 1 and info.added == ("peacekeeping-partnerships.txt",)
+    assert list(load_index(settings).manifest.documents) == ["peacekeeping-partnerships.txt"]
+    assert searcher(tmp_path / "index", fake).search('"zeppelin"', 1) == []
+    assert index_status(settings).fresh

@@ -51,8 +51,13 @@ def test_missing_and_empty_corpus_folders(tmp_path: Path, fake_settings: Setting
         build(tmp_path / "nope", tmp_path / "index", fake_settings)
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.doc").write_bytes(b"\xd0\xcf\x11\xe0")  # old Word: not read
-    with pytest.raises(CorpusError, match=r"No \.txt, \.md, \.pdf, \.html or \.docx documents"):
-        build(tmp_path / "empty", tmp_path / "index", fake_settings)
+    with pytest.warns(QAWarning, match=r"empty/ holds no documents, so the index is empty"):
+        info = build(tmp_path / "empty", tmp_path / "index", fake_settings)  # item 7
+    assert info.documents == 0 and "add .txt, .md, .pdf, .html or .docx files" in info.warnings[0]
+    alone = fake_settings.with_overrides(index_dir=tmp_path / "index")
+    searcher = Searcher.open(alone, embedder=FakeEmbedder())
+    with pytest.raises(CorpusError, match=r"empty/ holds no documents.*add \.txt"):
+        searcher.search("anything", 3)
 
 
 def test_a_file_that_is_not_utf8_is_named_and_decoded(tmp_path: Path) -> None:

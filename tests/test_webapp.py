@@ -653,3 +653,32 @@ def test_an_index_the_page_built_without_token_vectors_is_rebuilt_with_them(
     assert opened.index is not None and opened.index.tokens is not None
     assert "keeps no token vectors" in reasons[0]
     assert open_index(settings, rebuild=True, embedder=FakeTokenEmbedder()).status.fresh
+
+
+def test_the_page_serves_the_index_of_its_own_corpus(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 0: `qa serve --index I` rebuilt I from ./corpus at startup."""
+    import importlib
+
+    from fakes import FakeEmbedder, fake_build, settings_for
+
+    for module in ("qa.embedding", "qa.search"):
+        fake_model = lambda *_: FakeEmbedder()  # noqa: E731
+        monkeypatch.setattr(importlib.import_module(module), "load_embedder", fake_model)
+    bees, index = tmp_path / "bees", tmp_path / "bees-index"
+    bees.mkdir()
+    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
+    fake_build(bees, index)
+    monkeypatch.chdir(seed_corpus.parent)  # where ./corpus is another corpus
+    for read_only in (False, True):
+        alone = Settings(index_dir=index, model=FakeEmbedder.name, read_only=read_only)
+        assert list(load_holder(alone).get().index.manifest.documents) == ["bees.md"]
+    with pytest.raises(QAError, match=f"is the index of {bees}/, not of {seed_corpus}/"):
+        load_holder(settings_for(seed_corpus, index))
+    read_only = settings_for(seed_corpus, index, read_only=True)
+    with pytest.raises(QAError, match="is the index of"):
+        load_holder(read_only).get()
+    assert list(load_holder(Settings(index_dir=index, model="fake-hash")).get().documents) == [
+        "bees.md"
+    ]
