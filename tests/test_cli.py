@@ -388,3 +388,29 @@ def test_a_corpus_other_than_the_indexs_own_is_refused_unless_qa_build_names_bot
     # ...but naming both is an explicit request to rebuild it from the new corpus.
     assert main(["build", "--corpus", "corpus", "--index", "bees-index"]) == 0
     assert indexed_documents(two_corpora / "bees-index") == ["peacekeeping-partnerships.txt"]
+
+
+def test_asking_an_emptied_corpus_says_it_has_no_documents(
+    tmp_path: Path, fake_cli: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 7: with every document deleted, the old index kept answering from them."""
+    from fakes import SEED
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    folders = ["--corpus", str(corpus), "--index", str(index)]
+    assert main(["build", *folders]) == 0
+    shutil.rmtree(corpus)  # a removed folder: the index is kept, and says why it cannot follow
+    assert main(["ask", "how do partnerships protect civilians", *folders]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert indexed_documents(index) == [SEED.name]
+    corpus.mkdir()  # an emptied folder: the index follows it
+    assert main(["ask", "how do partnerships protect civilians", *folders]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    last = captured.err.splitlines()[-1]
+    assert last.startswith(f"qa: error: {corpus}/ holds no documents") and "add .txt" in last
+    assert indexed_documents(index) == []
+    assert main(["build", *folders]) == 0
+    assert "holds no documents, so the index is empty: add .txt" in capsys.readouterr().err

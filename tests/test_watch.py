@@ -184,3 +184,23 @@ def test_a_change_made_just_before_watching_begins_is_built(
     finally:
         watcher.stop()
     assert fake_searcher(settings.index_dir).search('"quokka"', 1)[0].doc == "gap.md"
+
+
+@pytest.mark.filterwarnings("ignore::qa.errors.QAWarning")  # the build's, of the empty folder
+def test_a_corpus_emptied_of_documents_is_followed_to_an_empty_index(
+    watched: tuple[Settings, CorpusWatcher],
+) -> None:
+    """Item 7: with every document deleted, the old index kept answering from them."""
+    from qa.errors import CorpusError
+
+    settings, watcher = watched
+    searcher = fake_searcher(settings.index_dir)
+    (settings.corpus_dir / SEED.name).unlink()
+    caught_up(watcher, settings)
+    assert watcher.last is not None and watcher.last.info is not None
+    assert watcher.last.info.removed == (SEED.name,) and watcher.last.info.documents == 0
+    with pytest.raises(CorpusError, match=r"holds no documents.*add \.txt"):
+        searcher.search(CIVILIANS, 3)
+    (settings.corpus_dir / "back.md").write_text("# Back\n\nThe archive came back.\n")
+    caught_up(watcher, settings)
+    assert [p.doc for p in searcher.search('"archive"', 3)] == ["back.md"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from qa.errors import QAError
+from qa.errors import QAError, QAWarning
 from qa.highlight import Highlight
 from qa.passage import Passage
 from qa.readers.base import Span
@@ -682,3 +682,26 @@ def test_the_page_serves_the_index_of_its_own_corpus(
     assert list(load_holder(Settings(index_dir=index, model="fake-hash")).get().documents) == [
         "bees.md"
     ]
+
+
+def test_a_page_over_an_emptied_corpus_says_it_has_no_documents(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    """Item 7: with every document deleted, the page kept answering from them."""
+    from fakes import fake_build, fake_searcher, settings_for
+
+    from qa.web.app import Handlers
+
+    index = tmp_path / "index"
+    fake_build(seed_corpus, index)
+    handlers = Handlers(settings_for(seed_corpus, index), SearcherHolder(fake_searcher(index)))
+    (seed_corpus / "peacekeeping-partnerships.txt").unlink()
+    with pytest.warns(QAWarning, match="holds no documents"):
+        fake_build(seed_corpus, index)  # as the watcher or the Rebuild button does
+    answer = visible_text(handlers.answer("how do partnerships protect civilians", 3))
+    assert f"{seed_corpus}/ holds no documents" in answer and "add .txt" in answer
+    label, html = handlers.panel()
+    panel = visible_text(html)
+    assert label.startswith("0 documents · ") and label.endswith("up to date")
+    assert "none: add .txt, .md, .pdf, .html or .docx files to the corpus folder" in panel
+    assert "removed peacekeeping-partnerships.txt" in panel

@@ -64,6 +64,9 @@ class SearcherHolder:
             return self._searcher
 
 
+NO_DOCUMENTS = "none: add .txt, .md, .pdf, .html or .docx files to the corpus folder"
+
+
 def index_facts(searcher: Searcher) -> dict[str, str]:
     """What the index panel lists about the index in memory: size, model, when it changed."""
     from qa.status import change_phrases
@@ -72,7 +75,7 @@ def index_facts(searcher: Searcher) -> dict[str, str]:
     manifest = searcher.index.manifest
     changes = change_phrases(manifest.added, manifest.changed, manifest.removed)
     return {
-        "Documents": str(len(manifest.documents)),
+        "Documents": str(len(manifest.documents)) if manifest.documents else NO_DOCUMENTS,
         "Sections": str(len(searcher.index.sections)),
         "Chunks": str(len(searcher.chunks)),
         "Model": manifest.model,
@@ -83,11 +86,9 @@ def index_facts(searcher: Searcher) -> dict[str, str]:
 
 def corpus_status(settings: Settings, searcher: Searcher) -> IndexStatus:
     """How the corpus differs from the index that answers questions (the one in memory)."""
-    from qa.corpus import corpus_hashes
-    from qa.index import compare
+    from qa.index import compare, document_hashes
 
-    hashes = corpus_hashes(settings.corpus_dir, settings.follow_links)
-    return compare(searcher.index.manifest, settings, hashes)
+    return compare(searcher.index.manifest, settings, document_hashes(settings))
 
 
 class ProgressEmbedder:
