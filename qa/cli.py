@@ -204,13 +204,13 @@ def _watch(settings: Settings) -> None:
     """Rebuild after every settled change of the corpus, printing each, until Ctrl-C."""
     import threading
 
-    from qa.watch import CorpusWatcher, WatchEvent
+    from qa.watch import CorpusWatcher, WatchEvent, retrying
 
     def report(event: WatchEvent) -> None:
         if event.info is not None:
             _print_build(event.info, settings)
         else:
-            print(f"qa: {event.error}", file=sys.stderr, flush=True)
+            print(f"qa: {event.error}{retrying(event)}", file=sys.stderr, flush=True)
 
     watcher = CorpusWatcher(settings, on_event=report)  # with the index's own corpus
     print(f"Watching {watcher.settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)

@@ -8,8 +8,10 @@ on their next question (see `Searcher.latest`), so questions are answered from
 the old index until the new one is swapped in.
 
 Bad moments are data, not crashes: a corpus folder that is removed is waited
-for and followed again once restored; a failed rebuild is reported in
-`WatchEvent.error` and the previous index stays live.  Nothing here prints:
+for and followed again once restored; a failed rebuild (a full disk) is reported in
+`WatchEvent.error`, the previous index stays live, and the rebuild is tried again
+after a pause that doubles with each failure (2 s, 4 s, ... up to a minute) and on
+the next change.  Nothing here prints:
 `on_event` receives each `WatchEvent` and the CLI or the web app says it.
 
 Not here: building (see `qa.index`) or answering (see `qa.search`).
@@ -18,6 +20,7 @@ Not here: building (see `qa.index`) or answering (see `qa.search`).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,15 +37,19 @@ from qa.status import IndexInfo, IndexStatus
 SETTLE_MS = 400  # a change is built once the folder has been quiet this long
 MAX_WAIT_MS = 5000  # ...or after this long of continuous changes
 POLL_SECONDS = 0.5  # how often a missing corpus folder is looked for
+RETRY_SECONDS = 2.0  # a failed rebuild is tried again after this, doubled after each failure
+MAX_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
 class WatchEvent:
-    """One thing the watcher did: a rebuild (`info`), or why it could not (`error`)."""
+    """One thing the watcher did: a rebuild (`info`), or why it could not (`error`), and
+    then how long after `at` it tries again (`retry_seconds`; a change also starts one)."""
 
     at: str  # ISO time, UTC
     info: IndexInfo | None = None
     error: str = ""
+    retry_seconds: float = 0.0
 
 
 class CorpusWatcher:
@@ -55,13 +62,15 @@ class CorpusWatcher:
         embedder: Embedder | None = None,
         on_event: Callable[[WatchEvent], None] | None = None,
         settle_ms: int = SETTLE_MS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         # An index keeps the corpus it was built from, unless the settings choose one.
         self.settings = own_corpus(settings)
         self._embedder, self.on_event = embedder, on_event
-        self.settle_ms = settle_ms
+        self.settle_ms, self.retry_seconds = settle_ms, retry_seconds
         self.last: WatchEvent | None = None
         self.builds = 0
+        self._failures, self._retry_at = 0, float("inf")  # monotonic time of the next retry
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._thread = threading.Thread(target=self.run, name="qa-watch", daemon=True)
@@ -110,7 +119,7 @@ class CorpusWatcher:
             ):
                 if _identity(folder) != identity:
                     return  # removed, or removed and restored: watch it anew
-                if changes or first:
+                if changes or first or time.monotonic() >= self._retry_at:
                     first = False
                     self._idle.clear()
                     self._sync()
@@ -125,6 +134,7 @@ class CorpusWatcher:
             try:
                 status = index_status(self.settings)
                 if status.fresh or _same_changes(status, previous):
+                    self._failures, self._retry_at = 0, float("inf")
                     break  # e.g. a skipped binary file: another build would not change it
                 previous = status
                 info = build_index(self.settings, embedder=self._embedder_now(), progress=False)
@@ -132,15 +142,21 @@ class CorpusWatcher:
                 self._stop.wait(POLL_SECONDS)  # another process builds; then look again
                 continue
             except QAError as error:
-                self._report(WatchEvent(_now(), error=str(error)))
+                self._failed(str(error))
                 break
             except Exception as error:  # reported, and the watcher keeps going
-                text = f"The rebuild failed ({type(error).__name__}: {error})"
-                self._report(WatchEvent(_now(), error=text))
+                self._failed(f"The rebuild failed ({type(error).__name__}: {error})")
                 break
             self.builds += 1
             self._report(WatchEvent(_now(), info=info))
         self._idle.set()
+
+    def _failed(self, error: str) -> None:
+        """Report `error`, and try again after a pause that doubles with each failure."""
+        pause = min(self.retry_seconds * 2**self._failures, MAX_RETRY_SECONDS)
+        self._failures += 1
+        self._retry_at = time.monotonic() + pause
+        self._report(WatchEvent(_now(), error=error, retry_seconds=pause))
 
     def _embedder_now(self) -> Embedder:
         if self._embedder is None:
@@ -152,6 +168,13 @@ class CorpusWatcher:
         self.last = event
         if self.on_event is not None and not repeated:
             self.on_event(event)
+
+
+def retrying(event: WatchEvent) -> str:
+    """What a failed rebuild is followed by: ` (tried again in 4 s, and on the next change)`."""
+    if not event.retry_seconds:
+        return ""
+    return f" (tried again in {event.retry_seconds:.0f} s, and on the next change)"
 
 
 def document_change_filter(corpus_dir: Path) -> Callable[[object, str], bool]:

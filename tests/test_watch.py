@@ -204,3 +204,44 @@ def test_a_corpus_emptied_of_documents_is_followed_to_an_empty_index(
     (settings.corpus_dir / "back.md").write_text("# Back\n\nThe archive came back.\n")
     caught_up(watcher, settings)
     assert [p.doc for p in searcher.search('"archive"', 3)] == ["back.md"]
+
+
+def test_a_rebuild_that_fails_on_a_full_disk_is_tried_again(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 8: a rebuild that failed (disk full) waited for the next change of the corpus."""
+    import errno
+
+    import faiss
+
+    settings = settings_for(seed_corpus, tmp_path / "index")
+    fake_build(seed_corpus, settings.index_dir)
+    real_write_index, full = faiss.write_index, [True]
+
+    def write_index(*args: object) -> None:
+        if full[0]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write_index(*args)
+
+    monkeypatch.setattr(faiss, "write_index", write_index)
+    events: list[WatchEvent] = []
+    watcher = CorpusWatcher(
+        settings, embedder=FakeEmbedder(), on_event=events.append, settle_ms=200, retry_seconds=0.5
+    )
+    (seed_corpus / "depot.md").write_text("# Depot\n\nSeventeen zebras guard the depot.\n")
+    try:
+        watcher.start()
+        deadline = time.monotonic() + 60
+        while not (watcher.last and "No space left on device" in watcher.last.error):
+            assert time.monotonic() < deadline, "the failed rebuild was not reported"
+            time.sleep(0.1)
+        assert "previous index is unchanged" in events[0].error
+        assert events[0].retry_seconds == 0.5  # then 1 s, 2 s, ... up to a minute
+        time.sleep(2)
+        assert watcher.last.retry_seconds > 0.5 and len(events) == 1  # retried, said once
+        full[0] = False  # space is freed; the corpus does not change again
+        caught_up(watcher, settings, seconds=30)
+    finally:
+        watcher.stop()
+    assert fake_searcher(settings.index_dir).search('"zebras"', 1)[0].doc == "depot.md"
+    assert events[-1].info is not None and events[-1].info.added == ("depot.md",)

@@ -377,6 +377,10 @@ def test_the_watch_line_says_when_and_what_changed() -> None:
     assert "Last rebuild at 2026-01-02 12:00 UTC" in line and "Added b.md" in line
     failed = describe_watch(WatchEvent("2026-01-02T12:00:05+00:00", error="No .txt"), "corpus")
     assert "could not be indexed: No .txt" in failed
+    full = WatchEvent("2026-01-02T12:00:05+00:00", error="No space left", retry_seconds=4)
+    assert "could not be indexed (tried again in 4 s, and on the next change): No space" in (
+        describe_watch(full, "corpus")
+    )
 
 
 def test_the_page_lets_go_of_an_old_build_once_a_new_one_answers(

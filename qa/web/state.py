@@ -274,9 +274,13 @@ def describe_watch(event: WatchEvent | None, folder: str) -> str:
     """The watcher's line under the index panel: what it last did, or that it is watching."""
     if event is None:
         return f"Watching {folder}/: the index is rebuilt a moment after documents change."
+    from qa.watch import retrying
     from qa.web.panel import built_label
 
     when = built_label(event.at)
     if event.info is None:
-        return f"Watching {folder}/. At {when} the corpus could not be indexed: {event.error}"
+        return (
+            f"Watching {folder}/. At {when} the corpus could not be indexed"
+            f"{retrying(event)}: {event.error}"
+        )
     return f"Watching {folder}/. Last rebuild at {when}: " + describe_rebuild(event.info)
