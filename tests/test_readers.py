@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import time
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +26,8 @@ from qa.cli import main
 from qa.corpus import read_corpus
 from qa.errors import CorpusError, QAWarning
 from qa.folder import current_folder, swap
-from qa.readers import read
+from qa.readers import html, read
+from qa.readers.markup import MAX_DEPTH, tidy
 from qa.readers.zipped import MAX_INFLATED, MAX_MEMBERS
 from qa.search import search
 from qa.sections import split_sections
@@ -289,7 +292,10 @@ def test_a_word_file_that_would_inflate_past_the_limit_is_skipped_naming_it(
     with pytest.warns(QAWarning, match="Skipped bomb.docx"):
         info = fake_build(mixed, tmp_path / "index")
     reason = _reason(info, "bomb.docx")
-    assert f"more than the {MAX_INFLATED // 1024**2} MB" in reason and "would inflate to 3,07" in reason
+    assert (
+        f"more than the {MAX_INFLATED // 1024**2} MB" in reason
+        and "would inflate to 3,07" in reason
+    )
     assert "memo.docx" in {c.doc for c in fake_searcher(tmp_path / "index").index.chunks}
 
 
@@ -373,3 +379,53 @@ def test_a_500_page_pdf_is_indexed_with_every_page(tmp_path: Path) -> None:
     passage = fake_searcher(tmp_path / "index").search("Page 500 line 7 keepers")[0]
     assert passage.citation.startswith("long.pdf › Chapter 50, page")
     assert passage.span is not None and passage.span.last == 500
+
+
+# Markup that cost an HTML parser time quadratic in its depth, or a reader output quadratic
+# in it: 50,000 nested <div> took minutes.
+DEEP_MARKUP: dict[str, Callable[[int], str]] = {
+    "nested divs, a paragraph in each": lambda n: "<div><p>x</p>" * n,
+    "nested divs": lambda n: "<div>x" * n,
+    "nested quotes": lambda n: "<blockquote>x" * n,
+    "nested lists": lambda n: "<ul><li>x" * n,
+    "nested tables": lambda n: "<table><tr><td>x" * n,
+    "nested sections with headings": lambda n: "<section><h2>T</h2><p>x</p>" * n,
+    "bold reopened in every paragraph": lambda n: (
+        "<p>" + "".join(f"<b id={i}>" for i in range(n // 8)) + "</p>" + "<p>x</p>" * n
+    ),
+}
+
+
+def reading_cost(markup: str) -> tuple[float, int]:
+    """(processor seconds, the best of five; characters read) to read the page `markup`."""
+    raw = f"<!DOCTYPE html><html><body>{markup}</body></html>".encode()
+    seconds = []
+    for _ in range(5):
+        started = time.process_time()
+        text = html.read("deep.html", raw).text
+        seconds.append(time.process_time() - started)
+    return min(seconds), len(text)
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP_MARKUP))
+def test_twice_the_nesting_costs_twice_the_time_and_output(shape: str) -> None:
+    (small_seconds, small_text), (large_seconds, large_text) = (
+        reading_cost(DEEP_MARKUP[shape](n)) for n in (4000, 8000)
+    )
+    assert large_text < 3 * small_text, f"{shape}: {large_text / small_text:.1f}x the text"
+    assert large_seconds < 3 * small_seconds + 0.01, (
+        f"{shape}: {large_seconds / small_seconds:.1f}x the time for twice the nesting"
+    )
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP_MARKUP))
+def test_markup_nested_past_the_limit_keeps_every_word_at_a_bounded_depth(shape: str) -> None:
+    from selectolax.lexbor import LexborHTMLParser
+
+    markup = DEEP_MARKUP[shape](3 * MAX_DEPTH)
+    node, depth = LexborHTMLParser(tidy(markup)).root, 0
+    while node is not None and node.last_child is not None:
+        node, depth = node.last_child, depth + 1
+    assert depth <= 2 * MAX_DEPTH
+    text = html.read("deep.html", markup.encode()).text
+    assert text.count("x") == markup.count(">x")  # each word read once, none lost
