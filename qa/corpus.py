@@ -12,8 +12,9 @@ these exceptions, each decided here and nowhere else:
   pointing outside it is skipped with a warning, unless `follow_links` is set
   (`QA_FOLLOW_LINKS=1`);
 - a file or folder deleted while the corpus is scanned is left out quietly;
-- a file name that is not valid UTF-8 is indexed under its name with the odd
-  bytes written as `\\xe9`, with a warning.
+- a file name that is not valid UTF-8, or holds control characters (a line break,
+  an escape sequence), is indexed under its name with the odd bytes and characters
+  written as `\\xe9` and `\\x0a`, with a warning: so is it cited everywhere.
 
 Each file is read by the reader of its format (`qa.readers`); a file that
 cannot be read (binary, encrypted, damaged, without text) is skipped with a
@@ -34,6 +35,7 @@ from pathlib import Path
 from qa.errors import CorpusError, EmptyCorpusError, QAWarning
 from qa.readers import SUFFIXES, read
 from qa.readers.base import Layout
+from qa.text import harmless
 
 UNREADABLE = "unreadable"  # the hash recorded for a file that cannot be read
 
@@ -101,10 +103,7 @@ def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
             elif entry.is_file() if target is path else target.is_file():
                 paths[name] = path
                 if name != raw_name:
-                    notes.append(
-                        f"The file name {name} is not valid UTF-8 (odd bytes are shown as "
-                        "\\xNN): rename it in UTF-8 to be cited by its real name."
-                    )
+                    notes.append(_odd_name_note(name, raw_name))
     if not paths:
         raise EmptyCorpusError(
             f"No .txt, .md, .pdf, .html or .docx documents in {corpus_dir}: add some, "
@@ -145,12 +144,27 @@ def _entries(folder: Path, corpus_dir: Path, notes: list[str]) -> list[os.DirEnt
 
 
 def display_name(name: str) -> str:
-    r"""A file name as text: bytes that are not UTF-8 are written as `\xe9`.
+    r"""A file name as text on one line: bytes that are not UTF-8 are written as `\xe9`,
+    control characters as `\x0a` (`qa.text.harmless`), so no terminal or page obeys them.
 
-    >>> display_name("caf\udce9.txt")
-    'caf\\xe9.txt'
+    >>> display_name("caf\udce9.txt"), display_name("a\nb.txt")
+    ('caf\\xe9.txt', 'a\\x0ab.txt')
     """
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return harmless(text, one_line=True)
+
+
+def _odd_name_note(name: str, raw_name: str) -> str:
+    """Why the file `raw_name` is cited as `name`, and how to have it cited by its own name."""
+    if harmless(raw_name, one_line=True) == raw_name:
+        return (
+            f"The file name {name} is not valid UTF-8 (odd bytes are shown as \\xNN): "
+            "rename it in UTF-8 to be cited by its real name."
+        )
+    return (
+        f"The file name {name} holds control characters (shown as \\xNN or \\uNNNN): "
+        "rename it without them to be cited by its real name."
+    )
 
 
 def document_paths(corpus_dir: Path, follow_links: bool = False) -> list[Path]:

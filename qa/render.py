@@ -8,33 +8,17 @@ window, clear the screen or hide text; bidirectional overrides) are shown as
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from qa.highlight import segments
+from qa.text import harmless
 
 if TYPE_CHECKING:
     from qa.passage import Passage
 
 BOLD, RESET = "\033[1m", "\033[0m"
-# C0 and C1 controls but tab and line feed, and the bidirectional embeddings and overrides.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def harmless(text: str) -> str:
-    r"""`text` with every control character written out, so a terminal shows it, not obeys it.
-
-    >>> harmless("a\x1b]0;pwned\x07b\u202e")
-    'a\\x1b]0;pwned\\x07b\\u202e'
-    """
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _CONTROL.sub(escape, text)
 
 
 def mark_highlights(passage: Passage, color: bool) -> str:
@@ -59,7 +43,7 @@ def render_passages(passages: Sequence[Passage], color: bool = False) -> str:
         reason = f" (the documents never mention {', '.join(unmentioned)})" if unmentioned else ""
         lines += [f"No passage answers this confidently{reason}; the closest are:", ""]
     for rank, passage in enumerate(passages, start=1):
-        citation = harmless(passage.citation)
+        citation = harmless(passage.citation, one_line=True)
         citation = f"{BOLD}{citation}{RESET}" if color else citation
         lines.append(f"{rank}. {citation}  (score {passage.percent / 100:.2f})")
         body = mark_highlights(passage, color)

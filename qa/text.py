@@ -1,4 +1,5 @@
-"""Small text utilities shared by the pipeline stages: sentence spans and list items.
+"""Small text utilities shared by the pipeline stages: sentence spans, list items, and
+control characters written out (`harmless`).
 
 `sentence_spans` cuts prose into sentences without being fooled by common
 abbreviations ("U.N.", "e.g.", "vs.", "Dr.") or initials, and treats every
@@ -9,6 +10,27 @@ try to handle quotations spanning sentences or languages other than English.
 from __future__ import annotations
 
 import re
+
+# C0 and C1 controls but tab and line feed, and the bidirectional embeddings and overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same, and whatever breaks a line: what a name, a one-line thing, must not hold.
+_CONTROL_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def harmless(text: str, *, one_line: bool = False) -> str:
+    r"""`text` with every control character written out, so a terminal or a page shows it and
+    does not obey it; with `one_line`, tabs and line breaks too (for a file name).
+
+    >>> harmless("a\x1b]0;pwned\x07b\u202e"), harmless("a\nb.txt", one_line=True)
+    ('a\\x1b]0;pwned\\x07b\\u202e', 'a\\x0ab.txt')
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return (_CONTROL_IN_LINE if one_line else _CONTROL).sub(escape, text)
+
 
 LIST_ITEM = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–—]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s+\S")
 

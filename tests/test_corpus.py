@@ -115,6 +115,22 @@ def test_a_file_name_that_is_not_utf8_is_read_and_named_readably(tmp_path: Path)
     assert list(corpus_hashes(tmp_path)) == ["caf\\xe9.txt"]
 
 
+def test_a_file_name_with_control_characters_is_read_and_named_harmlessly(
+    tmp_path: Path,
+) -> None:
+    """A newline or an escape sequence in a name would break a citation or a terminal."""
+    (tmp_path / "a\nb.txt").write_text("Zebras\n\nZebras graze at dawn.\n", encoding="utf-8")
+    (tmp_path / "\x1b[31mred\u202e.md").write_text("# Red\n\nTomatoes.\n", encoding="utf-8")
+    with pytest.warns(QAWarning) as caught:
+        docs = read_corpus(tmp_path)
+    assert [d.path for d in docs] == ["\\x1b[31mred\\u202e.md", "a\\x0ab.txt"]
+    assert "Zebras graze" in docs[1].text
+    named = [str(w.message) for w in caught]
+    assert any(m.startswith("The file name a\\x0ab.txt holds control characters") for m in named)
+    assert not any(c in m for m in named for c in "\n\x1b\u202e")
+    assert sorted(corpus_hashes(tmp_path)) == ["\\x1b[31mred\\u202e.md", "a\\x0ab.txt"]
+
+
 def test_a_folder_deleted_while_the_corpus_is_scanned_is_left_out_quietly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,7 +1,9 @@
 """The answer box, the sources and a section in context, as HTML for the web app: no Gradio.
 
 Every string that comes from the corpus, the index or the question goes
-through `esc`, so a document holding `<script>` shows as text.  Braces are
+through `esc`, so a document holding `<script>` shows as text; file names and headings
+go through `esc_name`, so a line break or right-to-left mark in one never reaches the
+page either.  Braces are
 escaped too: Gradio's HTML component runs its content through a template engine.
 
     >>> esc("<b>{x}</b>")
@@ -21,6 +23,7 @@ from urllib.parse import urlencode
 from qa.highlight import segments
 from qa.lexical import quoted_phrases
 from qa.readers.base import Span
+from qa.text import harmless
 
 if TYPE_CHECKING:
     from qa.passage import Passage
@@ -39,6 +42,16 @@ def esc(text: str) -> str:
         .replace("}", "&#125;")
         .replace("$", "&#36;")
     )
+
+
+def esc_name(text: str) -> str:
+    r"""A file name, heading or citation for the page: on one line, its control characters
+    written out (`qa.text.harmless`), then escaped.
+
+    >>> esc_name("a\n<b>\u202e.txt")
+    'a\\x0a&lt;b&gt;\\u202e.txt'
+    """
+    return esc(harmless(text, one_line=True))
 
 
 def share_link(question: str, k: int, documents: Sequence[str] | None = None) -> str:
@@ -114,7 +127,7 @@ def section_html(section: Section, passage: Passage) -> str:
     title = " › ".join(section.path) or section.title
     return (
         f'<div class="qa-section" aria-label="Section in context">'
-        f'<p class="qa-section-head">{esc(section.doc)} › <b>{esc(title)}</b> · '
+        f'<p class="qa-section-head">{esc_name(section.doc)} › <b>{esc_name(title)}</b> · '
         f"{esc(section_place(section))}</p>"
         # Focusable, so a long section's lines scroll from the keyboard too.
         f'<div class="qa-lines" tabindex="0">{"".join(rows)}</div></div>'
@@ -139,10 +152,10 @@ def verdict(passage: Passage) -> tuple[str, str]:
 
 def citation_html(passage: Passage, section: Section | None) -> str:
     """The citation; with its section, a toggle that shows it ("Read in context", then "Hide")."""
-    path = esc(" › ".join(passage.section_path) or passage.section)
+    path = esc_name(" › ".join(passage.section_path) or passage.section)
     place = esc(where(passage)).replace(" ", "&nbsp;")
     cite = (
-        f'<cite class="qa-cite">{esc(passage.doc)} › <b>{path}</b>'
+        f'<cite class="qa-cite">{esc_name(passage.doc)} › <b>{path}</b>'
         f'<span class="qa-where">&nbsp;· {place}</span></cite>'
     )
     if section is None:
@@ -178,7 +191,7 @@ def card_html(rank: int, passage: Passage, section: Section | None) -> str:
     label = f"{percent}%" + ("" if passage.confident else " · weak")
     return (
         f'<article class="qa-card{weak}" data-rank="{rank}" '
-        f'data-citation="{esc(passage.citation)}">'
+        f'data-citation="{esc_name(passage.citation)}">'
         f'<div class="qa-card-top"><span class="qa-rank">{rank}</span>'
         f'<span class="qa-score" title="Relevance {percent}%">'
         f'<span class="qa-bar" aria-hidden="true"><span style="width:{percent}%"></span></span>'
