@@ -101,6 +101,12 @@ def scan(corpus_dir: Path, follow_links: bool = False) -> Scan:
                     seen.add(_identity(path))
                     folders.append(path)
             elif entry.is_file() if target is path else target.is_file():
+                if name in paths:  # "a\nb.txt" beside a file named "a\x0ab.txt"
+                    notes.append(
+                        f"Skipped a second file named {name} once its odd characters are "
+                        "written out: rename one of the two."
+                    )
+                    continue
                 paths[name] = path
                 if name != raw_name:
                     notes.append(_odd_name_note(name, raw_name))

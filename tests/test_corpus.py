@@ -131,6 +131,17 @@ def test_a_file_name_with_control_characters_is_read_and_named_harmlessly(
     assert sorted(corpus_hashes(tmp_path)) == ["\\x1b[31mred\\u202e.md", "a\\x0ab.txt"]
 
 
+def test_two_files_whose_names_read_the_same_once_escaped_are_both_accounted_for(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a\nb.txt").write_text("Zebras\n\nZebras graze.\n", encoding="utf-8")
+    (tmp_path / "a\\x0ab.txt").write_text("Lions\n\nLions sleep.\n", encoding="utf-8")
+    with pytest.warns(QAWarning) as caught:
+        [doc] = read_corpus(tmp_path)
+    assert doc.path == "a\\x0ab.txt"
+    assert "Skipped a second file named a\\x0ab.txt" in "\n".join(str(w.message) for w in caught)
+
+
 def test_a_folder_deleted_while_the_corpus_is_scanned_is_left_out_quietly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
