@@ -24,7 +24,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa import store
+from qa import entries, store
 from qa.errors import (
     BuildLockedError,
     IndexCorruptError,
@@ -40,20 +40,29 @@ CURRENT = "CURRENT"
 
 
 def current_folder(index_dir: Path) -> Path:
-    """The live build folder of `index_dir`; IndexMissingError when there is none."""
+    """The live build folder of `index_dir`; IndexMissingError when there is none, and
+    IndexCorruptError when CURRENT or the folder it names is not a file or folder of
+    `index_dir` (a FIFO, a link: see `qa.entries`)."""
     pointer = index_dir / CURRENT
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
+        name = entries.read_file(pointer, limit=4096).decode("utf-8").strip()
     except FileNotFoundError:
         raise IndexMissingError(f"No index in {index_dir}/: run `qa build`") from None
     except UnicodeDecodeError:
         raise IndexCorruptError(index_dir, f"{CURRENT} holds bytes that are not text") from None
+    except entries.NotAFile as error:
+        raise IndexCorruptError(index_dir, str(error)) from None
     except OSError as error:
         raise IndexMissingError(
             f"Cannot read {pointer} ({error.strerror}): check permissions"
         ) from error
     if not name.startswith("build-") or "/" in name or "\\" in name or ".." in name:
         raise IndexCorruptError(index_dir, f"{CURRENT} names {name!r}, not a build folder")
+    with contextlib.suppress(FileNotFoundError):  # a missing one is named by what reads it
+        found = entries.kind(index_dir / name)
+        if found != "a folder":
+            detail = f"{name} is {found}, not a build folder inside {index_dir}/"
+            raise IndexCorruptError(index_dir, detail)
     return index_dir / name
 
 
@@ -109,7 +118,9 @@ def build_lock(index_dir: Path, *, wait: bool = False) -> Iterator[None]:
     BuildLockedError when another build holds it; the lock file needs no write permission."""
     path = index_dir / ".lock"
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        descriptor = entries.open_file(path, os.O_RDONLY | os.O_CREAT)
+    except entries.NotAFile as error:
+        raise QAError(f"{path} is {error.kind}, not a lock file: remove it, then retry") from None
     except IsADirectoryError:
         raise QAError(f"{path} is a folder, not a lock file: remove it, then retry") from None
     except OSError as error:
@@ -156,6 +167,7 @@ def swap(index_dir: Path, folder: Path) -> None:
         previous = current_folder(index_dir).name
     pointer = index_dir / f".{CURRENT}.{os.getpid()}"
     try:
+        pointer.unlink(missing_ok=True)  # whatever is there (a FIFO would block the write)
         pointer.write_text(folder.name + "\n", encoding="utf-8")
         store.fsync_path(pointer)
         os.replace(pointer, index_dir / CURRENT)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from qa.entries import NotAFile, read_file
 from qa.errors import IndexCorruptError
 from qa.settings import Settings
 
@@ -174,9 +175,11 @@ def _file_check(name: str, check: Any) -> FileCheck:
 def read_manifest(folder: Path) -> Manifest:
     """The manifest of build `folder`, without loading anything else."""
     try:
-        return Manifest.from_json((folder / MANIFEST).read_text(encoding="utf-8"))
+        return Manifest.from_json(read_file(folder / MANIFEST).decode("utf-8"))
     except FileNotFoundError:
         raise IndexCorruptError.of_build(folder, f"{folder.name}/{MANIFEST} is missing") from None
+    except NotAFile as error:  # a FIFO would block the read
+        raise IndexCorruptError.of_build(folder, str(error)) from None
     except (OSError, ValueError, RecursionError) as error:  # RecursionError: JSON nested too deep
         raise IndexCorruptError.of_build(folder, f"{MANIFEST} is unreadable: {error}") from error
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qa import entries
 from qa.ann import make_vector_index
 from qa.chunking import Chunk
 from qa.corpus import file_sha256
@@ -70,6 +71,7 @@ def make_writable_dir(index_dir: Path) -> None:
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         probe = index_dir / f".write-test-{os.getpid()}"
+        probe.unlink(missing_ok=True)  # whatever is there (a FIFO would block the write)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
@@ -161,9 +163,12 @@ def verify_files(folder: Path, manifest: Manifest) -> None:
     for name, expected in manifest.files.items():
         path = folder / name
         try:
+            found = entries.kind(path)  # nothing is opened that could block or lead elsewhere
             size = path.stat().st_size
         except FileNotFoundError:
             raise IndexCorruptError.of_build(folder, f"{name} is missing") from None
+        if found != "a file":
+            raise IndexCorruptError.of_build(folder, f"{name} is {found}, not a file")
         if size != expected.bytes:
             raise IndexCorruptError.of_build(
                 folder, f"{name} has {size} bytes, expected {expected.bytes}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from fakes import FakeEmbedder, fake_searcher, refuse_to_open, settings_for
 from qa import chunking, index
 from qa.cli import main
 from qa.errors import IndexCorruptError, QAError, QAWarning
-from qa.folder import build_lock
+from qa.folder import build_lock, current_folder
 from qa.index import build_index, index_status, load_index
 from qa.search import search as qa_search
 from qa.web.state import describe_rebuild
@@ -317,3 +319,84 @@ def test_the_web_panel_and_rebuild_skip_an_unreadable_file(
     assert rebuild.error == ""
     assert "Warning: Skipped locked.txt: cannot read it (Permission denied)" in rebuild.summary
     assert corpus_status(settings, holder.get()).fresh
+
+
+CLI_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from fakes import FakeEmbedder
+import qa.index
+fake = lambda name, precision="fp32": FakeEmbedder()
+qa.index.load_embedder = sys.modules["qa.search"].load_embedder = fake
+from qa.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_qa(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`qa ARGV` with the fake model in a process of its own, killed (and failing the test)
+    if it has not finished after a minute: a FIFO opened for reading blocks forever."""
+    script = tmp_path / "qa_cli.py"
+    script.write_text(CLI_SCRIPT.format(tests=str(Path(__file__).parent)))
+    env = {**os.environ, "QA_MODEL": "fake-hash"}
+    return subprocess.run(
+        [sys.executable, str(script), *argv], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_fifos_in_the_index_folder_are_refused_without_hanging(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    """Item 13: a FIFO named CURRENT, .lock or manifest.json hung `qa ask` and `qa build`."""
+    index_dir = tmp_path / "index"
+    folders = ["--corpus", str(seed_corpus), "--index", str(index_dir)]
+    build(seed_corpus, index_dir)
+    (index_dir / "CURRENT").unlink()
+    os.mkfifo(index_dir / "CURRENT")
+    asked = run_qa(tmp_path, "ask", QUESTION, "-k", "1", *folders)
+    assert asked.returncode == 0 and "patrols" in asked.stdout
+    assert "damaged (CURRENT is a FIFO, not a file)" in asked.stderr  # then rebuilt
+    assert (index_dir / "CURRENT").is_file()
+    manifest = current_folder(index_dir) / "manifest.json"
+    manifest.unlink()
+    os.mkfifo(manifest)
+    asked = run_qa(tmp_path, "ask", QUESTION, "-k", "1", *folders)
+    assert asked.returncode == 0 and "patrols" in asked.stdout
+    assert "(manifest.json is a FIFO, not a file)" in asked.stderr
+    (index_dir / ".lock").unlink()
+    os.mkfifo(index_dir / ".lock")
+    (seed_corpus / "new.txt").write_text("New\n\nFresh words about zeppelins.\n")
+    built = run_qa(tmp_path, "build", *folders)
+    assert built.returncode == 1 and len(built.stderr.splitlines()) == 1
+    assert f"{index_dir / '.lock'} is a FIFO, not a lock file: remove it, then retry" in (
+        built.stderr
+    )
+
+
+def test_links_in_the_index_folder_that_lead_elsewhere_are_not_loaded(
+    seed_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_cli: None
+) -> None:
+    """Item 13: a build folder linked from outside the index folder was loaded and answered."""
+    outside = tmp_path / "outside"  # a build of the same corpus, when it held bees.md
+    (seed_corpus / "bees.md").write_text("# Bees\n\nBees guard their patrols of honey.\n")
+    build(seed_corpus, outside)
+    (seed_corpus / "bees.md").unlink()
+    [foreign] = outside.glob("build-*")
+    index_dir = tmp_path / "index"
+    build(seed_corpus, index_dir)
+    (index_dir / "build-elsewhere").symlink_to(foreign, target_is_directory=True)
+    (index_dir / "CURRENT").write_text("build-elsewhere\n")
+    with pytest.raises(IndexCorruptError, match="build-elsewhere is a link, not a build folder"):
+        load_index(settings_for(seed_corpus, index_dir))
+    assert ask(seed_corpus, index_dir, "bees honey patrols") == 0
+    captured = capsys.readouterr()
+    assert "build-elsewhere is a link" in captured.err and "bees.md" not in captured.out
+    assert load_index(settings_for(seed_corpus, index_dir)).manifest.documents.keys() == {
+        "peacekeeping-partnerships.txt"
+    }
+    pointer = tmp_path / "pointer"
+    pointer.write_text(foreign.name + "\n")
+    (index_dir / "CURRENT").unlink()
+    (index_dir / "CURRENT").symlink_to(pointer)
+    with pytest.raises(IndexCorruptError, match="CURRENT is a link, not a file"):
+        load_index(settings_for(seed_corpus, index_dir))
