@@ -6,6 +6,8 @@ tests/data/ (`report_sections.json`, ...) hold what qa must read from them.
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from pathlib import Path
 
 Entry = tuple[int, str, list[str]]
@@ -162,3 +164,26 @@ def write_memo(path: Path) -> Path:
     document.add_paragraph("Otters returned to the canal the following spring.")
     document.save(str(path))
     return path
+
+
+def rewrite_member(path: Path, member: str, content: bytes) -> None:
+    """The zip archive `path` with its member `member` holding `content` instead."""
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members[member] = content
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def declare_size(path: Path, member: str, size: int) -> None:
+    """The zip archive `path` with its central directory declaring `member` `size` bytes
+    long when inflated, whatever it really holds."""
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        [entry] = [info.header_offset for info in archive.infolist() if info.filename == member]
+    at = raw.find(b"PK\x01\x02" + raw[entry + 4 : entry + 6])  # the central entry of it
+    while raw[at + 46 : at + 46 + len(member)] != member.encode():
+        at = raw.find(b"PK\x01\x02", at + 1)
+    struct.pack_into("<I", raw, at + 24, size)
+    path.write_bytes(bytes(raw))

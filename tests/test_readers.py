@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import struct
 import time
 import tracemalloc
 import zipfile
@@ -17,7 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from documents import REPORT, write_long_pdf, write_memo, write_page, write_report
+from documents import (
+    REPORT,
+    declare_size,
+    rewrite_member,
+    write_long_pdf,
+    write_memo,
+    write_page,
+    write_report,
+)
 from fakes import DATA, FakeEmbedder, fake_build, fake_searcher, settings_for
 
 from qa import store
@@ -214,16 +221,6 @@ def _corrupt_docx(path: Path) -> None:
     path.write_bytes(raw[: len(raw) // 3])
 
 
-def rewrite_member(path: Path, member: str, content: bytes) -> None:
-    """The zip archive `path` with its member `member` holding `content` instead."""
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: archive.read(info) for info in archive.infolist()}
-    members[member] = content
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-
-
 def _malformed_docx_xml(path: Path) -> None:
     """A Word file whose body is not well-formed XML: lxml raises as python-docx opens it."""
     write_memo(path)
@@ -269,19 +266,6 @@ def test_qa_build_and_search_go_on_past_a_word_file_of_broken_xml(
     with pytest.warns(QAWarning, match="Skipped bad-xml.docx"):
         [passage] = search("Otters returned to the canal", 1, settings=settings)
     assert passage.doc == "memo.docx"
-
-
-def declare_size(path: Path, member: str, size: int) -> None:
-    """The zip archive `path` with its central directory declaring `member` `size` bytes
-    long when inflated, whatever it really holds."""
-    raw = bytearray(path.read_bytes())
-    with zipfile.ZipFile(path) as archive:
-        [entry] = [info.header_offset for info in archive.infolist() if info.filename == member]
-    at = raw.find(b"PK\x01\x02" + raw[entry + 4 : entry + 6])  # the central entry of it
-    while raw[at + 46 : at + 46 + len(member)] != member.encode():
-        at = raw.find(b"PK\x01\x02", at + 1)
-    struct.pack_into("<I", raw, at + 24, size)
-    path.write_bytes(bytes(raw))
 
 
 def test_a_word_file_that_would_inflate_past_the_limit_is_skipped_naming_it(

@@ -39,13 +39,10 @@ def bounded_copy(raw: bytes) -> io.BytesIO:
     Raises CorpusError naming the limit when the archive declares more than it allows,
     and zipfile.BadZipFile when a member is not what its central directory says.
     """
+    _check_count(_declared_count(raw))  # before zipfile reads an entry per file
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         members = archive.infolist()
-        if len(members) > MAX_MEMBERS:
-            raise CorpusError(
-                f"it holds {len(members):,} files, more than the {MAX_MEMBERS:,} a document "
-                "may hold (it may be a zip bomb). Remove it, or split it into smaller files."
-            )
+        _check_count(len(members))
         declared = sum(member.file_size for member in members)
         if declared > MAX_INFLATED:
             raise CorpusError(
@@ -62,6 +59,22 @@ def bounded_copy(raw: bytes) -> io.BytesIO:
                 stored.writestr(member.filename, _inflated(archive, member))
     copy.seek(0)
     return copy
+
+
+def _declared_count(raw: bytes) -> int:
+    """How many files the archive's end record says it holds (0 when it has none: zipfile
+    then says what is wrong).  One of more than 65,535 files declares 65,535 (ZIP64).
+    """
+    end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - 22 - 65535))
+    return int.from_bytes(raw[end + 10 : end + 12], "little") if end >= 0 else 0
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_MEMBERS:
+        raise CorpusError(
+            f"it holds {count:,} files, more than the {MAX_MEMBERS:,} a document may hold "
+            "(it may be a zip bomb). Remove it, or split it into smaller files."
+        )
 
 
 def _inflated(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
