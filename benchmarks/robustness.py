@@ -1,5 +1,7 @@
 """`make bench` figures for hostile documents: chunking throughput, a 10 MB single-line
-document, peak memory by shape of text, and a 500-page PDF.  Chunking is timed with the real
+document, peak memory by shape of text, a 500-page PDF, and markup nested deep (20,000 and
+40,000 empty Markdown headings, 50,000 and 100,000 nested HTML elements: twice the input
+should cost twice the time and memory, not four times).  Chunking is timed with the real
 tokenizer and with a fast counter (what the tests' fake model counts), so the
 second figure is the chunker's own speed.
 
@@ -118,6 +120,35 @@ def figures(run_child: Any) -> list[tuple[str, float, str, str]]:
             rows.append((f"{label}: time", seconds, "s", "stand-in vectors, real tokenizer"))
             rows.append((f"{label}: peak memory", peak, "MiB", f"{peak / megabytes:.0f} MiB/MB"))
         rows += _pdf_figures(run_child, work)
+        rows += _nesting_figures(run_child, work)
+    return rows
+
+
+NESTED = {
+    "empty Markdown headings": ("doc.md", "# Heading\n", (20_000, 40_000)),
+    "nested <div><p> in a web page": ("page.html", "<div><p>x</p>", (50_000, 100_000)),
+    "nested <ul><li> in a web page": ("page.html", "<ul><li>x", (50_000, 100_000)),
+}
+
+
+def _nesting_figures(run_child: Any, work: Path) -> list[tuple[str, float, str, str]]:
+    """Builds of documents nested n and 2n deep: time and peak memory, each with its ratio."""
+    rows = []
+    for number, (label, (name, unit, sizes)) in enumerate(NESTED.items()):
+        before: tuple[float, float] | None = None
+        for n in sizes:
+            corpus = work / f"nested-{number}-{n}"
+            corpus.mkdir()
+            (corpus / name).write_text(unit * n, encoding="utf-8")
+            command = [sys.executable, __file__, "build", str(corpus), str(work / "nested-i")]
+            seconds, peak = run_child(command)
+            if before is None:
+                ratios = ("", "")
+            else:
+                ratios = (f", {seconds / before[0]:.1f}x", f", {peak / before[1]:.1f}x")
+            before = (seconds, peak)
+            rows.append((f"build {n:,} {label}: time", seconds, "s", f"whole build{ratios[0]}"))
+            rows.append((f"build {n:,} {label}: peak memory", peak, "MiB", f"RSS{ratios[1]}"))
     return rows
 
 
