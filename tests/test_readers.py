@@ -413,3 +413,36 @@ def test_markup_nested_past_the_limit_keeps_every_word_at_a_bounded_depth(shape:
     assert depth <= 2 * MAX_DEPTH
     text = html.read("deep.html", markup.encode()).text
     assert text.count("x") == markup.count(">x")  # each word read once, none lost
+
+
+def one_page_pdf_with_outline(entries: int) -> bytes:
+    """A PDF of one page whose outline holds `entries` entries, all pointing at that page."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(72, 700, "The only line of text of the only page.")
+    for number in range(entries):
+        canvas.bookmarkPage(f"entry-{number}")
+        canvas.addOutlineEntry(f"Entry {number}", f"entry-{number}", level=number % 3)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def test_twice_the_outline_entries_on_a_page_cost_twice_the_time() -> None:
+    """Each entry was looked for among the page's lines, headings included: quadratic."""
+    costs = []
+    for entries in (4000, 8000):
+        raw = one_page_pdf_with_outline(entries)
+        seconds = []
+        for _ in range(2):
+            started = time.process_time()
+            text = read("outline.pdf", raw).text
+            seconds.append(time.process_time() - started)
+        assert text.count("Entry ") == entries  # every entry a heading, in order
+        assert text.index("Entry 0\n") < text.index(f"Entry {entries - 1}\n")
+        costs.append(min(seconds))
+    assert costs[1] < 3 * costs[0] + 0.01, f"{costs[1] / costs[0]:.1f}x the time"
