@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from qa import store
 from qa.chunking import Chunk, chunk_document
@@ -56,6 +57,7 @@ from qa.sections import Section, noise_lines, page_breaks
 from qa.settings import Settings
 from qa.status import IndexInfo, IndexStatus, OpenedIndex
 from qa.store import LoadedIndex
+from qa.token_files import token_staging
 from qa.vectors import cached_tokens, cached_vectors, embed_all, embed_tokens
 
 
@@ -142,7 +144,9 @@ def open_index(
     be rebuilt (another process is building, the folder is read-only), it is
     returned as found, and `not_rebuilt` says why.
     """
-    settings = settings or Settings.from_env()
+    # The index's own corpus, known even when the live build is damaged: a rebuild must not
+    # replace it with another corpus's (only `build_index` given both folders may).
+    settings = own_corpus(settings or Settings.from_env())
     status, index = index_status(settings), None
     if status.state in ("fresh", "stale") and not status.mismatches:
         try:
@@ -200,9 +204,10 @@ def build_index(
     encoder = encoder_of(embedder, settings.sentence_vectors)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
-    with build_lock(index_dir):
+    # Token vectors go to files in `staging` as they come, for the build folder to link in.
+    with build_lock(index_dir), token_staging(index_dir) as staging:
         before = live_documents(index_dir)
-        made = _read_and_embed(settings, embedder, encoder, progress)
+        made = _read_and_embed(settings, embedder, encoder, progress, staging)
         manifest = _manifest(settings, embedder, encoder, made.corpus, made.chunks)
         changes = compare(replace(manifest, documents=before), settings, manifest.documents)
         manifest = replace(
@@ -244,7 +249,7 @@ READS = 3  # a corpus still changing after this many reads is built as last read
 
 
 def _read_and_embed(
-    settings: Settings, embedder: Embedder, encoder: dict[str, str], progress: bool
+    settings: Settings, embedder: Embedder, encoder: dict[str, str], progress: bool, staging: Path
 ) -> _Made:
     """The corpus read, chunked and embedded (under the build lock), reusing the live
     build's chunks and vectors where unchanged; read again while its files changed
@@ -261,7 +266,9 @@ def _read_and_embed(
         sections, chunks = _chunk_all(corpus.documents, reusable, embedder, settings)
         notes += _say(_without_text(corpus.documents, chunks), stacklevel=4)
         embedded.update(chunk.hash for chunk in chunks if chunk.hash not in cache)
-        tokens = embed_tokens(chunks, cache, token_cache, basis, embedder, encoder, progress)
+        tokens = embed_tokens(
+            chunks, cache, token_cache, basis, embedder, encoder, progress, staging
+        )
         vectors = embed_all(sections, chunks, cache, embedder, encoder, progress)
         if attempt == READS or document_files(settings) == files:
             break

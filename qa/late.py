@@ -13,13 +13,20 @@ as int8 with one float32 scale: 132 bytes a token instead of 1,536.  On the READ
 sets this keeps the ranking of full float vectors (a random rotation keeps cosines
 in expectation; 128 dimensions keep them within a few hundredths).
 
+A build writes them to files as the model gives them (`qa.token_files`), so it never holds
+them all: they are the largest part of an index, about 22 MB per MB of text.
+
 Not here: how the score is weighed against the other evidence (see `qa.ranking`).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +36,8 @@ Codes = npt.NDArray[np.int8]
 
 TOKEN_DIMENSION = 128
 _SEED = 0  # the basis is the same for every build of a model's dimension
+# A build folder's token files: codes, scales, offsets, basis (read back by `qa.store`).
+TOKEN_FILES = ("tokens.npy", "token_scales.npy", "token_offsets.npy", "token_basis.npy")
 
 
 def token_basis(dimension: int) -> Array:
@@ -59,6 +68,7 @@ class TokenVectors:
     scales: Array  # one per token
     offsets: npt.NDArray[np.int64]  # chunks + 1
     basis: Array  # the model's dimension × TOKEN_DIMENSION
+    folder: Path | None = None  # where its TOKEN_FILES are, when mapped from them
 
     @classmethod
     def of(cls, per_chunk: Sequence[tuple[Codes, Array]], basis: Array) -> TokenVectors:
@@ -69,6 +79,19 @@ class TokenVectors:
         counts = [len(c) for c, _ in per_chunk]
         offsets = np.cumsum([0, *counts], dtype=np.int64)
         return cls(np.concatenate(codes), np.concatenate(scales), offsets, basis)
+
+    def save(self, folder: Path) -> None:
+        """Write the TOKEN_FILES into build `folder`: linked (or copied) when they are files
+        already, so that saving never reads them into memory."""
+        parts: tuple[npt.NDArray[Any], ...] = (self.codes, self.scales, self.offsets, self.basis)
+        for name, part in zip(TOKEN_FILES, parts, strict=True):
+            if self.folder is None:
+                np.save(folder / name, part, allow_pickle=False)
+                continue
+            try:
+                os.link(self.folder / name, folder / name)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(self.folder / name, folder / name)
 
     def chunk(self, row: int) -> tuple[Codes, Array]:
         """Chunk `row`'s codes and scales (what a later build reuses)."""

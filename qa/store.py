@@ -27,14 +27,13 @@ from qa.chunking import Chunk
 from qa.corpus import file_sha256
 from qa.embedding import Vectors
 from qa.errors import IndexCorruptError, QAError
-from qa.late import TokenVectors
+from qa.late import TOKEN_FILES, TokenVectors
 from qa.manifest import MANIFEST, FileCheck, Manifest, read_manifest
 from qa.records import read_chunks, read_sections, write_records
 from qa.sections import Section
 
 VECTOR_FILES = ("embeddings.npy", "sentences.npy", "titles.npy")
-# A chunk's token vectors (`qa.late`), when the manifest's encoder records them.
-TOKEN_FILES = ("tokens.npy", "token_scales.npy", "token_offsets.npy", "token_basis.npy")
+# And TOKEN_FILES, a chunk's token vectors (`qa.late`), when the manifest's encoder records them.
 
 
 @dataclass(frozen=True)
@@ -97,10 +96,7 @@ def write_build(index_dir: Path, build: Build) -> Path:
         np.save(folder / "sentences.npy", build.sentence_vectors, allow_pickle=False)
         np.save(folder / "titles.npy", build.title_vectors, allow_pickle=False)
         if build.tokens is not None:
-            tokens = build.tokens
-            parts: tuple[Any, ...] = (tokens.codes, tokens.scales, tokens.offsets, tokens.basis)
-            for name, part in zip(TOKEN_FILES, parts, strict=True):
-                np.save(folder / name, part, allow_pickle=False)
+            build.tokens.save(folder)  # TOKEN_FILES, linked in when written already
         vectors, index_type = make_vector_index(build.embeddings)
         faiss.write_index(vectors, str(folder / "vectors.faiss"))
         files = {}

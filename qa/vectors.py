@@ -14,14 +14,16 @@ Not here: choosing chunks (see `qa.chunking`) or writing the build (see `qa.stor
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from qa.chunking import Chunk, text_hash
 from qa.embedding import Embedder, SpanEmbedder, TokenEmbedder, Vectors
-from qa.late import Codes, TokenVectors, compress, token_basis
+from qa.late import TokenVectors, token_basis
 from qa.sections import Section
-from qa.store import LoadedIndex
+from qa.store import LoadedIndex, write_failed
+from qa.token_files import Rows, TokenWriter
 
 
 def cached_vectors(
@@ -45,18 +47,19 @@ def cached_vectors(
     return cache
 
 
-TokenCache = dict[str, tuple[Codes, Vectors]]  # chunk hash: its compressed token vectors
+TokenCache = dict[str, Rows]  # chunk hash: where its compressed token vectors are
 
 
 def cached_tokens(
     old: LoadedIndex | None, embedder: Embedder, encoder: dict[str, str]
 ) -> tuple[TokenCache, Vectors | None]:
-    """{chunk hash: codes and scales} of `old`'s token vectors, if made the same way, and
-    the basis they are in (a build that reuses them keeps it)."""
+    """{chunk hash: its rows} of `old`'s token vectors, if made the same way, and the basis
+    they are in (a build that reuses them keeps it)."""
     if not cached_vectors(old, embedder, encoder) or old is None or old.tokens is None:
         return {}, None
-    tokens = old.tokens
-    return {chunk.hash: tokens.chunk(row) for row, chunk in enumerate(old.chunks)}, tokens.basis
+    tokens, offsets = old.tokens, old.tokens.offsets
+    rows = (Rows(tokens, int(offsets[i]), int(offsets[i + 1])) for i in range(len(old.chunks)))
+    return dict(zip((c.hash for c in old.chunks), rows, strict=True)), tokens.basis
 
 
 def embed_tokens(
@@ -67,29 +70,32 @@ def embed_tokens(
     embedder: Embedder,
     encoder: dict[str, str],
     progress: bool,
+    staging: Path,
 ) -> TokenVectors | None:
-    """The chunks' token vectors (None when the model gives none): reused from `tokens`,
-    the rest from one forward pass each, which also puts the chunk's vector in `cache`."""
+    """The chunks' token vectors (None when the model gives none), as files in `staging`
+    (`qa.token_files`): reused from `tokens`, the rest from one forward pass each, which
+    also puts the chunk's vector in `cache` (and where its token vectors are in `tokens`)."""
     if not isinstance(embedder, TokenEmbedder) or encoder.get("token_vectors", "none") == "none":
         return None
-    turn = token_basis(embedder.dimension) if basis is None else basis
-    todo = list({c.hash: c for c in chunks if c.hash not in tokens}.values())
+    try:
+        writer = TokenWriter(staging, token_basis(embedder.dimension) if basis is None else basis)
+        todo = list({c.hash: c for c in chunks if c.hash not in tokens}.values())
 
-    # Compressed as they come: a large corpus's float token vectors would not fit in memory.
-    def keep(row: int, found: Vectors) -> None:
-        tokens[todo[row].hash] = compress(found, turn)
+        def keep(row: int, found: Vectors) -> None:
+            tokens[todo[row].hash] = writer.add(found)
 
-    if encoder["sentence_vectors"] == "pooled" and isinstance(embedder, SpanEmbedder):
-        _embed_pooled(todo, cache, embedder, progress, keep)
-    else:
-        vectors, compressed = embedder.encode_tokens(
-            [c.embed_text for c in todo],
-            progress=progress and len(todo) > 32,
-            keep=lambda found: compress(found, turn),
-        )
-        cache.update(zip((c.hash for c in todo), vectors, strict=True))
-        tokens.update(zip((c.hash for c in todo), compressed, strict=True))
-    return TokenVectors.of([tokens[c.hash] for c in chunks], turn)
+        if encoder["sentence_vectors"] == "pooled" and isinstance(embedder, SpanEmbedder):
+            _embed_pooled(todo, cache, embedder, progress, keep)
+        else:
+            texts = [c.embed_text for c in todo]
+            vectors, added = embedder.encode_tokens(
+                texts, progress=progress and len(todo) > 32, keep=writer.add
+            )
+            cache.update(zip((c.hash for c in todo), vectors, strict=True))
+            tokens.update(zip((c.hash for c in todo), added, strict=True))
+        return writer.finish([tokens[c.hash] for c in chunks])
+    except OSError as error:
+        raise write_failed(staging.parent, error) from error
 
 
 def _sentence_keys(chunks: list[Chunk], encoder: dict[str, str]) -> list[str]:
@@ -101,18 +107,38 @@ def _sentence_keys(chunks: list[Chunk], encoder: dict[str, str]) -> list[str]:
 def _embed(
     texts: list[str], cache: dict[str, Vectors], embedder: Embedder, progress: bool
 ) -> Vectors:
-    """Vectors of `texts`: cached ones reused, the rest embedded (and added to `cache`)."""
+    """Vectors of `texts`: cached ones reused, the rest embedded, each distinct text once."""
     keys = [text_hash(text) for text in texts]
     todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in cache}
     fresh = embedder.encode(list(todo.values()), progress=progress and len(todo) > 64)
-    cache.update(zip(todo, fresh, strict=True))
-    return _rows(keys, cache, embedder.dimension)
+    return _spread(fresh, keys, {key: row for row, key in enumerate(todo)}, cache)
+
+
+def _spread(
+    fresh: Vectors, keys: list[str], first: dict[str, int], cache: dict[str, Vectors]
+) -> Vectors:
+    """The vector of each of `keys`: row `first[key]` of `fresh` for a key just embedded,
+    else `cache[key]`.
+
+    Made in `fresh` itself, grown to one row per key, so that a corpus's sentence
+    vectors are never held twice.  Fresh rows come in the order of their keys' first
+    places, so a row moves only down: filled from the last place back, no row is
+    overwritten before it is read.
+    """
+    owned = fresh.base is None and fresh.dtype == np.float32 and fresh.flags.c_contiguous
+    out = fresh if owned else np.array(fresh, dtype=np.float32)
+    # Grown in place (the allocator remaps a large block); nothing else refers to it.
+    out.resize((len(keys), out.shape[1]), refcheck=False)
+    for place in range(len(keys) - 1, -1, -1):
+        row = first.get(keys[place])
+        out[place] = cache[keys[place]] if row is None else out[row]
+    return out
 
 
 def _rows(keys: list[str], cache: dict[str, Vectors], dimension: int) -> Vectors:
     if not keys:
         return np.zeros((0, dimension), dtype=np.float32)
-    return np.stack([cache[key] for key in keys]).astype(np.float32)
+    return np.stack([cache[key] for key in keys], dtype=np.float32)
 
 
 def _embed_pooled(
