@@ -67,13 +67,25 @@ def current_folder(index_dir: Path) -> Path:
 
 
 def own_corpus(settings: Settings, *, replacing: bool = False) -> Settings:
-    """`settings` with the corpus its index was built from (see `corpus_of`); `settings`
+    """`settings` with the corpus its index was built from (see `corpus_of`), known from
+    the live build or, when that is damaged, the newest build folder that says; `settings`
     as they are while there is no index to read."""
-    try:
-        manifest = read_manifest(current_folder(settings.index_dir))
-    except QAError:
-        return settings  # no index yet, or a damaged one: nothing to keep
+    manifest = _newest_manifest(settings.index_dir)
+    if manifest is None:
+        return settings  # no index yet: nothing to keep
     return corpus_of(manifest, settings, replacing=replacing)
+
+
+def _newest_manifest(index_dir: Path) -> Manifest | None:
+    """The manifest of the live build, else of the newest build folder that has a readable
+    one (its name holds the time it was written)."""
+    with contextlib.suppress(QAError):
+        return read_manifest(current_folder(index_dir))
+    for folder in sorted(index_dir.glob("build-*"), reverse=True):
+        with contextlib.suppress(QAError, OSError):
+            if entries.kind(folder) == "a folder":
+                return read_manifest(folder)
+    return None
 
 
 def corpus_of(manifest: Manifest, settings: Settings, *, replacing: bool = False) -> Settings:

@@ -144,7 +144,9 @@ def open_index(
     be rebuilt (another process is building, the folder is read-only), it is
     returned as found, and `not_rebuilt` says why.
     """
-    settings = settings or Settings.from_env()
+    # The index's own corpus, known even when the live build is damaged: a rebuild must not
+    # replace it with another corpus's (only `build_index` given both folders may).
+    settings = own_corpus(settings or Settings.from_env())
     status, index = index_status(settings), None
     if status.state in ("fresh", "stale") and not status.mismatches:
         try:

@@ -374,3 +374,26 @@ def test_a_file_deleted_while_a_build_runs_is_not_published(
     assert list(load_index(settings).manifest.documents) == ["peacekeeping-partnerships.txt"]
     assert searcher(tmp_path / "index", fake).search('"zeppelin"', 1) == []
     assert index_status(settings).fresh
+
+
+def test_a_damaged_index_is_rebuilt_from_its_own_corpus(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 0: with CURRENT garbled, the index no longer knew its corpus: ./corpus was used."""
+    bees = tmp_path / "bees"
+    bees.mkdir()
+    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
+    index = tmp_path / "bees-index"
+    build(bees, index, fake, settings_for(bees, index))
+    (index / "CURRENT").write_bytes(b"\xff\xfe garbage")
+    monkeypatch.chdir(seed_corpus.parent)  # where ./corpus is another corpus
+    alone = Settings(index_dir=index, model=FakeEmbedder.name)
+    assert index_status(alone).state == "damaged"
+    opened = open_index(alone, rebuild=True, embedder=fake)
+    assert opened.built is not None and opened.built.added == ("bees.md",)
+    assert list(load_index(alone).manifest.documents) == ["bees.md"]
+    bees_again = settings_for(bees, index)
+    (index / "CURRENT").write_bytes(b"\xff\xfe garbage")
+    with pytest.raises(IndexMismatchError, match=f"is the index of {bees}/"):
+        open_index(settings_for(seed_corpus, index), rebuild=True, embedder=fake)
+    assert open_index(bees_again, rebuild=True, embedder=fake).built is not None
