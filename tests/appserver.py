@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import json
 import os
 import socket
@@ -12,6 +14,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,8 +81,7 @@ def ask_concurrently(url: str, clients: int, total: int) -> tuple[list[str], int
     """`total` API searches over `clients` threads; (the failures, how many answered)."""
     from gradio_client import Client
 
-    rows = (ROOT / "tests" / "data" / "dev_questions.jsonl").read_text().splitlines()
-    questions = [json.loads(row)["question"] for row in rows]
+    questions = dev_questions()
     numbers, lock = iter(range(total)), threading.Lock()
     errors: list[str] = []
     answered = 0
@@ -109,3 +112,79 @@ def ask_concurrently(url: str, clients: int, total: int) -> tuple[list[str], int
     for thread in threads:
         thread.join()
     return errors, answered
+
+
+def dev_questions() -> list[str]:
+    rows = (ROOT / "tests" / "data" / "dev_questions.jsonl").read_text().splitlines()
+    return [json.loads(row)["question"] for row in rows]
+
+
+def ask_new_session(url: str, question: str, k: int = 3) -> list[dict[str, Any]]:
+    """One search from a session of its own: POST /gradio_api/call/search, then its result."""
+    address = urlparse(url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=120)
+    try:
+        body, headers = json.dumps({"data": [question, k]}), {"Content-Type": "application/json"}
+        connection.request("POST", "/gradio_api/call/search", body, headers)
+        response = connection.getresponse()
+        answer = response.read().decode()
+        if response.status != 200:
+            raise ValueError(f"HTTP {response.status}: {answer[:200]}")
+        connection.request("GET", f"/gradio_api/call/search/{json.loads(answer)['event_id']}")
+        stream = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    if not stream.startswith("event: complete"):
+        raise ValueError(stream[:300])
+    rows: list[dict[str, Any]] = json.loads(stream.split("data:", 1)[1])[0]
+    return rows
+
+
+def ask_mixed(url: str, clients: int, total: int) -> tuple[list[str], list[str], int]:
+    """`total` searches from new HTTP sessions over `clients` threads, and all the while calls
+    of the MCP tool from `clients` MCP sessions; (the HTTP failures, the MCP failures, how many
+    MCP calls were made)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    questions, http_done = dev_questions(), threading.Event()
+    failures: dict[str, list[str]] = {"http": [], "mcp": []}
+    calls = [0]
+
+    def ask(number: int) -> None:
+        question = questions[number % len(questions)]
+        try:
+            if "citation" not in ask_new_session(url, question)[0]:
+                raise ValueError("no citation")
+        except Exception as error:  # every failure is a finding, whatever its type
+            failures["http"].append(f"{question!r}: {type(error).__name__}: {error}")
+
+    async def mcp_client() -> None:
+        async with (
+            streamable_http_client(f"{url}gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            while not http_done.is_set():
+                calls[0] += 1
+                question = questions[calls[0] % len(questions)]
+                try:
+                    result = await session.call_tool("search", {"question": question, "k": 3})
+                    if result.isError or "citation" not in str(result.content):
+                        raise ValueError(str(result.content)[:300])
+                except Exception as error:  # every failure is a finding, whatever its type
+                    failures["mcp"].append(f"{question!r}: {type(error).__name__}: {error}")
+
+    async def mcp_clients() -> None:
+        await asyncio.gather(*(mcp_client() for _ in range(clients)))
+
+    with ThreadPoolExecutor(clients + 1) as pool:
+        mcp_done = pool.submit(asyncio.run, mcp_clients())
+        try:
+            list(pool.map(ask, range(total)))
+        finally:
+            http_done.set()
+        mcp_done.result()
+    return failures["http"], failures["mcp"], calls[0]

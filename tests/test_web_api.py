@@ -80,27 +80,121 @@ def test_k_zero_is_refused_by_the_api_as_by_the_cli(server: Server, capsys: Any)
     assert str(raised.value) == cli
 
 
+def post(server: Server, path: str, body: bytes, kind: str = "application/json") -> tuple[int, str]:
+    accept = "application/json, text/event-stream"  # what an MCP client accepts
+    return request(server, "POST", path, body, **{"Content-Type": kind, "Accept": accept})
+
+
 @pytest.mark.parametrize("k", ["abc", None, [1, 2], 2.5])
-def test_a_k_that_is_not_a_whole_number_gets_a_clear_error(server: Server, k: object) -> None:
-    """Issue 14, item 14: "abc", null or a list silently returned 5 passages."""
-    stream = call(server, {"data": [QUESTION, k]})
-    assert stream.startswith("event: error")
-    assert "k must be a whole number from 1 to 10" in stream
+@pytest.mark.parametrize("route", ["call", "run"])
+def test_a_k_that_is_not_a_whole_number_gets_a_clear_error(
+    server: Server, k: object, route: str
+) -> None:
+    """Issue 14, item 14: "abc", null or a list silently returned 5 passages; then item 11:
+    /run/search answered them 500, and /call/search only in the result's stream."""
+    status, body = post(
+        server, f"/gradio_api/{route}/search", json.dumps({"data": [QUESTION, k]}).encode()
+    )
+    assert status == 422
+    assert "k must be a whole number from 1 to 10" in json.loads(body)["error"]
     assert_log_clean(server)
 
 
 @pytest.mark.parametrize("data", [[QUESTION], []])
-def test_a_call_with_missing_values_gets_a_clear_error(server: Server, data: list[str]) -> None:
-    """Issue 14, item 14: a missing k gave {"error": null} and a traceback in the server log."""
-    status, body = request(
-        server,
-        "POST",
-        "/gradio_api/call/search",
-        json.dumps({"data": data}).encode(),
-        **{"Content-Type": "application/json"},
-    )
+@pytest.mark.parametrize("route", ["call", "run", "api"])
+def test_a_call_with_missing_values_gets_a_clear_error(
+    server: Server, data: list[str], route: str
+) -> None:
+    """Issue 14, item 14: a missing k gave {"error": null} and a traceback in the server log;
+    item 11: /run/search still did."""
+    status, body = post(server, f"/gradio_api/{route}/search", json.dumps({"data": data}).encode())
     assert status == 422
-    assert "with 2 values for search" in json.loads(body)["error"]
+    assert "with 2 to 3 values for search" in json.loads(body)["error"]
+    assert_log_clean(server)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+DEEP_BUT_SMALL = b'{"data": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"  # 60 KB
+ROUTES = ["call/search", "run/search", "call/v2/search", "queue/join", "mcp/"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    ("body", "kind", "status", "message"),
+    [
+        (DEEP, "application/json", 413, "too large"),
+        (DEEP_BUT_SMALL, "application/json", 400, "nests 30,001 levels deep: at most 64"),
+        (
+            b"question=peace&k=3",
+            "application/x-www-form-urlencoded",
+            415,
+            "Content-Type: application/json",
+        ),
+        (b'{"data": ["peace", 3]}', "text/plain", 415, "Content-Type: application/json"),
+        (b"peace, 3", "application/json", 400, "not JSON"),
+    ],
+)
+def test_a_body_that_is_not_the_json_a_route_reads_gets_a_clear_error(
+    server: Server, route: str, body: bytes, kind: str, status: int, message: str
+) -> None:
+    """Item 11: deep JSON was a 500 with a traceback (Python's parser gives up near 1,000
+    levels); a body sent as form or text got Pydantic's field list, or no reason at all."""
+    answer = post(server, f"/gradio_api/{route}", body, kind)
+    assert answer[0] == status
+    error = json.loads(answer[1])["error"]
+    if isinstance(error, dict):  # the MCP endpoint answers in JSON-RPC: a parse error
+        error, message = error["message"], message.replace("not JSON", "Parse error")
+    assert message in error
+    assert_log_clean(server)
+
+
+@pytest.mark.parametrize(
+    ("route", "payload", "message"),
+    [
+        ("call/search", {"data": [None, 3]}, "The question must be text, not null"),
+        ("run/search", {"data": [QUESTION, [1]]}, "k must be a whole number from 1 to 10, not [1]"),
+        ("call/search", {"data": [QUESTION, 3, None, "extra"]}, "with 2 to 3 values for search"),
+        ("run/search", {"data": [QUESTION, 0]}, "k must be a whole number of at least 1, not 0"),
+        ("run/search", {"data": ["?!", 3]}, "type a few words"),
+        ("api/search", {"data": [QUESTION, 3, ["handbook.pdf"]]}, "No document 'handbook.pdf'"),
+        ("call/v2/search", {"k": 3}, "search takes question, k, documents: question is missing"),
+        (
+            "call/v2/search",
+            {"question": QUESTION, "zzz": 1},
+            "search takes question, k, documents: not zzz",
+        ),
+        (
+            "call/v2/search",
+            {"question": QUESTION, "k": "abc"},
+            "k must be a whole number from 1 to 10",
+        ),
+        ("call/v2/search", {"data": [QUESTION, 3]}, "not data"),
+        ("call/nothing", {"data": [QUESTION, 3]}, "There is no API endpoint /nothing"),
+        ("run/search", {"data": [QUESTION, 3], "fn_index": 999}, "no function with fn_index 999"),
+    ],
+)
+def test_every_bad_call_gets_a_4xx_and_a_clear_message(
+    server: Server, route: str, payload: object, message: str
+) -> None:
+    """Item 11: /run/search without k, and any /call/v2/ call that did not fit, were a 500
+    with a traceback in the server log."""
+    status, body = post(server, f"/gradio_api/{route}", json.dumps(payload).encode())
+    assert 400 <= status < 500
+    assert message in json.loads(body)["error"]
+    assert_log_clean(server)
+
+
+def test_a_good_call_by_every_route_is_answered(server: Server) -> None:
+    """The guard's checks refuse bad calls only: each route still answers a good one."""
+    status, body = post(
+        server, "/gradio_api/run/search", json.dumps({"data": [QUESTION, 2]}).encode()
+    )
+    assert status == 200 and len(json.loads(body)["data"][0]) == 2
+    status, body = post(
+        server, "/gradio_api/call/v2/search", json.dumps({"question": QUESTION}).encode()
+    )
+    event = json.loads(body)["event_id"]
+    assert len(outputs(request(server, "GET", f"/gradio_api/call/v2/search/{event}")[1])[0]) == 5
     assert_log_clean(server)
 
 
@@ -116,6 +210,14 @@ def test_an_unknown_function_gets_a_clear_error(server: Server) -> None:
     )
     assert (status, json.loads(body)) == (404, {"error": "There is no function with fn_index 999."})
     assert request(server, "GET", "/gradio_api/call/search/not-an-event")[0] == 404
+    assert_log_clean(server)
+
+
+def test_a_stream_of_a_session_that_never_joined_gets_a_clear_error(server: Server) -> None:
+    """Item 11: it was a 200 stream saying "404: Not Found", and a traceback in the log."""
+    status, body = request(server, "GET", "/gradio_api/queue/data?session_hash=never-joined")
+    assert status == 404
+    assert "join the queue first" in json.loads(body)["error"]
     assert_log_clean(server)
 
 
@@ -246,9 +348,51 @@ def test_documents_is_optional_and_restricts_the_search(server: Server) -> None:
 def test_a_bad_document_list_gets_a_clear_error(
     server: Server, documents: object, message: str
 ) -> None:
-    stream = call(server, {"data": [QUESTION, 2, documents]})
-    assert stream.startswith("event: error")
-    assert message in json.loads(stream.split("data:", 1)[1])["error"]
+    """Names are checked against the index when the search runs (an error event in the
+    result's stream); a value that is not a list of names is refused before (a 422)."""
+    payload = json.dumps({"data": [QUESTION, 2, documents]}).encode()
+    status, body = post(server, "/gradio_api/call/search", payload)
+    if status == 200:
+        stream = request(server, "GET", f"/gradio_api/call/search/{json.loads(body)['event_id']}")
+        assert stream[1].startswith("event: error")
+        body = stream[1].split("data:", 1)[1]
+    else:
+        assert status == 422
+    assert message in json.loads(body)["error"]
+    assert_log_clean(server)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"question": QUESTION, "k": "abc"}, "'abc' is not of type 'integer'"),
+        ({"question": QUESTION, "k": [1]}, "[1] is not of type 'integer'"),
+        ({"question": None}, "None is not of type 'string'"),
+        ({"k": 3}, "'question' is a required property"),
+        ({"question": QUESTION, "zzz": 1}, "Parameter `zzz` is not a valid key-word argument"),
+        ({"question": QUESTION, "k": 0}, "k must be a whole number of at least 1, not 0"),
+    ],
+)
+def test_an_mcp_call_with_bad_arguments_gets_a_clear_error(
+    server: Server, arguments: dict[str, Any], message: str
+) -> None:
+    """Item 11, the MCP tool: a tool's refusal is a result marked isError, with the reason
+    (MCP's own way: the agent reads it and can try again), and the log stays clean."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def use_the_tool() -> Any:
+        async with (
+            streamable_http_client(f"{server.url}gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await session.call_tool("search", arguments)
+
+    with ThreadPoolExecutor(1) as thread:
+        result = thread.submit(asyncio.run, use_the_tool()).result()
+    assert result.isError
+    assert message in result.content[0].text
     assert_log_clean(server)
 
 

@@ -12,6 +12,7 @@ requests (see `qa.web.state`), ranking (see `qa.search`), serving (see `qa.web.s
 
 from __future__ import annotations
 
+import json
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,25 @@ def api_documents(documents: Any) -> list[str] | None:
             'send ["report.pdf"], or null for all documents'
         )
     return documents
+
+
+def check_search(question: Any, k: Any = 5, documents: Any = None) -> None:
+    """QueryError for values of a search API call that no index could answer, before it
+    waits in the queue (see `qa.web.calls`): the question is not text, or as `api_count`
+    and `api_documents` refuse them.
+
+    >>> check_search(None)
+    Traceback (most recent call last):
+    qa.errors.QueryError: The question must be text, not null: send it as a string
+    """
+    if not isinstance(question, str):
+        shown = json.dumps(question, default=repr)
+        raise QueryError(f"The question must be text, not {shown:.40}: send it as a string")
+    api_count(k)
+    api_documents(documents)
+
+
+API_CHECKS = {"search": check_search}  # what the guard checks of a call, by API name
 
 
 class Handlers:

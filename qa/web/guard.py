@@ -6,14 +6,14 @@ clear JSON error, and nothing reaches the server log, when a request
 - is larger than `MAX_BODY` bytes (judged by its Content-Length before the body is
   read, and by counting otherwise): a question is at most a few thousand characters;
 - goes to `/gradio_api/upload`: the app takes no files;
-- names a function that does not exist (an unknown `fn_index` or API name), or sends
-  fewer values than the function takes (a last parameter that defaults to None, such as
-  `documents` of `search`, may be left out: the guard sends it on as null, so calls
-  written before it existed keep working);
+- sends a body that is not the JSON its route reads, or a call that does not fit the
+  function it names (see `qa.web.calls`);
 - asks for the result of an event the server does not hold (read already, or dropped).
 
-`bound_unread_results` caps how many finished results the server keeps for callers
-who never read them.
+A function's refusal of a direct call (`/run/search` with k=0) is answered 422, not
+Gradio's 500.  The guard tells `Sessions` (see `qa.web.sessions`) which session a
+request asks for and when a client stops reading one, so what a session holds is
+freed once it is done.
 
 Not here: checking the values themselves (see `qa.web.app`, which turns a bad `k`
 into a message) or Gradio's own routes.
@@ -22,8 +22,12 @@ into a message) or Gradio's own routes.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
+
+from qa.web.calls import API, Check, Refusal, check_body, check_call
+from qa.web.sessions import Sessions
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,45 +36,53 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY = 64 * 1024  # a 2,000-character question is under 25 KiB even as \u escapes
-UNREAD_RESULTS = 256  # finished results kept for callers that have not read them yet
-API = "/gradio_api"
 NO_UPLOADS = "This app takes no file uploads."
 
 
-class Refusal(Exception):
-    """A request the guard answers itself: an HTTP status and a sentence."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
 class RequestGuard:
-    """ASGI middleware: refuse oversized bodies, uploads and calls of unknown functions."""
+    """ASGI middleware: refuse oversized bodies, uploads and calls that do not fit; follow
+    the sessions' readers."""
 
-    def __init__(self, app: ASGIApp, blocks: Any, max_body: int = MAX_BODY) -> None:
-        self.app, self.blocks, self.max_body = app, blocks, max_body
+    def __init__(
+        self,
+        app: ASGIApp,
+        sessions: Sessions,
+        checks: Mapping[str, Check] | None = None,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        self.app, self.sessions, self.max_body = app, sessions, max_body
+        self.blocks, self.checks = sessions.blocks, dict(checks or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        self.sessions.sweep()
         try:
             if path.startswith(f"{API}/upload"):
                 raise Refusal(403, NO_UPLOADS)
             if scope.get("method") != "POST":
-                if path.startswith(f"{API}/call/") and path.count("/") >= 4:
-                    self._check_result(path.rstrip("/").rsplit("/", 1)[-1])
-                await self.app(scope, receive, send)
+                session = self._reader(path, scope)
+                if session is None:
+                    await self.app(scope, receive, send)
+                    return
+                async with self.sessions.reading(session):
+                    await self.app(scope, receive, send)
                 return
             body = await self._read_body(scope, receive)
-            completed = self._check_call(path, body)
+            headers = dict(scope.get("headers") or [])
+            check_body(path, headers.get(b"content-type", b"").decode("latin-1"), body)
+            call = check_call(self.blocks, path, body, self.checks)
         except Refusal as refusal:
             await _refuse(send, refusal)
             return
-        if completed is not None:
-            scope, body = _with_body(scope, completed), completed
+        if call is not None:
+            self.sessions.joined(call.session, call.fn)
+            if call.body is not None:
+                scope, body = _with_body(scope, call.body), call.body
+        if path.startswith((f"{API}/run/", f"{API}/api/")):
+            send = _refusals_as_422(send)
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
@@ -95,11 +107,28 @@ class RequestGuard:
                 break
         return b"".join(parts)
 
-    def _check_result(self, event_id: str) -> None:
-        """Refuse to stream the result of an event the server does not hold (any more)."""
+    def _reader(self, path: str, scope: Scope) -> str | None:
+        """The session whose messages a GET streams (None for other requests); Refusal for
+        the result of an event the server does not hold (any more)."""
         queue = self.blocks._queue
-        if event_id in queue.event_ids_to_events:
-            return
+        if path == f"{API}/queue/data":
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            session: str = (query.get("session_hash") or [""])[0]
+            if session not in queue.pending_messages_per_session:
+                raise Refusal(
+                    404,
+                    f"No results are waiting for session {session[:40]!r}: join the queue "
+                    "first (POST /gradio_api/queue/join with this session_hash).",
+                )
+            return session
+        if path.startswith(f"{API}/heartbeat/"):
+            return path.rstrip("/").rsplit("/", 1)[-1]
+        if not (path.startswith(f"{API}/call/") and path.count("/") >= 4):
+            return None
+        event_id = path.rstrip("/").rsplit("/", 1)[-1]
+        event = queue.event_ids_to_events.get(event_id)
+        if event is not None:
+            return str(event.session_hash)
         sessions = queue.pending_event_ids_session
         session = next((s for s, ids in sessions.items() if event_id in ids), event_id)
         if session not in queue.pending_messages_per_session:
@@ -109,67 +138,35 @@ class RequestGuard:
                 f"No result is held for event {event_id[:40]!r}: it was read already, "
                 "or dropped after waiting unread. Call the endpoint again.",
             )
-
-    def _check_call(self, path: str, body: bytes) -> bytes | None:
-        """Refuse a call of a function that does not exist, or with too few values; the body
-        completed with nulls when it leaves out parameters that default to None."""
-        if path.startswith(f"{API}/call/") and not path.startswith(f"{API}/call/v2/"):
-            name = path[len(f"{API}/call/") :].strip("/")
-            fns = [fn for fn in self.blocks.fns.values() if fn.api_name == name]
-            if not fns:
-                raise Refusal(404, f"There is no API endpoint /{name}: see /gradio_api/info.")
-        elif path in (f"{API}/queue/join", f"{API}/run/predict"):
-            index = _json(body).get("fn_index")
-            fn = self.blocks.fns.get(index) if isinstance(index, int) else None
-            if fn is None:
-                raise Refusal(404, f"There is no function with fn_index {index!r}.")
-            fns = [fn]
-        else:
-            return None
-        payload = _json(body)
-        data = payload.get("data")
-        takes = len(fns[0].inputs)
-        wanted = takes - _optional_at_end(fns[0].fn)
-        if not isinstance(data, list) or len(data) < wanted:
-            name = fns[0].api_name or "this function"
-            raise Refusal(
-                422, f'Send {{"data": [...]}} with {wanted} values for {name}, not {data!r:.80}.'
-            )
-        if len(data) >= takes:
-            return None
-        return json.dumps({**payload, "data": data + [None] * (takes - len(data))}).encode()
+        return str(session)
 
 
-def _optional_at_end(fn: Any) -> int:
-    """How many of `fn`'s last parameters default to None (0 when it has no signature)."""
-    import inspect
+def _refusals_as_422(send: Send) -> Send:
+    """`send` that answers 422 instead of Gradio's 500 when the function refused the call
+    with a message (a bug's 500 has none: the page does not show errors)."""
+    held: Message | None = None
 
-    try:
-        parameters = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return 0
-    count = 0
-    for parameter in reversed(parameters):
-        if parameter.default is not None:  # `inspect.Parameter.empty` too
-            break
-        count += 1
-    return count
+    async def sending(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start" and message["status"] == 500:
+            held = message
+            return
+        if held is not None and message["type"] == "http.response.body":
+            try:
+                refused = json.loads(message.get("body", b"")).get("error") is not None
+            except (ValueError, AttributeError):
+                refused = False
+            await send({**held, "status": 422} if refused else held)
+            held = None
+        await send(message)
+
+    return sending
 
 
 def _with_body(scope: Scope, body: bytes) -> Scope:
     """`scope` with a Content-Length that fits `body`, which replaces the one sent."""
     headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-length"]
     return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(body or b"{}")
-    except ValueError:
-        raise Refusal(400, "The request body is not JSON.") from None
-    if not isinstance(parsed, dict):
-        raise Refusal(400, "The request body must be a JSON object.")
-    return parsed
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -199,8 +196,3 @@ async def _refuse(send: Send, refusal: Refusal) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
-
-
-def bound_unread_results(blocks: Any, limit: int = UNREAD_RESULTS) -> None:
-    """Keep at most `limit` sessions' unread results: Gradio's queue keeps 2,000 by default."""
-    blocks._queue.pending_messages_per_session.max_size = limit

@@ -1,10 +1,11 @@
 """Serving the page: open the index (building it first, saying so), watch the corpus, launch.
 
 `serve()` opens the saved index (building it when missing or stale, unless
-read-only), watches the corpus unless told not to, guards the HTTP routes (see
-`qa.web.guard`) and serves the page, with the MCP server when asked.  What it says
-on stderr on a first run: that the model is prepared once, how the build goes,
-and what was indexed.
+read-only), watches the corpus unless told not to, and serves the page with
+`start()`, with the MCP server when asked: its HTTP routes guarded (see
+`qa.web.guard`), what each client session holds freed once it is done (see
+`qa.web.sessions`).  What it says on stderr on a first run: that the model is
+prepared once, how the build goes, and what was indexed.
 
 Not here: the page (see `qa.web.app`).
 """
@@ -23,6 +24,8 @@ from qa.web.panel import plural
 from qa.web.state import SearcherHolder, describe_rebuild, progress_embedder
 
 if TYPE_CHECKING:
+    import gradio as gr
+
     from qa.search import Searcher
     from qa.status import IndexInfo, IndexStatus
     from qa.watch import CorpusWatcher, WatchEvent
@@ -116,12 +119,7 @@ def serve(
     mcp: bool = False,
 ) -> None:
     """Build the index if needed, watch the corpus (unless read-only), serve until interrupted."""
-    from starlette.middleware import Middleware
-
     from qa.watch import CorpusWatcher
-    from qa.web.app import make_app
-    from qa.web.assets import CSS, theme
-    from qa.web.guard import RequestGuard, bound_unread_results
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     note = preparing_note(settings)
@@ -134,9 +132,34 @@ def serve(
     if watch and not settings.read_only:
         embedder = holder.get().embedder  # one model in memory, shared with the watcher
         watcher = CorpusWatcher(settings, embedder=embedder, on_event=_log_watch).start()
+    page = start(settings, holder, watcher, host=host, port=port, mcp=mcp)
+    _say(
+        f"qa: serving {page.local_url}" + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
+    )
+    page.block_thread()
+
+
+def start(
+    settings: Settings,
+    holder: SearcherHolder,
+    watcher: CorpusWatcher | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    mcp: bool = False,
+) -> gr.Blocks:
+    """The page over `holder`, served by a background thread (`.close()` stops it), its
+    requests guarded (see `qa.web.guard`) and its sessions freed when done (`qa.web.sessions`)."""
+    from starlette.middleware import Middleware
+
+    from qa.web.app import API_CHECKS, make_app
+    from qa.web.assets import CSS, theme
+    from qa.web.guard import RequestGuard
+    from qa.web.sessions import Sessions
+
     page = make_app(settings, holder, watcher)
     page.queue(default_concurrency_limit=1)
-    bound_unread_results(page)
+    guard = Middleware(RequestGuard, sessions=Sessions(page), checks=API_CHECKS)
     page.launch(
         server_name=host,
         server_port=port,
@@ -147,13 +170,10 @@ def serve(
         show_error=False,
         quiet=True,  # Gradio's hints (share=True, ...) are not for a `qa serve` user
         mcp_server=mcp,
-        app_kwargs={"middleware": [Middleware(RequestGuard, blocks=page)]},
+        app_kwargs={"middleware": [guard]},
         prevent_thread_lock=True,
     )
-    _say(
-        f"qa: serving {page.local_url}" + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
-    )
-    page.block_thread()
+    return page
 
 
 def _log_watch(event: WatchEvent) -> None:
