@@ -67,7 +67,9 @@ class RequestGuard:
                 if session is None:
                     await self.app(scope, receive, send)
                     return
-                async with self.sessions.reading(session):
+                mcp = (b"x-gradio-user", b"mcp") in (scope.get("headers") or [])
+                mcp = mcp and path == f"{API}/queue/data"  # the MCP tool's shared stream
+                async with self.sessions.reading(session, keep_open=mcp):
                     await self.app(scope, receive, send)
                 return
             body = await self._read_body(scope, receive)

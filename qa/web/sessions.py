@@ -10,13 +10,16 @@ and every `/call/` request and every new `gradio_client.Client` is a new session
   values are sent with each call, so its state holds nothing it needs again);
 - after `PAGE_IDLE` seconds without an event, when it is a page in a browser (whose
   state holds what the page's events changed, such as the document choices), or
-  `API_IDLE` seconds for an API session whose results nobody came to read;
+  `API_IDLE` seconds for an API session that no stream read (a direct `/run/` call);
 - when its unread results are dropped: at most `UNREAD` sessions' unread results are
   kept, the longest unread first out.
 
 A session with an event still running or a reader connected is never freed nor
 dropped: the MCP tool's calls all go through one shared session, which dropping
-broke for every call in flight.  Gradio's monitoring summary keeps a record of each
+broke for every call in flight.  That session's stream is kept open between calls
+(`reading(..., keep_open=True)`): Gradio closes a stream once nothing is pending,
+and a call its client joined in that moment waited on the closing stream and failed
+(about 1 in 1,000 calls under mixed load).  Gradio's monitoring summary keeps a record of each
 event, its session included: `EVENT_RECORDS` of them, not 10,000.
 
 Not here: which requests are refused (see `qa.web.guard`, which tells `Sessions`
@@ -26,6 +29,7 @@ when a stream opens and closes).
 from __future__ import annotations
 
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,6 +50,8 @@ class Sessions:
         self.readers: dict[str, int] = {}  # open streams per session
         self.pages: set[str] = set()  # sessions that ran one of the page's events
         self.swept = time.time()
+        # Gradio closes a session's stream when it has no event ids: this one is never done.
+        self.kept_open = f"qa-open-{uuid.uuid4().hex}"
         held = self.queue.pending_messages_per_session
         self.queue.pending_messages_per_session = Unread(self, unread, held)
         # Gradio's monitoring summary keeps each event's record, session included.
@@ -57,17 +63,22 @@ class Sessions:
             self.pages.add(session)
 
     @asynccontextmanager
-    async def reading(self, session: str) -> AsyncIterator[None]:
-        """While a client reads `session`'s messages; an API session is freed when that
-        reader leaves with nothing left to read."""
+    async def reading(self, session: str, *, keep_open: bool = False) -> AsyncIterator[None]:
+        """While a client reads `session`'s messages (with `keep_open`, until the client goes:
+        Gradio does not close the stream when nothing is pending); an API session is freed
+        when that reader leaves with nothing left to read."""
         self.readers[session] = self.readers.get(session, 0) + 1
+        events = self.queue.pending_event_ids_session
+        if keep_open:
+            events.setdefault(session, set()).add(self.kept_open)
         try:
             yield
         finally:
+            events.get(session, set()).discard(self.kept_open)
             self.readers[session] -= 1
             if not self.readers[session]:
                 del self.readers[session]
-                if session not in self.pages and not self.busy(session):
+                if session not in self.pages and self.done(session):
                     self.free(session)
 
     def busy(self, session: str) -> bool:
@@ -76,6 +87,11 @@ class Sessions:
             return True
         running, events = self.queue.event_ids_to_events, self.queue.pending_event_ids_session
         return any(event in running for event in events.get(session, ()))
+
+    def done(self, session: str) -> bool:
+        """Whether `session` is not busy and every result of it was read: a result can
+        arrive after its reader left, and the client opens a new stream to read it."""
+        return not self.busy(session) and not self.queue.pending_event_ids_session.get(session)
 
     def free(self, session: str) -> None:
         """Forget all that is kept for `session`; a later event starts it afresh."""
@@ -115,8 +131,8 @@ class Sessions:
             if last is None:
                 continue  # no state: only unread results, which `Unread` bounds
             idle = now - last.timestamp()
-            if idle > (PAGE_IDLE if session in self.pages else API_IDLE) and not self.busy(session):
-                self.free(session)
+            if idle > (PAGE_IDLE if session in self.pages else API_IDLE) and self.done(session):
+                self.free(session)  # unread results stay: `Unread` bounds them
 
 
 def api_only(fn: Any) -> bool:
