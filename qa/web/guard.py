@@ -8,12 +8,14 @@ clear JSON error, and nothing reaches the server log, when a request
 - goes to `/gradio_api/upload`: the app takes no files;
 - sends a body that is not the JSON its route reads, or a call that does not fit the
   function it names (see `qa.web.calls`);
-- asks for the result of an event the server does not hold (read already, or dropped).
+- asks for the result of an event the server does not hold (read already, or dropped),
+  or for the stream of a session that never joined the queue.
 
 A function's refusal of a direct call (`/run/search` with k=0) is answered 422, not
 Gradio's 500.  The guard tells `Sessions` (see `qa.web.sessions`) which session a
 request asks for and when a client stops reading one, so what a session holds is
-freed once it is done.
+freed once it is done; the MCP tool's stream (its loopback client sends
+`x-gradio-user: mcp`) is kept open between calls.
 
 Not here: checking the values themselves (see `qa.web.app`, which turns a bad `k`
 into a message) or Gradio's own routes.
