@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py [--repeats 3] [--build-repeats 1] [--paragraphs 2000]
                                [--scale 10000,100000,1000000] [--skip app,scale]
+                               [--only memory] [--memory-sizes 1,5,20]
 
 Prints a table of medians (each qa figure beside the recipe's, with the
 ratio) and writes it as JSON to benchmarks/results/bench-<time>.json.  The
@@ -52,6 +53,7 @@ SECTIONS = (
     "profile",
     "incremental",
     "robustness",
+    "memory",
     "scale",
 )
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
@@ -501,6 +503,18 @@ class Bench:
         for metric, value, unit, note in robustness.figures(run_child):
             self.row(metric, value, None, unit, note=note)
 
+    def memory(self) -> None:
+        """Peak memory of full builds of 1, 5 and 20 MB, in one file and in 1,000, each
+        beside the stated bound (memory.py)."""
+        import memory
+
+        print(f"Peak memory of builds, against the bound {memory.BOUND}…", flush=True)
+        for metric, peak, bound, note in memory.figures(run_child, self.args.memory_sizes):
+            verdict = memory.verdict(peak, bound)
+            note = f"{verdict}; recipe column: the bound; {note}"
+            self.row(metric, peak, bound, "MiB", f"≤ {memory.BOUND}", note)
+            print(f"    bound {bound:.0f} MiB: {verdict}", flush=True)
+
     def scale(self) -> None:
         import faiss
 
@@ -611,14 +625,28 @@ def main() -> None:
         type=lambda s: [int(x) for x in s.split(",")],
         default=[10_000, 100_000, 1_000_000],
     )
+    parser.add_argument(
+        "--memory-sizes",
+        type=lambda s: tuple(int(x) for x in s.split(",")),
+        default=(1, 5, 20),
+        help="MB of text of the memory section's builds",
+    )
     parser.add_argument("--skip", default="", help=f"comma-separated: {','.join(SECTIONS)}")
+    parser.add_argument("--only", default="", help="comma-separated: run these sections alone")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    only = set(filter(None, args.only.split(",")))
+    unknown = (skip | only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"no section {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
+    if only:
+        skip |= set(SECTIONS) - only
     logging.getLogger("bm25s").disabled = True  # its DEBUG lines would bury the table
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         bench = Bench(Path(tmp), args)
-        bench.prepare()
+        if {"cold", "warm", "app"} - skip:  # the sections that ask the seed indexes
+            bench.prepare()
         for section in SECTIONS:
             if section not in skip:
                 getattr(bench, section)()

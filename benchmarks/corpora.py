@@ -66,6 +66,37 @@ def markov_corpus(
     return documents * sections * paragraphs
 
 
+def markov_text(path: Path, megabytes: float, seed: int = 0) -> None:
+    """Write `megabytes` MB of unique English-like text to `path`: sections of eight
+    paragraphs under a heading each, as `markov_corpus` writes them."""
+    chain = _chain(SEED.read_text(encoding="utf-8"))
+    starts = [key for key in chain if key[0][:1].isupper() and key[0].isalpha()]
+    rng, size, section = random.Random(seed), int(megabytes * 1024 * 1024), 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        while out.tell() < size:
+            section += 1
+            lines = [f"## Topic {section}: {rng.choice(starts)[0]} and partners", ""]
+            for _ in range(8):
+                count = rng.randint(3, 6)
+                lines += [" ".join(_sentence(chain, starts, rng) for _ in range(count)), ""]
+            out.write("\n".join(lines) + "\n")
+
+
+def split_text(path: Path, folder: Path, files: int) -> None:
+    """The text of `path` cut into `files` files of about equal size in `folder`, each
+    cut at a line break or a space: the same text, as many documents."""
+    text = path.read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    start = 0
+    for number in range(files):
+        end = len(text) if number == files - 1 else len(text) * (number + 1) // files
+        while 0 < end < len(text) and not text[end - 1].isspace():
+            end += 1
+        (folder / f"part-{number + 1:04d}.md").write_text(text[start:end], encoding="utf-8")
+        start = max(start, end)
+
+
 def edit_one_section(folder: Path) -> None:
     """Rewrite the first paragraph of the second section of the first document."""
     path = sorted(folder.glob("*.md"))[0]
