@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
+import pytest
+from fakes import FakeTokenEmbedder, settings_for
 
+from qa.errors import QAError
+from qa.index import build_index, load_index
 from qa.late import TOKEN_FILES, TokenVectors, compress, token_basis
 from qa.token_files import Rows, TokenWriter, token_staging
 
@@ -50,3 +55,24 @@ def test_token_vectors_written_as_they_come_are_read_back_in_chunk_order(tmp_pat
     assert not staging.exists()  # the build folder keeps its links to the files
     np.testing.assert_array_equal(np.load(folder / TOKEN_FILES[0]), want.codes)
     np.testing.assert_array_equal(np.load(folder / TOKEN_FILES[2]), want.offsets)
+
+
+def test_a_disk_full_while_token_vectors_are_written_leaves_the_old_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Depot\n\nSeventeen striped zebras guard the depot.\n")
+    settings = settings_for(corpus, index, model=FakeTokenEmbedder.name)
+    build_index(settings, embedder=FakeTokenEmbedder(), progress=False)
+    (corpus / "b.md").write_text("# Ships\n\nTugboats push the tanker into the harbour.\n")
+
+    def disk_full(self: TokenWriter, found: np.ndarray) -> Rows:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(TokenWriter, "add", disk_full)
+    with pytest.raises(QAError, match=r"No space left on device.*previous index is unchanged"):
+        build_index(settings, embedder=FakeTokenEmbedder(), progress=False)
+    assert [c.doc for c in load_index(settings).chunks] == ["a.md"]
+    left = sorted(path.name for path in index.iterdir())
+    assert len(left) == 3 and left[:2] == [".lock", "CURRENT"]  # and the old build: no staging
