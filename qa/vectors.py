@@ -136,9 +136,21 @@ def _spread(
 
 
 def _rows(keys: list[str], cache: dict[str, Vectors], dimension: int) -> Vectors:
+    """The vector of each of `keys` in `cache`; the matrix they are the rows of, in order,
+    when they are (a first build's pooled sentences), so that it is not held twice."""
     if not keys:
         return np.zeros((0, dimension), dtype=np.float32)
-    return np.stack([cache[key] for key in keys], dtype=np.float32)
+    rows = [cache[key] for key in keys]
+    whole = rows[0].base
+    if (
+        isinstance(whole, np.ndarray)
+        and whole.shape == (len(rows), dimension)
+        and whole.dtype == np.float32
+    ):
+        start, step = whole.ctypes.data, whole.strides[0]
+        if all(row.ctypes.data == start + i * step for i, row in enumerate(rows)):
+            return whole
+    return np.stack(rows, dtype=np.float32)
 
 
 def _embed_pooled(
