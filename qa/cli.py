@@ -318,13 +318,13 @@ def _cell(report: Any) -> str:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from qa.folder import own_corpus
     from qa.web.serve import serve
 
     _check_address(args.host, args.port)
-    settings = own_corpus(_settings(args))  # the page shows and watches the index's corpus
     try:
-        serve(settings, host=args.host, port=args.port, watch=not args.no_watch, mcp=args.mcp)
+        serve(
+            _settings(args), host=args.host, port=args.port, watch=not args.no_watch, mcp=args.mcp
+        )
     except OSError as error:  # the port is taken, or the host is not an address of this machine
         raise QAError(
             f"Cannot serve on {args.host}:{args.port} ({error.strerror or error}): "

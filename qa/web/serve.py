@@ -118,9 +118,14 @@ def serve(
     watch: bool = True,
     mcp: bool = False,
 ) -> None:
-    """Build the index if needed, watch the corpus (unless read-only), serve until interrupted."""
+    """Build the index if needed, watch the corpus (unless read-only), serve until interrupted.
+
+    Given only an index, the page shows and watches the corpus that index was built from.
+    """
+    from qa.folder import own_corpus
     from qa.watch import CorpusWatcher
 
+    settings = own_corpus(settings)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     note = preparing_note(settings)
     if note:
