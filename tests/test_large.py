@@ -68,7 +68,7 @@ def unique_text(megabytes: float, paragraphs: bool) -> str:
     ("megabytes", "shape"),
     [(3, "paragraphs"), (3, "one paragraph"), (3, "1,000 files")],
 )
-def test_a_large_corpus_builds_within_the_memory_bound(
+def test_a_large_document_builds_within_the_memory_bound(
     tmp_path: Path, megabytes: int, shape: str
 ) -> None:
     """Before the build streamed its tokenising and token vectors, 3 MB peaked at 590 to
