@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import ROOT, fake_build, fake_searcher
+from fakes import ROOT, FakeEmbedder, fake_build, settings_for
 
 from qa.embedding import Embedder
 from qa.errors import QAError
@@ -101,7 +101,7 @@ def test_evaluation_asks_each_paper_alone_and_scores_by_shared_stretch(
 ) -> None:
     corpus, questions = qasper_questions(qasper, tmp_path / "out")
     fake_build(corpus, tmp_path / "index")
-    searcher = fake_searcher(tmp_path / "index")
+    searcher = Searcher.open(settings_for(corpus, tmp_path / "index"), embedder=FakeEmbedder())
     asked: list[object] = []
 
     def run(question: str, k: int, documents: list[str] | None = None) -> object:
