@@ -25,6 +25,16 @@ def searcher(index: Path, fake: FakeEmbedder) -> Searcher:
     return Searcher.open(settings_for(index.parent / "corpus", index), embedder=fake)
 
 
+def bees_index(tmp_path: Path) -> tuple[Path, Path]:
+    """A corpus of one bees document in tmp_path/bees, built into tmp_path/bees-index."""
+    bees = tmp_path / "bees"
+    bees.mkdir()
+    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
+    index = tmp_path / "bees-index"
+    build_index(settings_for(bees, index), embedder=FakeEmbedder(), progress=False)
+    return bees, index
+
+
 def test_round_trip_gives_the_same_passages(
     seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, fake_settings: Settings
 ) -> None:
@@ -307,11 +317,7 @@ def test_an_index_keeps_the_corpus_it_was_built_from(
     seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 0: opened with its folder alone, an index was rebuilt from ./corpus."""
-    bees = tmp_path / "bees"
-    bees.mkdir()
-    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
-    index = tmp_path / "bees-index"
-    build(bees, index, fake, settings_for(bees, index))
+    bees, index = bees_index(tmp_path)
     monkeypatch.chdir(seed_corpus.parent)  # where ./corpus is another corpus
     alone = Settings(index_dir=index, model=FakeEmbedder.name)
     assert index_status(alone).fresh
@@ -338,11 +344,7 @@ def test_search_uses_the_corpus_of_the_index_it_is_given(
 ) -> None:
     from qa.search import search
 
-    bees = tmp_path / "bees"
-    bees.mkdir()
-    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
-    index = tmp_path / "bees-index"
-    build_index(settings_for(bees, index), embedder=FakeEmbedder(), progress=False)
+    bees, index = bees_index(tmp_path)
     monkeypatch.chdir(seed_corpus.parent)
     alone = Settings(index_dir=index, model=FakeEmbedder.name)
     assert search("what do bees make", 1, settings=alone)[0].doc == "bees.md"
@@ -380,11 +382,7 @@ def test_a_damaged_index_is_rebuilt_from_its_own_corpus(
     seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 0: with CURRENT garbled, the index no longer knew its corpus: ./corpus was used."""
-    bees = tmp_path / "bees"
-    bees.mkdir()
-    (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
-    index = tmp_path / "bees-index"
-    build(bees, index, fake, settings_for(bees, index))
+    bees, index = bees_index(tmp_path)
     (index / "CURRENT").write_bytes(b"\xff\xfe garbage")
     monkeypatch.chdir(seed_corpus.parent)  # where ./corpus is another corpus
     alone = Settings(index_dir=index, model=FakeEmbedder.name)
