@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 # Refit the ranking and answer score on the development sets (../shared/eval and tests/data),
-# print each family's figures when it was left out of the fit, write qa/weights/<model>.json.
+# print each family's figures when it was left out of the fit, write qa/rank/weights/<model>.json.
 fit: $(STAMP)
 	$(PY) benchmarks/fit.py $(FIT_ARGS)
 

@@ -126,7 +126,7 @@ class Bench:
         print(f"  {metric}: qa {fmt(qa)} {unit}, recipe {fmt(recipe_value)}", flush=True)
 
     def prepare(self) -> None:
-        from qa.index import build_index
+        from qa.index.build import build_index
 
         print("Building the seed indexes (qa, recipe)…", flush=True)
         build_index(
@@ -172,7 +172,7 @@ class Bench:
         )
 
     def warm(self) -> None:
-        from qa.search import Searcher
+        from qa.rank.search import Searcher
 
         print("Warm queries…", flush=True)
         searcher = Searcher.open(self.settings(self.seed, self.qa_index))
@@ -206,9 +206,9 @@ class Bench:
     def warm_at_scale(self) -> None:
         """Warm queries, highlights included, on the SQuAD half (~1,000 chunks) and on it
         repeated to 100k chunks (vectors nudged apart; an IVF index, as qa makes at that size)."""
-        from qa.evaluate import read_questions
-        from qa.index import build_index, load_index
-        from qa.search import Searcher
+        from qa.eval.evaluate import read_questions
+        from qa.index.build import build_index, load_index
+        from qa.rank.search import Searcher
 
         settings = self.settings(self.squad_corpus(), self.work / "warm-squad")
         build_index(settings, progress=False)
@@ -233,8 +233,8 @@ class Bench:
             )
 
     def search_loop(self, qs: list[str], searcher_p50: float) -> None:
-        """`qa.search()` called in a loop: a kept Searcher and a `stat` a file, each call."""
-        from qa.search import search
+        """`qa.rank.search()` called in a loop: a kept Searcher and a `stat` a file, each call."""
+        from qa.rank.search import search
 
         settings = self.settings(self.seed, self.qa_index)
         search(qs[0], 5, settings=settings)
@@ -244,7 +244,7 @@ class Bench:
             for q in qs
         ]
         self.row(
-            "qa.search() in a loop p50",
+            "qa.rank.search() in a loop p50",
             1000 * median(loop),
             None,
             "ms",
@@ -293,12 +293,12 @@ class Bench:
 
     def quality(self) -> None:
         """Hit@1 on the development questions and encode speed: fp32 ONNX, int8 ONNX, ST."""
-        from qa.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
-        from qa.evaluate import evaluate
-        from qa.index import build_index, load_index
-        from qa.onnx_export import quantize_int8
-        from qa.onnx_model import OnnxEmbedder
-        from qa.search import Searcher
+        from qa.eval.evaluate import evaluate
+        from qa.index.build import build_index, load_index
+        from qa.model.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
+        from qa.model.onnx_export import quantize_int8
+        from qa.model.onnx_model import OnnxEmbedder
+        from qa.rank.search import Searcher
 
         print("Quality and encode speed: ONNX fp32, ONNX int8, sentence-transformers…", flush=True)
         fp32 = load_embedder()
@@ -347,10 +347,10 @@ class Bench:
 
     def retrieval(self) -> None:
         """The ablation table on the SQuAD development half, with the recipe in the same run."""
-        from qa.evaluate import ablation_rankings, evaluate, read_questions, same_text_span
-        from qa.index import build_index
-        from qa.search import Searcher
-        from qa.squad import squad_to_corpus
+        from qa.eval.evaluate import ablation_rankings, evaluate, read_questions, same_text_span
+        from qa.eval.squad import squad_to_corpus
+        from qa.index.build import build_index
+        from qa.rank.search import Searcher
 
         print("Retrieval on the SQuAD development half (every question)…", flush=True)
         corpus, questions = squad_to_corpus(SQUAD, self.work / "squad")
@@ -401,7 +401,7 @@ class Bench:
     def build(self) -> None:
         """Full builds with the default encoder, each next to SentenceTransformer.encode of the
         same chunks (interleaved: the machine's load hits both alike), and a cold `qa build`."""
-        from qa.embedding import load_embedder
+        from qa.model.embedding import load_embedder
         from qa.settings import Settings
 
         defaults = Settings()
@@ -439,7 +439,7 @@ class Bench:
         )
 
     def squad_corpus(self) -> Path:
-        from qa.squad import squad_to_corpus
+        from qa.eval.squad import squad_to_corpus
 
         folder = self.work / "squad"
         if not folder.exists():
@@ -467,7 +467,7 @@ class Bench:
             )
 
     def qa_build(self, corpus: Path, index: Path) -> tuple[Any, list[str]]:
-        from qa.index import build_index, load_index
+        from qa.index.build import build_index, load_index
 
         settings = self.settings(corpus, index)
         info = build_index(settings, progress=False)
@@ -475,7 +475,7 @@ class Bench:
         return info, chunks
 
     def incremental(self) -> None:
-        from qa.index import build_index
+        from qa.index.build import build_index
 
         print("Incremental rebuild…", flush=True)
         corpus = self.work / "hundred"
@@ -518,7 +518,7 @@ class Bench:
     def scale(self) -> None:
         import faiss
 
-        from qa.ann import make_vector_index
+        from qa.index.ann import make_vector_index
 
         for count in self.args.scale:
             print(f"Scale: {count} vectors…", flush=True)
@@ -554,7 +554,7 @@ def st_model() -> Any:
     """Plain sentence-transformers, the baseline for build throughput."""
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedding import local_folder
+    from qa.model.embedding import local_folder
 
     return SentenceTransformer(str(local_folder("all-MiniLM-L6-v2")), device="cpu")
 

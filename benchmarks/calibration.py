@@ -4,7 +4,7 @@ For every question of a family, the first passage's score (the probability qa sh
 it answers) is put in one of ten bins; the bin's observed rate is the share of its first
 passages that hold the answer (an unanswerable question's never does).  A calibrated
 score has observed ≈ predicted in every bin.  Each family is scored with the numbers
-fitted without it (`qa.fitted`, `held_out`): how the score holds on documents it never saw.
+fitted without it (`qa.rank.fitted`, `held_out`): how the score holds on documents it never saw.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from families import Family, searcher_of
 
-from qa.evaluate import read_questions
-from qa.fitted import fitted_for
-from qa.search import Searcher
+from qa.eval.evaluate import read_questions
+from qa.rank.fitted import fitted_for
+from qa.rank.search import Searcher
 
 BINS = 10
 

@@ -135,8 +135,8 @@ def tiled_index(index: Any, copies: int, seed: int = 0) -> Any:
     nudged apart, for timing queries at a corpus size too large to build for a benchmark."""
     from dataclasses import replace
 
-    from qa.ann import make_vector_index
-    from qa.late import TokenVectors
+    from qa.index.ann import make_vector_index
+    from qa.rank.late import TokenVectors
 
     rng = np.random.default_rng(seed)
 

@@ -37,9 +37,9 @@ def compare(
     seed: Path, squad: Path, squad_file: Path, work: Path, reference: Any
 ) -> Iterator[list[dict[str, Any]]]:
     """Rows for bench.py, a list per variant as it is done: build speed, retrieval, flags."""
-    from qa.evaluate import evaluate
-    from qa.search import Searcher
-    from qa.squad import squad_to_corpus
+    from qa.eval.evaluate import evaluate
+    from qa.eval.squad import squad_to_corpus
+    from qa.rank.search import Searcher
 
     _, squad_questions = squad_to_corpus(squad_file, work / "squad-questions")
     multidoc = work / "multidoc"
@@ -130,8 +130,8 @@ def _settings(corpus: Path, index: Path, precision: str, sentences: str) -> Any:
 
 def _timed_build(settings: Any, reference: Any, repeats: int = 1) -> dict[str, Any]:
     """Build throughput of qa and of plain encode of the same chunks, interleaved."""
-    from qa.embedding import load_embedder
-    from qa.index import build_index, load_index
+    from qa.index.build import build_index, load_index
+    from qa.model.embedding import load_embedder
 
     load_embedder(settings.model, settings.precision).encode(["warm up"])
     ours, st, info = [], [], None
@@ -155,7 +155,7 @@ def _timed_build(settings: Any, reference: Any, repeats: int = 1) -> dict[str, A
 
 def _flags(searcher: Any, path: Path) -> list[bool]:
     """For each question of `path`: True when no passage of the top 5 is confident."""
-    from qa.evaluate import read_questions
+    from qa.eval.evaluate import read_questions
 
     return [
         not any(p.confident for p in searcher.search(q.question, 5)) for q in read_questions(path)
@@ -182,9 +182,9 @@ STAGES = (
 
 def profile_build(corpus: Path, index: Path) -> list[tuple[str, float, float]]:
     """(stage, seconds, share of the build) of one default build of `corpus`, profiled."""
-    from qa.embedding import load_embedder
-    from qa.index import build_index, load_index
-    from qa.lexical import LexicalIndex
+    from qa.index.build import build_index, load_index
+    from qa.model.embedding import load_embedder
+    from qa.rank.lexical import LexicalIndex
     from qa.settings import Settings
 
     settings = Settings(corpus_dir=corpus, index_dir=index)

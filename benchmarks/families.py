@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.evaluate import Question, read_questions
-from qa.fitted import Scorers
-from qa.index import build_index
-from qa.qasper import qasper_questions
-from qa.ranking import features
-from qa.retrieval import Candidates
-from qa.search import Searcher, _clean_question
+from qa.eval.evaluate import Question, read_questions
+from qa.eval.qasper import qasper_questions
+from qa.eval.squad import squad_to_corpus
+from qa.index.build import build_index
+from qa.rank.fitted import Scorers
+from qa.rank.ranking import features
+from qa.rank.retrieval import Candidates
+from qa.rank.search import Searcher, _clean_question
 from qa.settings import Settings
-from qa.squad import squad_to_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

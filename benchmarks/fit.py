@@ -11,7 +11,7 @@ average over the families at most 8% of the answered questions fall below 0.5) a
 fitted on the *other* families, and the family is judged with them: those
 leave-one-family-out figures predict documents nobody has seen, and are the ones the
 README quotes.  The numbers shipped are fitted on all three.  Everything is written to
-`qa/weights/<model>.json` (`qa.fitted`), with the held-out figures and the numbers fitted
+`qa/rank/weights/<model>.json` (`qa.rank.fitted`), with the held-out figures and the numbers fitted
 without each family, which the quality tests use so that they judge a family with numbers
 that never saw it.
 """
@@ -30,11 +30,11 @@ import numpy as np
 from families import Asked, Family, collect, families, searcher_of
 from scipy.optimize import minimize
 
-from qa.confidence import ANSWER_FEATURES, answer_numbers
-from qa.evaluate import EvalReport, Gold, evaluate
-from qa.fitted import DEFAULTS_FILE, WEIGHTS_DIR, Fitted, Linear, Scorers, weights_file
-from qa.ranking import FEATURES, Baseline, Ranking, relevance
-from qa.search import Searcher, _clean_question
+from qa.eval.evaluate import EvalReport, Gold, evaluate
+from qa.rank.confidence import ANSWER_FEATURES, answer_numbers
+from qa.rank.fitted import DEFAULTS_FILE, WEIGHTS_DIR, Fitted, Linear, Scorers, weights_file
+from qa.rank.ranking import FEATURES, Baseline, Ranking, relevance
+from qa.rank.search import Searcher, _clean_question
 
 LATE = FEATURES.index("late interaction")
 FLAGGED_ANSWERABLE = 0.08  # the share of each family's answered examples the fit may flag
@@ -208,7 +208,7 @@ def describe(family: str, rows: dict[str, dict[str, float]]) -> str:
 
 
 def default_numbers() -> Fitted:
-    """The model-independent numbers for a model never fitted (`qa.fitted.defaults`): every
+    """The model-independent numbers for a model never fitted (`qa.rank.fitted.defaults`): every
     ranking feature but the lead section weighs 1; the answer score is the logistic of
     8 × the closest cosine − 4 (credible above a cosine of 0.5)."""
     equal = tuple(0.0 if name == "lead section" else 1.0 for name in FEATURES)

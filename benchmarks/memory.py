@@ -80,8 +80,8 @@ def verdict(peak: float, limit: float) -> str:
 def stand_in() -> Any:
     """The real OnnxEmbedder, with a table lookup for the network's token vectors (see the
     module docstring); made in the build process only."""
-    from qa.embedding import local_folder
-    from qa.onnx_model import OnnxEmbedder
+    from qa.model.embedding import local_folder
+    from qa.model.onnx_model import OnnxEmbedder
     from qa.settings import DEFAULT_MODEL
 
     table = np.random.default_rng(0).standard_normal((4096, 384)).astype(np.float32)
@@ -99,7 +99,7 @@ def stand_in() -> Any:
 
 
 def build(model: str, corpus: str, index: str) -> None:
-    from qa.index import build_index
+    from qa.index.build import build_index
     from qa.settings import Settings
 
     settings = Settings(corpus_dir=Path(corpus), index_dir=Path(index))

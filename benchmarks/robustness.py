@@ -36,7 +36,7 @@ class StandInEmbedder:
     name, dimension, max_tokens = "stand-in", 64, 256
 
     def __init__(self) -> None:
-        from qa.embedding import load_embedder
+        from qa.model.embedding import load_embedder
 
         self.count_tokens = load_embedder().count_tokens
 
@@ -88,8 +88,8 @@ def _fast_count(text: str) -> int:
 
 
 def chunking_seconds(path: Path, count: Any) -> float:
-    from qa.chunking import chunk_document
-    from qa.corpus import Document
+    from qa.readers.corpus import Document
+    from qa.text.chunking import chunk_document
 
     doc = Document(path.name, path.read_text(encoding="utf-8"), "0")
     started = time.perf_counter()
@@ -99,7 +99,7 @@ def chunking_seconds(path: Path, count: Any) -> float:
 
 def figures(run_child: Any) -> list[tuple[str, float, str, str]]:
     """(metric, value, unit, note) rows; `run_child(command)` gives (seconds, peak MiB)."""
-    from qa.embedding import load_embedder
+    from qa.model.embedding import load_embedder
 
     rows = []
     counters = {"real tokenizer": load_embedder().count_tokens, "fast counter": _fast_count}
@@ -167,7 +167,7 @@ def _pdf_figures(run_child: Any, work: Path) -> list[tuple[str, float, str, str]
 
 
 def build(corpus: str, index: str) -> None:
-    from qa.index import build_index
+    from qa.index.build import build_index
     from qa.settings import Settings
 
     settings = Settings(corpus_dir=Path(corpus), index_dir=Path(index), model=StandInEmbedder.name)

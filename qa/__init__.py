@@ -8,15 +8,15 @@
 from __future__ import annotations
 
 from qa.errors import QAError
-from qa.evaluate import EvalReport, evaluate
-from qa.highlight import Highlight
-from qa.index import build_index, index_status, open_index
-from qa.passage import Passage
+from qa.eval.evaluate import EvalReport, evaluate
+from qa.index.build import build_index, index_status, open_index
+from qa.index.status import IndexInfo, IndexStatus, OpenedIndex
+from qa.index.watch import CorpusWatcher, WatchEvent
+from qa.rank.highlight import Highlight
+from qa.rank.passage import Passage
+from qa.rank.search import Searcher, search
 from qa.readers.base import Span
-from qa.search import Searcher, search
 from qa.settings import Settings
-from qa.status import IndexInfo, IndexStatus, OpenedIndex
-from qa.watch import CorpusWatcher, WatchEvent
 
 __all__ = [
     "CorpusWatcher",

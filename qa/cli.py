@@ -20,7 +20,7 @@ from qa.errors import QAError
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.status import IndexInfo, IndexStatus
+    from qa.index.status import IndexInfo, IndexStatus
 
 EXAMPLES = """examples:
   qa build                                   index the documents in corpus/
@@ -177,7 +177,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _build(args: argparse.Namespace) -> None:
-    from qa.index import build_index
+    from qa.index.build import build_index
 
     settings = _settings(args)
     _print_build(build_index(settings), settings)
@@ -204,7 +204,7 @@ def _watch(settings: Settings) -> None:
     """Rebuild after every settled change of the corpus, printing each, until Ctrl-C."""
     import threading
 
-    from qa.watch import CorpusWatcher, WatchEvent, retrying
+    from qa.index.watch import CorpusWatcher, WatchEvent, retrying
 
     def report(event: WatchEvent) -> None:
         if event.info is not None:
@@ -222,7 +222,7 @@ def _watch(settings: Settings) -> None:
 
 
 def _ask(args: argparse.Namespace) -> None:
-    from qa.search import Searcher
+    from qa.rank.search import Searcher
 
     searcher = Searcher.open(_settings(args), rebuild=True, before_build=_say_rebuilding)
     passages = searcher.search(args.question, args.k, documents=args.documents)
@@ -239,9 +239,9 @@ def _say_rebuilding(status: IndexStatus) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from qa.evaluate import ablation_rankings, evaluate
-    from qa.ranking import Ranking
-    from qa.search import Searcher
+    from qa.eval.evaluate import ablation_rankings, evaluate
+    from qa.rank.ranking import Ranking
+    from qa.rank.search import Searcher
 
     settings = _squad(args) if args.squad else _qasper(args) if args.qasper else _settings(args)
     if not args.questions:
@@ -265,7 +265,7 @@ def _eval(args: argparse.Namespace) -> None:
 
 def _squad(args: argparse.Namespace) -> Settings:
     """Settings for the corpus and index made from `args.squad`; its questions join the list."""
-    from qa.squad import squad_to_corpus
+    from qa.eval.squad import squad_to_corpus
 
     if args.sample is not None and args.sample < 1:
         raise QAError(f"--sample must be at least 1, not {args.sample}")
@@ -276,7 +276,7 @@ def _squad(args: argparse.Namespace) -> Settings:
 
 def _qasper(args: argparse.Namespace) -> Settings:
     """Settings for an index of `args.qasper`'s papers; its questions join the list."""
-    from qa.qasper import qasper_questions
+    from qa.eval.qasper import qasper_questions
 
     workdir = args.workdir or Path(".qa-eval") / args.qasper.resolve().name
     corpus, questions = qasper_questions(args.qasper, workdir)
@@ -285,7 +285,7 @@ def _qasper(args: argparse.Namespace) -> Settings:
 
 def _indexed(args: argparse.Namespace, corpus: Path, questions: Path, workdir: Path) -> Settings:
     """Settings for `corpus` indexed in `workdir/index`, built now; `questions` join the list."""
-    from qa.index import build_index
+    from qa.index.build import build_index
 
     settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
     print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)

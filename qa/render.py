@@ -12,11 +12,11 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from qa.highlight import segments
-from qa.text import harmless
+from qa.rank.highlight import segments
+from qa.text.sentences import harmless
 
 if TYPE_CHECKING:
-    from qa.passage import Passage
+    from qa.rank.passage import Passage
 
 BOLD, RESET = "\033[1m", "\033[0m"
 

@@ -58,7 +58,8 @@ class Settings:
     sentence_vectors: str = SENTENCE_VECTORS[0]
     # Whether each folder was chosen (an argument, --corpus/--index, QA_CORPUS_DIR/QA_INDEX_DIR)
     # or left at its default: an index opened without a corpus chosen keeps the corpus it was
-    # built from, and only a build given both replaces it with another's (`qa.folder.own_corpus`).
+    # built from, and only a build given both replaces it with another's
+    # (`qa.index.folder.own_corpus`).
     corpus_given: bool = field(init=False)
     index_given: bool = field(init=False)
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from fakes import ROOT, SEED, FakeEmbedder
 
-from qa.embedding import Embedder, load_embedder
 from qa.errors import QAWarning
+from qa.model.embedding import Embedder, load_embedder
 from qa.settings import DEFAULT_MODEL, Settings
 
 REAL_MODEL_FIXTURES = {
@@ -46,7 +46,7 @@ def real_model_only_in_model_tests(
         def refuse(name: str) -> Path:
             raise AssertionError(f"this test loads the model {name!r}: mark it `model`")
 
-        monkeypatch.setattr("qa.embedding.local_folder", refuse)
+        monkeypatch.setattr("qa.model.embedding.local_folder", refuse)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def fake() -> FakeEmbedder:
 @pytest.fixture
 def fake_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """`qa` on the command line, with the fake model, printing warnings as it does for users."""
-    for module in ("qa.index", "qa.search"):
+    for module in ("qa.index.build", "qa.rank.search"):
         monkeypatch.setattr(importlib.import_module(module), "load_embedder", _fake_model)
     monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
     with warnings.catch_warnings():
@@ -92,7 +92,7 @@ def real_embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """The seed document indexed with the real model (built once per session)."""
-    from qa.index import build_index
+    from qa.index.build import build_index
 
     root = tmp_path_factory.mktemp("seed")
     shutil.copytree(ROOT / "corpus", root / "corpus")
@@ -103,7 +103,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
 
 @pytest.fixture(scope="session")
 def seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no-untyped-def]
-    from qa.search import Searcher
+    from qa.rank.search import Searcher
 
     return Searcher.open(Settings(index_dir=seed_index), embedder=real_embedder)
 
@@ -111,10 +111,10 @@ def seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no
 @pytest.fixture(scope="session")
 def held_out_seed_searcher(seed_index: Path, real_embedder: Embedder):  # type: ignore[no-untyped-def]
     """The seed index ranked and scored with the numbers fitted without the seed family
-    (`qa.fitted`): what the quality bars on its question sets judge, since they are
+    (`qa.rank.fitted`): what the quality bars on its question sets judge, since they are
     development sets that the shipped numbers were fitted on."""
-    from qa.fitted import fitted_for
-    from qa.search import Searcher
+    from qa.rank.fitted import fitted_for
+    from qa.rank.search import Searcher
 
     scorers = fitted_for(DEFAULT_MODEL).held_out["seed"]
     return Searcher.open(Settings(index_dir=seed_index), embedder=real_embedder, scorers=scorers)

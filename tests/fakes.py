@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa.embedding import Vectors
-from qa.index import build_index
-from qa.ranking import Evidence
-from qa.search import Searcher
+from qa.index.build import build_index
+from qa.index.status import IndexInfo
+from qa.model.embedding import Vectors
+from qa.rank.ranking import Evidence
+from qa.rank.search import Searcher
 from qa.settings import Settings
-from qa.status import IndexInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

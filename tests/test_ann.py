@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from qa.ann import EXACT_MAX, ivf_shape, make_vector_index
+from qa.index.ann import EXACT_MAX, ivf_shape, make_vector_index
 
 
 def unit_rows(count: int, dimension: int, seed: int) -> np.ndarray:

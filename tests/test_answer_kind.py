@@ -1,10 +1,11 @@
-"""The kind of answer a question asks for, and whether a text holds one (`qa/answer_kind.py`)."""
+"""The kind of answer a question asks for, and whether a text holds one
+(`qa/rank/answer_kind.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa.answer_kind import Kind, asked_kind, holds_kind
+from qa.rank.answer_kind import Kind, asked_kind, holds_kind
 
 
 @pytest.mark.parametrize(

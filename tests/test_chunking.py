@@ -1,4 +1,4 @@
-"""Sections and chunks (`qa/sections.py`, `qa/chunking.py`): known answers on the seed
+"""Sections and chunks (`qa/text/sections.py`, `qa/text/chunking.py`): known answers on the seed
 document and a Markdown fixture."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fakes import DATA, SEED, FakeEmbedder
 
-from qa.chunking import CHARS_PER_TOKEN, Chunk, chunk_document
-from qa.corpus import Document, read_corpus
-from qa.sections import is_noise, noise_lines, split_sections
+from qa.readers.corpus import Document, read_corpus
+from qa.text.chunking import CHARS_PER_TOKEN, Chunk, chunk_document
+from qa.text.sections import is_noise, noise_lines, split_sections
 
 
 def seed_document() -> Document:

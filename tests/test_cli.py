@@ -212,8 +212,10 @@ WATCH_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
-import qa.index, qa.watch
-qa.index.load_embedder = qa.watch.load_embedder = lambda name, precision="fp32": FakeEmbedder()
+import qa.index.build, qa.index.watch
+qa.index.build.load_embedder = qa.index.watch.load_embedder = (
+    lambda name, precision="fp32": FakeEmbedder()
+)
 from qa.cli import main
 sys.exit(main(["build", "--watch", "--corpus", sys.argv[1], "--index", sys.argv[2]]))
 """
@@ -334,8 +336,8 @@ def two_corpora(tmp_path: Path, fake_cli: None, monkeypatch: pytest.MonkeyPatch)
 
 
 def indexed_documents(index: Path) -> list[str]:
-    from qa.folder import current_folder
-    from qa.manifest import read_manifest
+    from qa.index.folder import current_folder
+    from qa.index.manifest import read_manifest
 
     return list(read_manifest(current_folder(index)).documents)
 

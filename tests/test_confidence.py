@@ -1,4 +1,4 @@
-"""The answer score shown to people (`qa/confidence.py`)."""
+"""The answer score shown to people (`qa/rank/confidence.py`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from fakes import evidence_of
 
-from qa.confidence import answer_scores, centred_cosine, is_confident
-from qa.fitted import fitted_for
-from qa.ranking import Evidence
+from qa.rank.confidence import answer_scores, centred_cosine, is_confident
+from qa.rank.fitted import fitted_for
+from qa.rank.ranking import Evidence
 from qa.settings import DEFAULT_MODEL
 
 SCORERS = fitted_for(DEFAULT_MODEL).scorers  # the bundled model's, as qa ships them

@@ -1,4 +1,4 @@
-"""Finding documents and telling cheaply whether they changed (`qa/corpus.py`)."""
+"""Finding documents and telling cheaply whether they changed (`qa/readers/corpus.py`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fakes import refuse_to_open
 
-from qa import corpus
-from qa.corpus import UNREADABLE, FileState, corpus_hashes, corpus_state, read_corpus
 from qa.errors import QAWarning
+from qa.readers import corpus
+from qa.readers.corpus import UNREADABLE, FileState, corpus_hashes, corpus_state, read_corpus
 
 
 def settle(path: Path) -> None:

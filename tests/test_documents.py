@@ -9,7 +9,7 @@ import pytest
 from fakes import DATA, fake_build, fake_searcher
 
 from qa.errors import QueryError
-from qa.search import Searcher
+from qa.rank.search import Searcher
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fakes import SEED, FakeEmbedder, fake_searcher, settings_for
 
-from qa.index import build_index, load_index
+from qa.index.build import build_index, load_index
 
 BUILD_SCRIPT = """
 import os, shutil, sys, time
@@ -19,8 +19,8 @@ sys.path.insert(0, {tests!r})
 import faiss
 import numpy as np
 from fakes import FakeEmbedder
-import qa.folder
-import qa.index
+import qa.index.folder
+import qa.index.build
 from qa.settings import Settings
 
 STAGE = sys.argv[3]
@@ -45,10 +45,11 @@ class Embedder(FakeEmbedder):
 
 np.save = pause_at("np.save", np.save)  # after the first vector file is written
 faiss.write_index = pause_at("write_index", faiss.write_index)  # all but the manifest
-qa.folder.os.replace = pause_at("replace", os.replace)  # the new build is complete, not live
-qa.folder.shutil.rmtree = pause_at("rmtree", shutil.rmtree)  # live; old builds not yet removed
+qa.index.folder.os.replace = pause_at("replace", os.replace)  # the new build is complete, not live
+# live; old builds not yet removed
+qa.index.folder.shutil.rmtree = pause_at("rmtree", shutil.rmtree)
 settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2], model="fake-hash")
-qa.index.build_index(settings, embedder=Embedder(), progress=False)
+qa.index.build.build_index(settings, embedder=Embedder(), progress=False)
 print("finished", flush=True)
 """
 

@@ -1,4 +1,4 @@
-"""Fitted numbers as data (`qa/fitted.py`): one file per model, read back as written."""
+"""Fitted numbers as data (`qa/rank/fitted.py`): one file per model, read back as written."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder
 
-from qa.confidence import ANSWER_FEATURES
 from qa.errors import QAError
-from qa.fitted import Fitted, Linear, defaults, fitted_for, weights_file
-from qa.ranking import FEATURES, Ranking
+from qa.rank.confidence import ANSWER_FEATURES
+from qa.rank.fitted import Fitted, Linear, defaults, fitted_for, weights_file
+from qa.rank.ranking import FEATURES, Ranking
 from qa.settings import DEFAULT_MODEL
 
 

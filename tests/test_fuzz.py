@@ -40,10 +40,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.cli import main
-from qa.corpus import display_name
 from qa.errors import QAError, QAWarning
-from qa.index import build_index, load_index
+from qa.index.build import build_index, load_index
 from qa.readers import read
+from qa.readers.corpus import display_name
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "25"))
 WORK_PER_CHAR = 40  # tokenizer and model characters per corpus character, at most

@@ -1,8 +1,8 @@
-"""The answering sentences of a passage (`qa/highlight.py`)."""
+"""The answering sentences of a passage (`qa/rank/highlight.py`)."""
 
 from __future__ import annotations
 
-from qa.highlight import Highlight, choose_highlights, segments
+from qa.rank.highlight import Highlight, choose_highlights, segments
 
 TEXT = "Roads matter. Patrols protect civilians. Budgets are tight."
 SPANS = [(0, 13), (14, 40), (41, 59)]

@@ -10,9 +10,9 @@ import pytest
 from fakes import FakeEmbedder, FakePoolingEmbedder, settings_for
 
 from qa.errors import IndexMismatchError, IndexMissingError, QAError
-from qa.folder import current_folder
-from qa.index import build_index, index_status, load_index, open_index
-from qa.search import Searcher
+from qa.index.build import build_index, index_status, load_index, open_index
+from qa.index.folder import current_folder
+from qa.rank.search import Searcher
 from qa.settings import Settings
 
 
@@ -181,7 +181,7 @@ def test_no_public_function_takes_folders_beside_settings() -> None:
 def test_open_index_says_how_the_index_compares_as_data(
     seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder
 ) -> None:
-    from qa.index import open_index
+    from qa.index.build import open_index
 
     settings = settings_for(seed_corpus, tmp_path / "index")
     missing = open_index(settings)
@@ -342,7 +342,7 @@ def test_an_index_keeps_the_corpus_it_was_built_from(
 def test_search_uses_the_corpus_of_the_index_it_is_given(
     seed_corpus: Path, tmp_path: Path, fake_cli: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa.search import search
+    from qa.rank.search import search
 
     bees, index = bees_index(tmp_path)
     monkeypatch.chdir(seed_corpus.parent)
@@ -359,17 +359,17 @@ def test_a_file_deleted_while_a_build_runs_is_not_published(
     seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 6: the corpus was read before the lock, so a deleted file could come back."""
-    import qa.index
+    import qa.index.build
 
     doomed = seed_corpus / "doomed.md"
     doomed.write_text("# Doomed\n\nThe zeppelin file is deleted while it is indexed.\n")
-    real_embed_all = qa.index.embed_all
+    real_embed_all = qa.index.build.embed_all
 
     def deleting(*args, **kwargs):  # type: ignore[no-untyped-def]
         doomed.unlink(missing_ok=True)  # after the corpus was read, before the swap
         return real_embed_all(*args, **kwargs)
 
-    monkeypatch.setattr(qa.index, "embed_all", deleting)
+    monkeypatch.setattr(qa.index.build, "embed_all", deleting)
     settings = settings_for(seed_corpus, tmp_path / "index")
     info = build_index(settings, embedder=fake, progress=False)
     assert info.documents == 1 and info.added == ("peacekeeping-partnerships.txt",)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fakes import SEED
 
-from qa.chunking import CHARS_PER_TOKEN
+from qa.text.chunking import CHARS_PER_TOKEN
 
 pytestmark = pytest.mark.model  # the real tokenizer, and the model's ONNX file loaded
 
@@ -27,9 +27,9 @@ MB = 1024 * 1024
 BUILD = """
 import sys, time
 import numpy as np
-from qa.embedding import local_folder
-from qa.index import build_index
-from qa.onnx_model import OnnxEmbedder
+from qa.model.embedding import local_folder
+from qa.index.build import build_index
+from qa.model.onnx_model import OnnxEmbedder
 from qa.settings import DEFAULT_MODEL, Settings
 
 TABLE = np.random.default_rng(0).standard_normal((4096, 384)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Late interaction (`qa.late`): compressed token vectors score as the full ones do, and
+"""Late interaction (`qa.rank.late`): compressed token vectors score as the full ones do, and
 an index keeps them from build to build."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from fakes import FakeTokenEmbedder, settings_for
 
 from qa.errors import IndexCorruptError
-from qa.index import build_index, current_folder
-from qa.late import TokenVectors, compress, token_basis
-from qa.search import Searcher
-from qa.store import read_build
+from qa.index.build import build_index, current_folder
+from qa.index.store import read_build
+from qa.rank.late import TokenVectors, compress, token_basis
+from qa.rank.search import Searcher
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

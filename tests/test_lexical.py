@@ -5,7 +5,7 @@ from __future__ import annotations
 import bm25s
 from fakes import DATA, SEED
 
-from qa.lexical import (
+from qa.rank.lexical import (
     LexicalIndex,
     _stemmer,
     contains_phrase,

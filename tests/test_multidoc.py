@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from fakes import DATA
 
-from qa.embedding import Embedder
-from qa.evaluate import evaluate
-from qa.index import build_index
-from qa.search import Searcher
+from qa.eval.evaluate import evaluate
+from qa.index.build import build_index
+from qa.model.embedding import Embedder
+from qa.rank.search import Searcher
 from qa.settings import Settings
 
 QUESTIONS = DATA / "multidoc_questions.jsonl"

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import onnx_export
-from qa.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
 from qa.errors import ModelError, QAWarning
-from qa.onnx_model import OnnxEmbedder
+from qa.model import onnx_export
+from qa.model.embedding import SentenceTransformerEmbedder, load_embedder, local_folder
+from qa.model.onnx_model import OnnxEmbedder
 from qa.settings import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +107,8 @@ def test_token_counts_match_the_reference_tokenizer(
 def test_same_top_passage_on_the_development_questions(
     tmp_path: Path, onnx: OnnxEmbedder, reference: SentenceTransformerEmbedder
 ) -> None:
-    from qa.index import build_index, load_index
-    from qa.search import Searcher
+    from qa.index.build import build_index, load_index
+    from qa.rank.search import Searcher
     from qa.settings import Settings
 
     corpus = tmp_path / "corpus"
@@ -139,7 +139,7 @@ def test_same_top_passage_on_the_development_questions(
 
 
 def test_the_query_path_never_imports_torch(tmp_path: Path, onnx: OnnxEmbedder) -> None:
-    from qa.index import build_index
+    from qa.index.build import build_index
     from qa.settings import Settings
 
     corpus = tmp_path / "corpus"
@@ -252,7 +252,7 @@ def test_making_the_int8_copy_prints_nothing_and_leaves_logging_alone(
     target = tmp_path / "model-int8.onnx"
     code = (
         "import logging, pathlib\n"
-        "from qa import onnx_export\n"
+        "from qa.model import onnx_export\n"
         f"source, target = pathlib.Path({str(onnx.path)!r}), pathlib.Path({str(target)!r})\n"
         "onnx_export.quantize_int8(source, target)\n"
         "library = logging.getLogger('library')\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.embedding import model_path
-from qa.pieces import PieceCoverage
+from qa.model.embedding import model_path
+from qa.rank.pieces import PieceCoverage
 from qa.settings import DEFAULT_MODEL
 
 

@@ -6,9 +6,9 @@ from fakes import FakeEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_document
-from qa.corpus import Document
-from qa.sections import is_noise
+from qa.readers.corpus import Document
+from qa.text.chunking import chunk_document
+from qa.text.sections import is_noise
 
 WORDS = st.sampled_from(
     [

@@ -1,4 +1,5 @@
-"""A Qasper folder as a question set (`qa/qasper.py`): each paper asked alone, evidence hits."""
+"""A Qasper folder as a question set (`qa/eval/qasper.py`): each paper asked alone,
+evidence hits."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from pathlib import Path
 import pytest
 from fakes import ROOT, FakeEmbedder, fake_build, settings_for
 
-from qa.embedding import Embedder
 from qa.errors import QAError
-from qa.evaluate import EvalReport, evaluate, read_questions, shares_stretch
-from qa.fitted import Scorers, fitted_for
-from qa.index import build_index
-from qa.qasper import qasper_questions
-from qa.ranking import Baseline, Ranking
-from qa.search import Searcher
+from qa.eval.evaluate import EvalReport, evaluate, read_questions, shares_stretch
+from qa.eval.qasper import qasper_questions
+from qa.index.build import build_index
+from qa.model.embedding import Embedder
+from qa.rank.fitted import Scorers, fitted_for
+from qa.rank.ranking import Baseline, Ranking
+from qa.rank.search import Searcher
 from qa.settings import DEFAULT_MODEL, Settings
 
 # Hit@1, Hit@5, MRR@10 and answerable questions flagged at most, with the numbers fitted

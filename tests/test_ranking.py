@@ -1,4 +1,4 @@
-"""Fusion and choosing passages (`qa/ranking.py`)."""
+"""Fusion and choosing passages (`qa/rank/ranking.py`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 from fakes import evidence_of
 
-from qa.fitted import fitted_for
-from qa.ranking import (
+from qa.rank.fitted import fitted_for
+from qa.rank.ranking import (
     FEATURES,
     Ranking,
     choose_passages,

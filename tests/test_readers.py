@@ -28,17 +28,17 @@ from documents import (
 )
 from fakes import DATA, FakeEmbedder, fake_build, fake_searcher, settings_for
 
-from qa import store
-from qa.chunking import chunk_document
 from qa.cli import main
-from qa.corpus import read_corpus
 from qa.errors import CorpusError, QAWarning
-from qa.folder import current_folder, swap
+from qa.index import store
+from qa.index.folder import current_folder, swap
+from qa.rank.search import search
 from qa.readers import html, read
+from qa.readers.corpus import read_corpus
 from qa.readers.markup import MAX_DEPTH, tidy
 from qa.readers.zipped import MAX_INFLATED, MAX_MEMBERS
-from qa.search import search
-from qa.sections import split_sections
+from qa.text.chunking import chunk_document
+from qa.text.sections import split_sections
 
 
 @pytest.fixture

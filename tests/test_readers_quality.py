@@ -10,8 +10,8 @@ from documents import write_memo, write_page, write_report
 from fakes import DATA
 
 from qa.cli import main
-from qa.embedding import Embedder
-from qa.index import build_index
+from qa.index.build import build_index
+from qa.model.embedding import Embedder
 from qa.settings import Settings
 
 QUESTIONS = DATA / "readers_questions.jsonl"

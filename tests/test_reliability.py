@@ -9,11 +9,11 @@ import pytest
 from fakes import FakeEmbedder, fake_searcher
 
 from qa.cli import main
-from qa.corpus import read_corpus
 from qa.errors import BuildLockedError, CorpusError, QAError, QAWarning
-from qa.folder import build_lock
-from qa.index import build_index, index_status, load_index
-from qa.search import MAX_QUESTION_CHARS, Searcher
+from qa.index.build import build_index, index_status, load_index
+from qa.index.folder import build_lock
+from qa.rank.search import MAX_QUESTION_CHARS, Searcher
+from qa.readers.corpus import read_corpus
 from qa.settings import Settings
 
 
@@ -178,8 +178,8 @@ def test_a_damaged_index_is_rebuilt_by_ask(
     build(seed_corpus, index, fake_settings)
     [folder] = index.glob("build-*")
     (folder / "chunks.jsonl").write_text("garbage\n")
-    # `qa.search` names the function; the module is reached through sys.modules.
-    for module in ("qa.index", "qa.search"):
+    # `qa.rank.search` names the function; the module is reached through sys.modules.
+    for module in ("qa.index.build", "qa.rank.search"):
         monkeypatch.setattr(
             sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
         )

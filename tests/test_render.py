@@ -9,9 +9,9 @@ from fakes import settings_for
 
 from qa.cli import main
 from qa.errors import QAWarning
-from qa.passage import Passage
+from qa.rank.passage import Passage
+from qa.rank.search import search
 from qa.render import render_passages
-from qa.search import search
 from qa.web.render import results_html
 
 

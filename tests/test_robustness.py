@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, fake_searcher, refuse_to_open, settings_for
 
-from qa import chunking, index
 from qa.cli import main
 from qa.errors import IndexCorruptError, QAError, QAWarning
-from qa.folder import build_lock, current_folder
-from qa.index import build_index, index_status, load_index
-from qa.search import search as qa_search
+from qa.index import build as index
+from qa.index.build import build_index, index_status, load_index
+from qa.index.folder import build_lock, current_folder
+from qa.rank.search import search as qa_search
+from qa.text import chunking
 from qa.web.state import describe_rebuild
 
 QUESTION = '"patrols"'
@@ -311,7 +312,9 @@ def test_the_web_panel_and_rebuild_skip_an_unreadable_file(
     refuse_to_open(monkeypatch, "locked.txt")
     holder = SearcherHolder(fake_searcher(index_dir))
     assert corpus_status(settings, holder.get()).added == ("locked.txt",)
-    monkeypatch.setattr("qa.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder())
+    monkeypatch.setattr(
+        "qa.model.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder()
+    )
     rebuild = Rebuild(settings, holder)
     with pytest.warns(QAWarning, match=r"Skipped locked\.txt"):
         rebuild.start()
@@ -325,9 +328,9 @@ CLI_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
-import qa.index
+import qa.index.build
 fake = lambda name, precision="fp32": FakeEmbedder()
-qa.index.load_embedder = sys.modules["qa.search"].load_embedder = fake
+qa.index.build.load_embedder = sys.modules["qa.rank.search"].load_embedder = fake
 from qa.cli import main
 sys.exit(main(sys.argv[1:]))
 """

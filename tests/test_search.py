@@ -14,10 +14,10 @@ import pytest
 from fakes import DATA, FakeEmbedder, settings_for
 
 from qa.errors import QueryError
-from qa.evaluate import evaluate
-from qa.index import build_index
-from qa.lexical import terms
-from qa.search import Searcher, search
+from qa.eval.evaluate import evaluate
+from qa.index.build import build_index
+from qa.rank.lexical import terms
+from qa.rank.search import Searcher, search
 from qa.settings import Settings
 from qa.web.examples import EXAMPLES_FILE
 
@@ -232,19 +232,20 @@ def fake_env(
     monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
     monkeypatch.setenv("QA_CORPUS_DIR", str(seed_corpus))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
-    for module in ("qa.index", "qa.search"):
+    for module in ("qa.index.build", "qa.rank.search"):
         monkeypatch.setattr(
             sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
         )
     yield Settings.from_env()
-    sys.modules["qa.search"]._CACHE.clear()  # the package's `search` names the function
+    sys.modules["qa.rank.search"]._CACHE.clear()  # the package's `search` names the function
 
 
 def test_search_in_a_loop_keeps_its_searcher_and_still_sees_edits(
     fake_env: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Defect 3: every `qa.search()` call re-read the corpus and reloaded the index."""
-    from qa import corpus, store
+    """Defect 3: every `qa.rank.search()` call re-read the corpus and reloaded the index."""
+    from qa.index import store
+    from qa.readers import corpus
 
     search("how do partnerships protect civilians", 3)
     hashed: list[Path] = []
@@ -270,8 +271,8 @@ def test_the_library_never_prints_and_says_why_it_rebuilt_as_data(
     fake_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Defect 4: the library printed its reason to stderr, cut from its own error message."""
-    from qa.index import open_index
-    from qa.status import IndexStatus
+    from qa.index.build import open_index
+    from qa.index.status import IndexStatus
 
     seen: list[IndexStatus] = []
     searcher = Searcher.open(fake_env, rebuild=True, before_build=seen.append)
@@ -294,9 +295,9 @@ def test_closeness_and_highlights_match_a_chunk_by_chunk_reference(
     import numpy as np
     from fakes import FakeEmbedder, settings_for
 
-    from qa.highlight import choose_highlights
-    from qa.index import build_index
-    from qa.lexical import terms
+    from qa.index.build import build_index
+    from qa.rank.highlight import choose_highlights
+    from qa.rank.lexical import terms
 
     settings = settings_for(seed_corpus, tmp_path / "index")
     build_index(settings, embedder=FakeEmbedder(), progress=False)
@@ -344,7 +345,7 @@ def test_a_searcher_does_not_follow_a_build_of_another_precision(
 ) -> None:
     from fakes import FakeEmbedder, settings_for
 
-    from qa.index import build_index
+    from qa.index.build import build_index
 
     class Int8Fake(FakeEmbedder):
         precision = "int8"

@@ -22,7 +22,7 @@ import pytest
 from appserver import ask_new_session, free_port
 from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
 
-from qa.embedding import Vectors
+from qa.model.embedding import Vectors
 from qa.web.sessions import API_IDLE, PAGE_IDLE, UNREAD
 from qa.web.state import SearcherHolder
 

@@ -1,4 +1,4 @@
-"""SQuAD files as a corpus and a question set (`qa/squad.py`), passage-level gold, and the
+"""SQuAD files as a corpus and a question set (`qa/eval/squad.py`), passage-level gold, and the
 retrieval bars on the SQuAD development half with the real model."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from fakes import ROOT, fake_build, fake_searcher
 
-from qa.embedding import Embedder
 from qa.errors import QAError
-from qa.evaluate import EvalReport, ablation_rankings, evaluate
-from qa.fitted import Scorers, fitted_for
-from qa.index import build_index
-from qa.ranking import Baseline, Ranking
-from qa.search import Searcher
+from qa.eval.evaluate import EvalReport, ablation_rankings, evaluate
+from qa.eval.squad import squad_to_corpus
+from qa.index.build import build_index
+from qa.model.embedding import Embedder
+from qa.rank.fitted import Scorers, fitted_for
+from qa.rank.ranking import Baseline, Ranking
+from qa.rank.search import Searcher
 from qa.settings import DEFAULT_MODEL, Settings
-from qa.squad import squad_to_corpus
 
 SQUAD_DEV_HALF = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
 TINY = {

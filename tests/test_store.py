@@ -1,4 +1,4 @@
-"""The on-disk format of a build (`qa/store.py`): round trips, validation, damage reports."""
+"""The on-disk format of a build (`qa/index/store.py`): round trips, validation, damage reports."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder, fake_build
 
-from qa import store
 from qa.errors import IndexCorruptError
-from qa.folder import current_folder
-from qa.manifest import FileCheck, Manifest
-from qa.records import read_sections
+from qa.index import store
+from qa.index.folder import current_folder
+from qa.index.manifest import FileCheck, Manifest
+from qa.index.records import read_sections
 
 
 def manifest(**changes: object) -> Manifest:

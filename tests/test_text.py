@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from qa.text import sentence_spans
+from qa.text.sentences import sentence_spans
 
 
 def sentences(text: str) -> list[str]:

@@ -10,9 +10,9 @@ import pytest
 from fakes import FakeTokenEmbedder, settings_for
 
 from qa.errors import QAError
-from qa.index import build_index, load_index
-from qa.late import TOKEN_FILES, TokenVectors, compress, token_basis
-from qa.token_files import Rows, TokenWriter, token_staging
+from qa.index.build import build_index, load_index
+from qa.index.token_files import Rows, TokenWriter, token_staging
+from qa.rank.late import TOKEN_FILES, TokenVectors, compress, token_basis
 
 
 def tokens(count: int, seed: int) -> np.ndarray:

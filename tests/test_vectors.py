@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
-from qa.chunking import chunk_document, text_hash
-from qa.corpus import Document
-from qa.vectors import embed_all
+from qa.index.vectors import embed_all
+from qa.readers.corpus import Document
+from qa.text.chunking import chunk_document, text_hash
 
 SEPARATE = {"sentence_vectors": "separate"}
 

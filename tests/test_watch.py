@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fakes import SEED, FakeEmbedder, fake_build, fake_searcher, settings_for
 
-from qa.index import index_status
-from qa.search import Searcher
+from qa.index.build import index_status
+from qa.index.watch import CorpusWatcher, WatchEvent
+from qa.rank.search import Searcher
 from qa.settings import Settings
-from qa.watch import CorpusWatcher, WatchEvent
 
 CIVILIANS = "how do partnerships protect civilians"
 

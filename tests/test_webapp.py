@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from qa.errors import QAError, QAWarning
-from qa.highlight import Highlight
-from qa.passage import Passage
+from qa.index.status import IndexInfo, IndexStatus
+from qa.rank.highlight import Highlight
+from qa.rank.passage import Passage
 from qa.readers.base import Span
-from qa.sections import Section
 from qa.settings import Settings
-from qa.status import IndexInfo, IndexStatus
+from qa.text.sections import Section
 from qa.web.app import _results_count, make_app
 from qa.web.panel import built_label, index_html, progress_html
 from qa.web.render import (
@@ -368,7 +368,7 @@ def test_the_panel_describes_the_index_that_answers_after_a_build_elsewhere(
 
 
 def test_the_watch_line_says_when_and_what_changed() -> None:
-    from qa.watch import WatchEvent
+    from qa.index.watch import WatchEvent
     from qa.web.state import describe_watch
 
     assert "Watching corpus/" in describe_watch(None, "corpus")
@@ -410,7 +410,9 @@ def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
 
     from qa.web.app import Handlers
 
-    monkeypatch.setattr("qa.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder())
+    monkeypatch.setattr(
+        "qa.model.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder()
+    )
     index = tmp_path / "index"
     fake_build(seed_corpus, index)
     (seed_corpus / "new.md").write_text("# New\n\nFresh words about sourdough.\n")
@@ -433,7 +435,9 @@ def test_a_rebuild_that_finds_nothing_new_says_what_the_last_build_changed(
 
     from qa.web.app import Handlers
 
-    monkeypatch.setattr("qa.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder())
+    monkeypatch.setattr(
+        "qa.model.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder()
+    )
     index = tmp_path / "index"
     (seed_corpus / "old.md").write_text("# Old\n\nWords that go away.\n")
     fake_build(seed_corpus, index)
@@ -612,7 +616,7 @@ def test_the_pages_build_keeps_token_vectors_like_qa_build(tmp_path: Path) -> No
 
     from fakes import SEED, FakeTokenEmbedder, settings_for
 
-    from qa.index import build_index, load_index
+    from qa.index.build import build_index, load_index
     from qa.web.state import progress_embedder
 
     (tmp_path / "corpus").mkdir()
@@ -639,7 +643,7 @@ def test_an_index_the_page_built_without_token_vectors_is_rebuilt_with_them(
 
     from fakes import SEED, FakeTokenEmbedder, settings_for
 
-    from qa.index import build_index, open_index
+    from qa.index.build import build_index, open_index
     from qa.web.state import ProgressEmbedder
 
     (tmp_path / "corpus").mkdir()
@@ -667,7 +671,7 @@ def test_the_page_serves_the_index_of_its_own_corpus(
 
     from fakes import FakeEmbedder, fake_build, settings_for
 
-    for module in ("qa.embedding", "qa.search"):
+    for module in ("qa.model.embedding", "qa.rank.search"):
         fake_model = lambda *_: FakeEmbedder()  # noqa: E731
         monkeypatch.setattr(importlib.import_module(module), "load_embedder", fake_model)
     bees, index = tmp_path / "bees", tmp_path / "bees-index"

@@ -3,14 +3,14 @@
 Each format has a reader module here: `text` (.txt, .md), `pdf`, `html`,
 `docx`.  Every reader returns the same thing, a `Reading`: the document as
 text (Markdown headings for the formats that have structure, so that
-`qa.chunking` finds the sections without knowing the format) and, for PDF,
+`qa.text.chunking` finds the sections without knowing the format) and, for PDF,
 HTML and Word, a `Layout` mapping the lines of that text back to pages or
 paragraphs of the file.  `read` picks the reader by what the file holds, and by
 its extension when its content does not say; a file whose extension lies is
 read as what it is, with a note saying so.
 
 A file that cannot be read raises CorpusError with the reason as its message
-("it has no text layer: OCR is not supported"); `qa.corpus` turns that into a
+("it has no text layer: OCR is not supported"); `qa.readers.corpus` turns that into a
 warning naming the file.  So does any other error a reader or the library under
 it raises on a damaged file (lxml on broken XML, say): one bad file never stops a
 build.  Only an interrupt or running out of memory goes through.  Not handled:

@@ -3,7 +3,7 @@
 Text is decoded as UTF-8 (a byte-order mark is tolerated), or as UTF-16 or
 UTF-32 when it starts with their byte-order mark.  A file that is not UTF-8 is
 decoded as Windows-1252 with a note naming it; a file that looks binary (it
-holds NUL bytes) is not read.  Headings are found later, by `qa.chunking`.
+holds NUL bytes) is not read.  Headings are found later, by `qa.text.chunking`.
 """
 
 from __future__ import annotations

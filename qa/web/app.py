@@ -7,7 +7,7 @@ be tested without a browser.  The search is also the API endpoint and MCP tool
 "search", returning `Passage.to_dict()` rows.
 
 Not here: HTML (see `qa.web.render`, `qa.web.panel`), what is kept between
-requests (see `qa.web.state`), ranking (see `qa.search`), serving (see `qa.web.serve`).
+requests (see `qa.web.state`), ranking (see `qa.rank.search`), serving (see `qa.web.serve`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from qa.web.state import Rebuild, SearcherHolder, corpus_status, describe_watch,
 if TYPE_CHECKING:
     import gradio as gr
 
-    from qa.passage import Passage
-    from qa.search import Searcher
-    from qa.watch import CorpusWatcher
+    from qa.index.watch import CorpusWatcher
+    from qa.rank.passage import Passage
+    from qa.rank.search import Searcher
 
 MAX_RESULTS = 10
 SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
@@ -291,7 +291,7 @@ def _ask_row(h: Handlers) -> tuple[Any, Any, Any]:
     """The question, the documents to ask and the Search button, on one line (two on a phone)."""
     import gradio as gr
 
-    from qa.search import MAX_QUESTION_CHARS
+    from qa.rank.search import MAX_QUESTION_CHARS
 
     with gr.Row(elem_id="qa-ask"):
         question = gr.Textbox(

@@ -11,7 +11,7 @@ silently and the next search says what happened.
     >>> asked([ALL]), asked(["a.md"])
     (None, ['a.md'])
 
-Not here: searching some documents (see `qa.search`), the component (see `qa.web.app`).
+Not here: searching some documents (see `qa.rank.search`), the component (see `qa.web.app`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ starts a comment) gives the questions; without it, the examples are section
 headings of the index that answers, taken from each document in turn, so they
 are never about a document that is not there.
 
-    >>> from qa.sections import Section
+    >>> from qa.text.sections import Section
     >>> title = Section("a.md", "A", ("A",), 1, 9, "")
     >>> from_headings([title, Section("a.md", "Soil", ("A", "Soil"), 3, 9, "")])
     ['Soil']
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from qa.sections import Section
+    from qa.text.sections import Section
 
 EXAMPLES_FILE = ".qa-examples"
 COUNT = 5

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from qa.web.render import esc
 
 if TYPE_CHECKING:
-    from qa.status import IndexStatus
+    from qa.index.status import IndexStatus
 
 
 def plural(count: int, word: str) -> str:

@@ -9,7 +9,7 @@ escaped too: Gradio's HTML component runs its content through a template engine.
     >>> esc("<b>{x}</b>")
     '&lt;b&gt;&#123;x&#125;&lt;/b&gt;'
 
-Not here: the index panel (see `qa.web.panel`), searching (see `qa.search`) or
+Not here: the index panel (see `qa.web.panel`), searching (see `qa.rank.search`) or
 wiring components (see `qa.web.app`).
 """
 
@@ -20,14 +20,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from qa.highlight import segments
-from qa.lexical import quoted_phrases
+from qa.rank.highlight import segments
+from qa.rank.lexical import quoted_phrases
 from qa.readers.base import Span
-from qa.text import harmless
+from qa.text.sentences import harmless
 
 if TYPE_CHECKING:
-    from qa.passage import Passage
-    from qa.sections import Section
+    from qa.rank.passage import Passage
+    from qa.text.sections import Section
 
 NO_MATCH = "The documents don't seem to answer this — the closest passages are below."
 STRONG = 0.7  # a confident best passage this sure reads "Answer"; below it, "Possible answer"
@@ -46,7 +46,7 @@ def esc(text: str) -> str:
 
 def esc_name(text: str) -> str:
     r"""A file name, heading or citation for the page: on one line, its control characters
-    written out (`qa.text.harmless`), then escaped.
+    written out (`qa.text.sentences.harmless`), then escaped.
 
     >>> esc_name("a\n<b>\u202e.txt")
     'a\\x0a&lt;b&gt;\\u202e.txt'

@@ -26,9 +26,9 @@ from qa.web.state import SearcherHolder, describe_rebuild, progress_embedder
 if TYPE_CHECKING:
     import gradio as gr
 
-    from qa.search import Searcher
-    from qa.status import IndexInfo, IndexStatus
-    from qa.watch import CorpusWatcher, WatchEvent
+    from qa.index.status import IndexInfo, IndexStatus
+    from qa.index.watch import CorpusWatcher, WatchEvent
+    from qa.rank.search import Searcher
 
 PREPARING = "qa: preparing the model once (about 20 s)…"
 
@@ -39,8 +39,8 @@ def _say(line: str) -> None:
 
 def preparing_note(settings: Settings) -> str:
     """`PREPARING` when the model still has to be exported (the first run), else ""."""
-    from qa.embedding import local_folder
-    from qa.onnx_export import is_exported
+    from qa.model.embedding import local_folder
+    from qa.model.onnx_export import is_exported
 
     try:
         return "" if is_exported(settings.model, local_folder(settings.model)) else PREPARING
@@ -75,9 +75,9 @@ def _say_rebuilding(status: IndexStatus) -> None:
 
 def _open(settings: Settings) -> Searcher:
     """The Searcher, after a build when the index is missing or stale, with progress on stderr."""
-    from qa.embedding import load_embedder
-    from qa.index import load_index, open_index
-    from qa.search import Searcher
+    from qa.index.build import load_index, open_index
+    from qa.model.embedding import load_embedder
+    from qa.rank.search import Searcher
 
     embedder = load_embedder(settings.model, settings.precision)
     opened = open_index(
@@ -93,7 +93,7 @@ def _open(settings: Settings) -> Searcher:
 
 def load_holder(settings: Settings) -> SearcherHolder:
     """The Searcher to start with; read-only never writes the index, it reports what is wrong."""
-    from qa.search import Searcher
+    from qa.rank.search import Searcher
 
     if not settings.read_only:
         return SearcherHolder(_open(settings))
@@ -122,8 +122,8 @@ def serve(
 
     Given only an index, the page shows and watches the corpus that index was built from.
     """
-    from qa.folder import own_corpus
-    from qa.watch import CorpusWatcher
+    from qa.index.folder import own_corpus
+    from qa.index.watch import CorpusWatcher
 
     settings = own_corpus(settings)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -5,7 +5,7 @@ the build live on disk (`Searcher.latest`), so a build made by a `Rebuild`, by
 the corpus watcher or by another process is served as soon as it is swapped
 in, and the panel describes the index that answers.  A `Rebuild` builds in a
 background thread while searches keep being answered from the old index.  One
-rebuild runs at a time per process (and `qa.folder` locks the index folder
+rebuild runs at a time per process (and `qa.index.folder` locks the index folder
 across processes).
 
 Not here: HTML (see `qa.web.render`) or Gradio (see `qa.web.app`).
@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.embedding import SpanEmbedder, TokenEmbedder
 from qa.errors import QAError
+from qa.model.embedding import SpanEmbedder, TokenEmbedder
 
 if TYPE_CHECKING:
-    from qa.embedding import Embedder, Vectors
-    from qa.manifest import Manifest
-    from qa.search import Searcher
+    from qa.index.manifest import Manifest
+    from qa.index.status import IndexInfo, IndexStatus
+    from qa.index.watch import WatchEvent
+    from qa.model.embedding import Embedder, Vectors
+    from qa.rank.search import Searcher
     from qa.settings import Settings
-    from qa.status import IndexInfo, IndexStatus
-    from qa.watch import WatchEvent
 
 
 class SearcherHolder:
@@ -69,7 +69,7 @@ NO_DOCUMENTS = "none: add .txt, .md, .pdf, .html or .docx files to the corpus fo
 
 def index_facts(searcher: Searcher) -> dict[str, str]:
     """What the index panel lists about the index in memory: size, model, when it changed."""
-    from qa.status import change_phrases
+    from qa.index.status import change_phrases
     from qa.web.panel import built_label
 
     manifest = searcher.index.manifest
@@ -86,7 +86,7 @@ def index_facts(searcher: Searcher) -> dict[str, str]:
 
 def corpus_status(settings: Settings, searcher: Searcher) -> IndexStatus:
     """How the corpus differs from the index that answers questions (the one in memory)."""
-    from qa.index import compare, document_hashes
+    from qa.index.build import compare, document_hashes
 
     return compare(searcher.index.manifest, settings, document_hashes(settings))
 
@@ -110,7 +110,7 @@ class ProgressEmbedder:
     ) -> tuple[Vectors, Vectors]:
         """The inner model's vectors of `texts` and their spans, 32 texts at a time; each
         text's token vectors (by its number in `texts`) go to `tokens` when given (only a
-        `TokenEmbedder` is given one, `qa.vectors`)."""
+        `TokenEmbedder` is given one, `qa.index.vectors`)."""
         if not isinstance(self.inner, SpanEmbedder):
             pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
             return self.encode(texts), self.encode(pieces)
@@ -220,8 +220,8 @@ class Rebuild:
             self._step("No passage changed: nothing to embed…")
 
     def _run(self) -> None:
-        from qa.embedding import load_embedder
-        from qa.index import build_index
+        from qa.index.build import build_index
+        from qa.model.embedding import load_embedder
 
         try:
             before = self.holder.get().index.manifest
@@ -249,7 +249,7 @@ def describe_rebuild(info: IndexInfo, before: Manifest | None = None) -> str:
     it says what that build itself changed and when, since that is what the reader
     last saw happen.
     """
-    from qa.status import change_phrases
+    from qa.index.status import change_phrases
     from qa.web.panel import built_label, plural
 
     changes = [change[0].upper() + change[1:] for change in info.file_changes()]
@@ -274,7 +274,7 @@ def describe_watch(event: WatchEvent | None, folder: str) -> str:
     """The watcher's line under the index panel: what it last did, or that it is watching."""
     if event is None:
         return f"Watching {folder}/: the index is rebuilt a moment after documents change."
-    from qa.watch import retrying
+    from qa.index.watch import retrying
     from qa.web.panel import built_label
 
     when = built_label(event.at)
