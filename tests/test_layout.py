@@ -114,17 +114,31 @@ def test_tests_and_benchmarks_never_import_each_other() -> None:
     assert "fakes" in local_imports(tests) and "corpora" in local_imports(benchmarks)
 
 
+def files_table(page: Path) -> set[str]:
+    """The names in the first column of a Markdown page's "Files" section, up to the next
+    section: `| `qa/cli.py` | the `qa` command |` names `qa/cli.py`."""
+    text = page.read_text(encoding="utf-8")
+    section = text[text.index("\n## Files\n") + 1 :]
+    section = section[: section.find("\n## ")] if "\n## " in section else section
+    return set(re.findall(r"^\| `([^`]+)` \|", section, re.MULTILINE))
+
+
+def package_modules() -> list[str]:
+    return sorted(p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py"))
+
+
 def test_the_readme_files_table_names_every_module() -> None:
     """A newcomer finds each module's job in the README's "Files" table: a row of its own,
-    or its folder's (a package's `__init__.py` goes with the modules beside it)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("## Files") :]
-    named = set(re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE))
+    or its folder's (a package's `__init__.py` goes with the modules beside it); and in
+    docs/architecture.md's, where every module has a row of its own, `__init__.py` included."""
+    named = files_table(ROOT / "README.md")
 
     def found(module: str) -> bool:
         folder = module.rsplit("/", 1)[0] + "/"
         beside = module.endswith("/__init__.py") and any(n.startswith(folder) for n in named)
         return module in named or folder in named or beside
 
-    modules = sorted(p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py"))
-    assert len(named) > 10 and [m for m in modules if not found(m)] == []
+    modules = package_modules()
+    assert len(named) > 10 and [m for m in modules if not found(m)] == [], "README.md"
+    own_rows = files_table(ROOT / "docs" / "architecture.md")
+    assert [m for m in modules if m not in own_rows] == [], "docs/architecture.md"
