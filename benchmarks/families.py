@@ -122,6 +122,7 @@ def collect(family: Family, searcher: Searcher) -> list[Asked]:
             found = searcher.retriever.candidates(_clean_question(question.question), 10, documents)
             if found is None:
                 continue
+            found = searcher.retriever.with_late_interaction(found, np.arange(len(found.rows)))
             chunks = [searcher.chunks[row] for row in found.rows]
             right = np.array(
                 [bool(question.gold) and question.holds_answer(c.text, c.section) for c in chunks]

@@ -7,6 +7,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -391,3 +392,30 @@ def test_a_chunks_window_holds_its_neighbours_words_but_not_another_sections(
     assert window["Feed"] == pytest.approx(2 / 3, abs=1e-3)  # dome before, pancake after
     assert window["Stir"] == pytest.approx(1 / 3, abs=1e-3)  # pancake; the next is elsewhere
     assert window["A"] == 0.0  # its neighbour above is of another section
+
+
+def test_late_interaction_for_the_best_few_ranks_as_late_interaction_for_all(
+    seed_searcher: Searcher,
+) -> None:
+    """Late interaction is weighed for the best `late_depth` candidates only (the costliest
+    evidence of a query): every seed question gets the first passage and score of weighing
+    it for every candidate, and all but a few get the same five passages and scores."""
+    everything = Searcher(
+        seed_searcher.index,
+        embedder=seed_searcher.embedder,
+        ranking=replace(seed_searcher.ranking, late_depth=10_000),
+    )
+    assert seed_searcher.ranking.late_depth <= 40
+    questions = [
+        json.loads(line)["question"]
+        for path in sorted(DATA.glob("*questions.jsonl"))
+        if "multidoc" not in path.name
+        for line in path.read_text().splitlines()
+    ]
+    differ = []
+    for question in questions:
+        few, every = seed_searcher.search(question, k=5), everything.search(question, k=5)
+        shown = [[(p.citation, round(p.score, 2)) for p in found] for found in (few, every)]
+        assert shown[0][:1] == shown[1][:1], question
+        differ += [question] if shown[0] != shown[1] else []
+    assert len(questions) > 100 and len(differ) <= 0.02 * len(questions), differ

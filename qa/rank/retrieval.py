@@ -15,7 +15,7 @@ Not here: ranking that evidence or turning it into passages (see `qa.rank.rankin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,8 @@ class Candidates:
     query: np.ndarray
     query_terms: list[str]
     query_pieces: Ids  # the word pieces of its content words (`qa.rank.pieces`)
+    # The question's token vectors, for late interaction (None when the index has none).
+    asked: Array | None = None
 
 
 class Retriever:
@@ -131,10 +133,24 @@ class Retriever:
             specific_cosine=specific_cosine,
             content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
             lead=self._lead[rows],
-            **self._late_interaction(asked, rows),
         )
         pieces = self._piece_coverage.question_pieces(plain)
-        return Candidates(candidates, evidence, query, query_terms, pieces)
+        return Candidates(candidates, evidence, query, query_terms, pieces, asked)
+
+    def with_late_interaction(self, found: Candidates, positions: np.ndarray) -> Candidates:
+        """`found` with the late-interaction evidence (`qa.rank.late`) of the candidates at
+        `positions` of `found.rows`; every other candidate takes the least of theirs (it
+        ranked below them before; a guess that keeps it there unless the rest of its
+        evidence lifts it).  As it was when the index keeps no token vectors."""
+        if found.asked is None or self._tokens is None or not len(positions):
+            return found
+        rows = np.asarray(found.rows, dtype=np.int64)[positions]
+        mean, least = self._tokens.matches(found.asked, rows)
+        late = np.full(len(found.rows), mean.min(), dtype=np.float32)
+        weakest = np.full(len(found.rows), least.min(), dtype=np.float32)
+        late[positions], weakest[positions] = mean, least
+        evidence = replace(found.evidence, late_interaction=late, weakest_match=weakest)
+        return replace(found, evidence=evidence)
 
     def window_coverage(self, query_terms: Sequence[str], rows: np.ndarray) -> Array:
         """How much of the question each chunk of `rows` and its neighbours in its section
@@ -164,13 +180,6 @@ class Retriever:
             return np.asarray(self.embedder.encode([question])[0], dtype=np.float32), None
         vectors, tokens = self.embedder.encode_tokens([question], words_only=True)
         return np.asarray(vectors[0], dtype=np.float32), tokens[0]
-
-    def _late_interaction(self, asked: Array | None, rows: np.ndarray) -> dict[str, Array]:
-        """The late-interaction evidence of `rows` (none without token vectors)."""
-        if asked is None or self._tokens is None:
-            return {}
-        mean, least = self._tokens.matches(asked, rows)
-        return {"late_interaction": mean, "weakest_match": least}
 
     def piece_coverage(self, found: Candidates, positions: Sequence[int]) -> Array:
         """The word-piece coverage of the question (`qa.rank.pieces`) by the candidates at

@@ -182,6 +182,9 @@ class Searcher:
         if found is None:
             return []
         candidates = found.rows
+        # Two stages: late interaction, the costliest evidence, for the best few only.
+        first = np.argsort(-relevance(found.evidence, self.ranking), kind="stable")
+        found = retriever.with_late_interaction(found, first[: self.ranking.late_depth])
         scores = relevance(found.evidence, self.ranking)
         unmentioned = retriever.unmentioned(question)
         answers = _Answers(retriever, question, found, self.scorers, names_known=not unmentioned)
