@@ -62,19 +62,8 @@ def test_a_second_passage_of_a_section_pays_a_penalty() -> None:
     sections = [0, 0, 0, 0, 1]
     scores = np.array([9.0, 8.5, 8.0], dtype=np.float32)
     assert choose_passages([0, 2, 4], scores, sections, 2) == [[0], [4]]
-    free = replace(FITTED, section_penalty=0, shown_penalty=0)
+    free = replace(FITTED, section_penalty=0)
     assert choose_passages([0, 2, 4], scores, sections, 2, free) == [[0], [2]]
-
-
-def test_a_section_mostly_shown_already_gives_way_a_long_one_does_not() -> None:
-    # Section 0 has 3 chunks (rows 0-2), section 1 has 40 (rows 3-42), section 2 one (row 43).
-    sections = [0] * 3 + [1] * 40 + [2]
-    sizes = [3, 40, 1]
-    scores = np.array([9.0, 7.5, 6.2], dtype=np.float32)
-    assert choose_passages([0, 2, 43], scores, sections, 2, section_sizes=sizes) == [[0], [43]]
-    assert choose_passages([3, 5, 43], scores, sections, 2, section_sizes=sizes) == [[3], [5]]
-    alone = replace(FITTED, shown_penalty=0)
-    assert choose_passages([0, 2, 43], scores, sections, 2, alone, sizes) == [[0], [2]]
 
 
 def test_a_weak_neighbour_is_not_merged() -> None:

@@ -279,6 +279,5 @@ def ablation_rankings(model: str) -> list[tuple[str, Ranking]]:
         *rows,
         ("+ lead section (qa, single chunks)", replace(qa, group=False)),
         ("+ passages, one per section first", replace(qa, section_penalty=1e6)),
-        ("+ passages, a penalty per passage of a section", replace(qa, shown_penalty=0.0)),
-        ("+ and by the share of the section shown (qa)", qa),
+        ("+ passages, a penalty per passage of a section (qa)", qa),
     ]

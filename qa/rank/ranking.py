@@ -28,11 +28,11 @@ alone should count.  The weights are data (`qa.rank.fitted`, fitted by `make fit
 per model.
 
 Passages are chosen greedily (`choose_passages`): a second passage from a section
-already shown pays a fixed penalty plus one in proportion to the share of the section
-already shown, so a long section (a Wikipedia article, a chapter) can contribute several
-passages when they are clearly the best while a short one is not shown twice over, and
-neighbouring chunks that score nearly as well are merged; a passage so merged counts the
-likelihood of each of its chunks.
+already shown pays a fixed penalty, so a section can contribute several passages when
+they are clearly the best, and neighbouring chunks that score nearly as well are merged;
+a passage so merged counts the likelihood of each of its chunks.  (A further penalty in
+proportion to the share of the section already shown changed no figure of the
+development sets, judged leave-one-family-out, and was removed: docs/retrieval.md.)
 
 Not here: the score shown to people (see `qa.rank.confidence`).
 """
@@ -64,7 +64,6 @@ FEATURES = (
     "lead section",
 )
 SECTION_PENALTY = 1.0  # in relevance units: a second passage of a section must be e¹ as likely
-SHOWN_PENALTY = 2.0  # ...plus this times the share of the section's chunks already shown
 MERGE_MARGIN = 1.5  # a neighbour within this much of its passage's best chunk joins it
 MAX_MERGED = 3  # chunks in one passage at most
 # Late interaction is weighed for this many candidates, the best by the rest of the evidence:
@@ -113,15 +112,14 @@ class Ranking:
     vectors, whose late-interaction column is zero); `baseline` ranks by one signal instead
     (BM25, the chunk cosine, or their reciprocal rank fusion); `section_penalty` is
     what each passage of a section already shown costs its other chunks (1e6: one passage
-    per section first), and `shown_penalty` what showing all of a section costs them (in
-    proportion to the share shown); `group` False returns single chunks in relevance order.
+    per section first); `group` False returns single chunks in relevance order; late
+    interaction is weighed for the best `late_depth` candidates.
     """
 
     weights: tuple[float, ...]
     weights_without_tokens: tuple[float, ...]
     baseline: Baseline | None = None
     section_penalty: float = SECTION_PENALTY
-    shown_penalty: float = SHOWN_PENALTY
     group: bool = True
     late_depth: int = LATE_DEPTH
 
@@ -222,14 +220,12 @@ def choose_passages(
     section_of: Sequence[int],
     k: int,
     ranking: Ranking | None = None,
-    section_sizes: Sequence[int] | None = None,
     mergeable: Container[int] | None = None,
 ) -> list[list[int]]:
     """Candidate chunks `rows` with relevance `scores` into at most `k` passages, best first.
 
     Each step takes the chunk with the best relevance after the ranking's `section_penalty`
-    for every passage its section already has, plus `shown_penalty` times the share of the
-    section's chunks (`section_sizes`, when given) already shown.  A chunk next to a passage
+    for every passage its section already has.  A chunk next to a passage
     of its section joins it (up to 3 chunks), as soon as the passage is chosen, when within
     `MERGE_MARGIN` of that passage's first chunk and, if given, is in `mergeable` (merging
     weak answers only makes them longer).  Passages come in the order of the value each was
@@ -239,12 +235,11 @@ def choose_passages(
     >>> sections, equal = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2], (1.0,) * len(FEATURES)
     >>> choose_passages([4, 5, 9, 1], np.array([3.0, 2.9, 1.5, 1.0]), sections, 2)
     [[4, 5], [9]]
-    >>> free = Ranking(equal, equal, section_penalty=0, shown_penalty=0)
+    >>> free = Ranking(equal, equal, section_penalty=0)
     >>> choose_passages([4, 2, 9], np.array([3.0, 2.8, 2.4]), sections, 2, free)
     [[4], [2]]
     """
     section_penalty = SECTION_PENALTY if ranking is None else ranking.section_penalty
-    shown_penalty = SHOWN_PENALTY if ranking is None else ranking.shown_penalty
     base = np.asarray(scores, dtype=np.float64)
     adjusted = base.copy()
     sections = np.array([section_of[row] for row in rows], dtype=np.int64)
@@ -252,7 +247,6 @@ def choose_passages(
     groups: list[list[int]] = []
     taken = np.zeros(len(rows), dtype=bool)
     passages: dict[int, int] = {}
-    shown: dict[int, int] = {}
     values: list[float] = []
     while len(groups) < k and not taken.all():
         i = int(np.argmax(np.where(taken, -np.inf, adjusted)))
@@ -269,11 +263,8 @@ def choose_passages(
         gain = float(np.log(np.exp(base[[i, *joining]] - base[i]).sum()))
         values.append(float(adjusted[i]) + gain)
         passages[section] = passages.get(section, 0) + 1
-        shown[section] = shown.get(section, 0) + len(group)
-        share = shown[section] / section_sizes[section] if section_sizes is not None else 0.0
         same = sections == section
-        penalty = section_penalty * passages[section] + shown_penalty * share
-        adjusted[same] = base[same] - penalty
+        adjusted[same] = base[same] - section_penalty * passages[section]
     order = np.argsort(-np.array(values), kind="stable")
     return [groups[j] for j in order]
 

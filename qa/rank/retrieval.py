@@ -83,9 +83,6 @@ class Retriever:
         self._section_vectors = _section_means(
             self.embeddings, self._section_array, len(index.sections)
         )
-        self.section_sizes = np.bincount(
-            self._section_array, minlength=len(index.sections)
-        ).tolist()
         self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks])
         section_texts = [" ".join(s.path) for s in index.sections]
         for chunk, section in zip(self.chunks, self.section_of, strict=True):

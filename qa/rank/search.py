@@ -200,7 +200,6 @@ class Searcher:
                 retriever.section_of,
                 k,
                 self.ranking,
-                section_sizes=retriever.section_sizes,
                 mergeable=answers,
             )
         score_of = answers.scores([row for group in groups for row in group])
