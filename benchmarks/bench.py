@@ -233,8 +233,8 @@ class Bench:
             )
 
     def search_loop(self, qs: list[str], searcher_p50: float) -> None:
-        """`qa.rank.search()` called in a loop: a kept Searcher and a `stat` a file, each call."""
-        from qa.rank.search import search
+        """`qa.search()` called in a loop: a kept Index and a `stat` a file, each call."""
+        from qa import search
 
         settings = self.settings(self.seed, self.qa_index)
         search(qs[0], 5, settings=settings)

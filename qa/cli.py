@@ -20,6 +20,7 @@ from qa.errors import QAError
 from qa.settings import Settings
 
 if TYPE_CHECKING:
+    from qa.index.owner import Index
     from qa.index.status import IndexInfo, IndexStatus
 
 EXAMPLES = """examples:
@@ -177,12 +178,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _build(args: argparse.Namespace) -> None:
-    from qa.index.build import build_index
+    from qa.index.owner import Index
 
-    settings = _settings(args)
-    _print_build(build_index(settings), settings)
+    index = Index.open(_settings(args))
+    _print_build(index.build(progress=True), index.settings)
     if args.watch:
-        _watch(settings)
+        _watch(index)
 
 
 def _print_build(info: IndexInfo, settings: Settings) -> None:
@@ -200,20 +201,20 @@ def _print_build(info: IndexInfo, settings: Settings) -> None:
         print(f'qa: left out "See also" link lines: {lines}', file=sys.stderr, flush=True)
 
 
-def _watch(settings: Settings) -> None:
+def _watch(index: Index) -> None:
     """Rebuild after every settled change of the corpus, printing each, until Ctrl-C."""
     import threading
 
-    from qa.index.watch import CorpusWatcher, WatchEvent, retrying
+    from qa.index.watch import WatchEvent, retrying
 
     def report(event: WatchEvent) -> None:
         if event.info is not None:
-            _print_build(event.info, settings)
+            _print_build(event.info, index.settings)
         else:
             print(f"qa: {event.error}{retrying(event)}", file=sys.stderr, flush=True)
 
-    watcher = CorpusWatcher(settings, on_event=report)  # with the index's own corpus
-    print(f"Watching {watcher.settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
+    watcher = index.watch(on_event=report)
+    print(f"Watching {index.settings.corpus_dir}/ for changes (Ctrl-C stops)…", flush=True)
     try:  # entered before the thread starts: a Ctrl-C at any moment after stops it
         watcher.start()
         threading.Event().wait()
@@ -222,10 +223,13 @@ def _watch(settings: Settings) -> None:
 
 
 def _ask(args: argparse.Namespace) -> None:
-    from qa.rank.search import Searcher
+    from qa.index.owner import Index
 
-    searcher = Searcher.open(_settings(args), rebuild=True, before_build=_say_rebuilding)
-    passages = searcher.search(args.question, args.k, documents=args.documents)
+    index = Index.open(_settings(args))
+    opened = index.refresh(before_build=_say_rebuilding)
+    if opened.not_rebuilt:
+        print(f"qa: warning: {opened.as_is()}", file=sys.stderr, flush=True)
+    passages = index.searcher().search(args.question, args.k, documents=args.documents)
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
         return
@@ -240,18 +244,24 @@ def _say_rebuilding(status: IndexStatus) -> None:
 
 def _eval(args: argparse.Namespace) -> None:
     from qa.eval.evaluate import ablation_rankings, evaluate
+    from qa.index.owner import Index
     from qa.rank.ranking import Ranking
     from qa.rank.search import Searcher
 
-    settings = _squad(args) if args.squad else _qasper(args) if args.qasper else _settings(args)
+    if args.squad:
+        index = _squad(args)
+    elif args.qasper:
+        index = _qasper(args)
+    else:
+        index = Index.open(_settings(args))
     if not args.questions:
         raise QAError("Name a question file (JSON lines), or pass --squad FILE or --qasper DIR")
     variants: list[tuple[str, Ranking | None]] = [("qa", None)]
     if args.ablation:
-        variants = list(ablation_rankings(settings.model))
+        variants = list(ablation_rankings(index.settings.model))
     results: dict[str, dict[str, object]] = {}
     for name, ranking in variants:
-        searcher = Searcher.open(settings, ranking=ranking)
+        searcher = index.searcher() if ranking is None else Searcher(index.load(), ranking=ranking)
         results[name] = {str(p): evaluate(p, searcher, args.k) for p in args.questions}
     if args.json:
         payload = {n: {p: r.to_dict() for p, r in rs.items()} for n, rs in results.items()}  # type: ignore[attr-defined]
@@ -263,8 +273,8 @@ def _eval(args: argparse.Namespace) -> None:
             print(f"{path}\n{report.describe()}\n")  # type: ignore[attr-defined]
 
 
-def _squad(args: argparse.Namespace) -> Settings:
-    """Settings for the corpus and index made from `args.squad`; its questions join the list."""
+def _squad(args: argparse.Namespace) -> Index:
+    """The index made of `args.squad`, built now; its questions join the list."""
     from qa.eval.squad import squad_to_corpus
 
     if args.sample is not None and args.sample < 1:
@@ -274,8 +284,8 @@ def _squad(args: argparse.Namespace) -> Settings:
     return _indexed(args, corpus, questions, workdir)
 
 
-def _qasper(args: argparse.Namespace) -> Settings:
-    """Settings for an index of `args.qasper`'s papers; its questions join the list."""
+def _qasper(args: argparse.Namespace) -> Index:
+    """An index of `args.qasper`'s papers, built now; its questions join the list."""
     from qa.eval.qasper import qasper_questions
 
     workdir = args.workdir or Path(".qa-eval") / args.qasper.resolve().name
@@ -283,15 +293,16 @@ def _qasper(args: argparse.Namespace) -> Settings:
     return _indexed(args, corpus, questions, workdir)
 
 
-def _indexed(args: argparse.Namespace, corpus: Path, questions: Path, workdir: Path) -> Settings:
-    """Settings for `corpus` indexed in `workdir/index`, built now; `questions` join the list."""
-    from qa.index.build import build_index
+def _indexed(args: argparse.Namespace, corpus: Path, questions: Path, workdir: Path) -> Index:
+    """`corpus` indexed in `workdir/index`, built now; `questions` join the list."""
+    from qa.index.owner import Index
 
     settings = _settings(args).with_overrides(corpus_dir=corpus, index_dir=workdir / "index")
     print(f"qa: indexing {corpus}/ (only what changed is embedded)…", file=sys.stderr, flush=True)
-    build_index(settings)
+    index = Index.open(settings)
+    index.build(progress=True)
     args.questions = [*args.questions, questions]
-    return settings
+    return index
 
 
 def _ablation_table(results: dict[str, dict[str, object]]) -> str:

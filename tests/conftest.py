@@ -57,7 +57,7 @@ def fake() -> FakeEmbedder:
 @pytest.fixture
 def fake_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """`qa` on the command line, with the fake model, printing warnings as it does for users."""
-    for module in ("qa.index.build", "qa.rank.search"):
+    for module in ("qa.model.embedding", "qa.rank.search"):
         monkeypatch.setattr(importlib.import_module(module), "load_embedder", _fake_model)
     monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
     with warnings.catch_warnings():
@@ -92,12 +92,12 @@ def real_embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """The seed document indexed with the real model (built once per session)."""
-    from qa.index.build import build_index
+    from qa.index.owner import Index
 
     root = tmp_path_factory.mktemp("seed")
     shutil.copytree(ROOT / "corpus", root / "corpus")
     settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(settings, embedder=real_embedder, progress=False)
+    Index.open(settings, embedder=real_embedder).build()
     return root / "index"
 
 

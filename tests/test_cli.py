@@ -212,10 +212,8 @@ WATCH_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
-import qa.index.build, qa.index.watch
-qa.index.build.load_embedder = qa.index.watch.load_embedder = (
-    lambda name, precision="fp32": FakeEmbedder()
-)
+import qa.model.embedding
+qa.model.embedding.load_embedder = lambda name, precision="fp32": FakeEmbedder()
 from qa.cli import main
 sys.exit(main(["build", "--watch", "--corpus", sys.argv[1], "--index", sys.argv[2]]))
 """

@@ -10,7 +10,8 @@ import pytest
 from fakes import FakeTokenEmbedder, settings_for
 
 from qa.errors import IndexCorruptError
-from qa.index.build import build_index, current_folder
+from qa.index.build import build_index
+from qa.index.folder import current_folder
 from qa.index.store import read_build
 from qa.rank.late import TokenVectors, compress, token_basis
 from qa.rank.search import Searcher

@@ -28,11 +28,11 @@ from documents import (
 )
 from fakes import DATA, FakeEmbedder, fake_build, fake_searcher, settings_for
 
+from qa import search
 from qa.cli import main
 from qa.errors import CorpusError, QAWarning
 from qa.index import store
 from qa.index.folder import current_folder, swap
-from qa.rank.search import search
 from qa.readers import html, read
 from qa.readers.corpus import read_corpus
 from qa.readers.markup import MAX_DEPTH, tidy

@@ -179,7 +179,7 @@ def test_a_damaged_index_is_rebuilt_by_ask(
     [folder] = index.glob("build-*")
     (folder / "chunks.jsonl").write_text("garbage\n")
     # `qa.rank.search` names the function; the module is reached through sys.modules.
-    for module in ("qa.index.build", "qa.rank.search"):
+    for module in ("qa.model.embedding", "qa.rank.search"):
         monkeypatch.setattr(
             sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
         )
@@ -206,7 +206,8 @@ def test_a_build_reports_the_documents_it_skipped_or_guessed(
     assert any("old.txt is not valid UTF-8" in note for note in info.warnings)
     # The skipped file was seen: the index is not stale for it, so nothing rebuilds again.
     assert index_status(
-        fake_settings.with_overrides(corpus_dir=seed_corpus, index_dir=tmp_path / "index")
+        fake_settings.with_overrides(corpus_dir=seed_corpus, index_dir=tmp_path / "index"),
+        embedder=FakeEmbedder(),
     ).fresh
 
 

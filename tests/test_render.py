@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fakes import settings_for
 
+from qa import search
 from qa.cli import main
 from qa.errors import QAWarning
 from qa.rank.passage import Passage
-from qa.rank.search import search
 from qa.render import render_passages
 from qa.web.render import results_html
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, fake_searcher, refuse_to_open, settings_for
 
+from qa import search as qa_search
 from qa.cli import main
 from qa.errors import IndexCorruptError, QAError, QAWarning
-from qa.index import build as index
+from qa.index import builder
 from qa.index.build import build_index, index_status, load_index
 from qa.index.folder import build_lock, current_folder
-from qa.rank.search import search as qa_search
 from qa.text import chunking
 from qa.web.state import describe_rebuild
 
@@ -47,7 +47,7 @@ def test_an_unchanged_file_is_not_chunked_again(seed_corpus: Path, tmp_path: Pat
     real = chunking.chunk_document
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            index, "chunk_document", lambda doc, *a: chunked.append(doc.path) or real(doc, *a)
+            builder, "chunk_document", lambda doc, *a: chunked.append(doc.path) or real(doc, *a)
         )
         info = build(seed_corpus, tmp_path / "index")
     assert chunked == ["b.txt"] and info.changed == ("b.txt",)
@@ -303,34 +303,32 @@ def test_eval_on_a_file_it_cannot_read_is_one_line(
 def test_the_web_panel_and_rebuild_skip_an_unreadable_file(
     seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_cli: None
 ) -> None:
-    from qa.web.state import Rebuild, SearcherHolder, corpus_status
+    from qa.index.owner import Index
+    from qa.web.state import Rebuild
 
     index_dir = tmp_path / "index"
     settings = settings_for(seed_corpus, index_dir)
     build(seed_corpus, index_dir)
     (seed_corpus / "locked.txt").write_text("Locked\n\nSecret words.\n")
     refuse_to_open(monkeypatch, "locked.txt")
-    holder = SearcherHolder(fake_searcher(index_dir))
-    assert corpus_status(settings, holder.get()).added == ("locked.txt",)
-    monkeypatch.setattr(
-        "qa.model.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder()
-    )
-    rebuild = Rebuild(settings, holder)
+    index = Index.open(settings, embedder=FakeEmbedder())
+    assert index.status().added == ("locked.txt",)
+    rebuild = Rebuild(index)
     with pytest.warns(QAWarning, match=r"Skipped locked\.txt"):
         rebuild.start()
         assert rebuild.wait(120)
     assert rebuild.error == ""
     assert "Warning: Skipped locked.txt: cannot read it (Permission denied)" in rebuild.summary
-    assert corpus_status(settings, holder.get()).fresh
+    assert index.status().fresh
 
 
 CLI_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
-import qa.index.build
+import qa.model.embedding
 fake = lambda name, precision="fp32": FakeEmbedder()
-qa.index.build.load_embedder = sys.modules["qa.rank.search"].load_embedder = fake
+qa.model.embedding.load_embedder = sys.modules["qa.rank.search"].load_embedder = fake
 from qa.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from fakes import DATA, FakeEmbedder, settings_for
 
+from qa import search
 from qa.errors import QueryError
 from qa.eval.evaluate import evaluate
 from qa.index.build import build_index
 from qa.rank.lexical import terms
-from qa.rank.search import Searcher, search
+from qa.rank.search import Searcher
 from qa.settings import Settings
 from qa.web.examples import EXAMPLES_FILE
 
@@ -233,18 +234,18 @@ def fake_env(
     monkeypatch.setenv("QA_MODEL", FakeEmbedder.name)
     monkeypatch.setenv("QA_CORPUS_DIR", str(seed_corpus))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
-    for module in ("qa.index.build", "qa.rank.search"):
+    for module in ("qa.model.embedding", "qa.rank.search"):
         monkeypatch.setattr(
             sys.modules[module], "load_embedder", lambda name, precision="fp32": FakeEmbedder()
         )
     yield Settings.from_env()
-    sys.modules["qa.rank.search"]._CACHE.clear()  # the package's `search` names the function
+    sys.modules["qa.index.owner"]._OPENED.clear()  # the package's `search` keeps its indexes
 
 
 def test_search_in_a_loop_keeps_its_searcher_and_still_sees_edits(
     fake_env: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Defect 3: every `qa.rank.search()` call re-read the corpus and reloaded the index."""
+    """Defect 3: every `qa.search()` call re-read the corpus and reloaded the index."""
     from qa.index import store
     from qa.readers import corpus
 
@@ -273,10 +274,13 @@ def test_the_library_never_prints_and_says_why_it_rebuilt_as_data(
 ) -> None:
     """Defect 4: the library printed its reason to stderr, cut from its own error message."""
     from qa.index.build import open_index
+    from qa.index.owner import Index
     from qa.index.status import IndexStatus
 
     seen: list[IndexStatus] = []
-    searcher = Searcher.open(fake_env, rebuild=True, before_build=seen.append)
+    index = Index.open(fake_env)
+    index.refresh(before_build=seen.append)
+    searcher = index.searcher()
     assert [s.state for s in seen] == ["missing"]
     [folder] = fake_env.index_dir.glob("build-*")
     (folder / "sections.jsonl").write_text("[]\n")

@@ -20,11 +20,11 @@ from urllib.parse import urlparse
 
 import pytest
 from appserver import ask_new_session, free_port
-from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
+from fakes import FakeEmbedder, fake_build, settings_for
 
+from qa.index.owner import Index
 from qa.model.embedding import Vectors
 from qa.web.sessions import API_IDLE, PAGE_IDLE, UNREAD
-from qa.web.state import SearcherHolder
 
 QUESTION = "how do partnerships protect civilians"
 # Gradio's monitoring summary goes through pandas after each event: not this project's warnings.
@@ -78,9 +78,8 @@ def served(seed_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve
     index = seed_corpus.parent / "index"
     fake_build(seed_corpus, index)
     embedder = GatedEmbedder()
-    holder = SearcherHolder(fake_searcher(index, embedder))
     port = free_port()
-    page = start(settings_for(seed_corpus, index), holder, port=port)
+    page = start(Index.open(settings_for(seed_corpus, index), embedder=embedder), port=port)
     try:
         yield Served(page, f"http://127.0.0.1:{port}/", embedder)
     finally:

@@ -7,11 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import SEED, FakeEmbedder, fake_build, fake_searcher, settings_for
 
-from qa.index.build import index_status
+from qa.index.owner import Index
 from qa.index.watch import CorpusWatcher, WatchEvent
 from qa.rank.search import Searcher
 from qa.settings import Settings
@@ -23,12 +24,17 @@ def caught_up(watcher: CorpusWatcher, settings: Settings, seconds: float = 60) -
     """Wait until the watcher is idle and the index matches the corpus (fails after `seconds`)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if watcher.wait_until_idle(1) and index_status(settings).fresh:
+        if watcher.wait_until_idle(1) and watcher.index.status().fresh:
             time.sleep(1)  # a change still settling would make it busy again
-            if watcher.wait_until_idle(0) and index_status(settings).fresh:
+            if watcher.wait_until_idle(0) and watcher.index.status().fresh:
                 return
         time.sleep(0.1)
-    raise AssertionError(f"the index did not catch up: {index_status(settings).describe()}")
+    raise AssertionError(f"the index did not catch up: {watcher.index.status().describe()}")
+
+
+def watcher_of(settings: Settings, embedder: FakeEmbedder, **options: Any) -> CorpusWatcher:
+    """The watcher of the index of `settings`, with the fake `embedder` (not started)."""
+    return Index.open(settings, embedder=embedder).watch(**options)
 
 
 @pytest.fixture
@@ -36,9 +42,7 @@ def watched(seed_corpus: Path, tmp_path: Path) -> Iterator[tuple[Settings, Corpu
     settings = settings_for(seed_corpus, tmp_path / "index")
     fake_build(seed_corpus, settings.index_dir)
     events: list[WatchEvent] = []
-    watcher = CorpusWatcher(
-        settings, embedder=FakeEmbedder(), on_event=events.append, settle_ms=200
-    ).start()
+    watcher = watcher_of(settings, FakeEmbedder(), on_event=events.append, settle_ms=200).start()
     caught_up(watcher, settings)
     yield settings, watcher
     watcher.stop()
@@ -152,7 +156,7 @@ def test_a_file_deleted_during_a_build_is_left_out_of_the_final_index(
             return super().encode(texts)
 
     events: list[WatchEvent] = []
-    watcher = CorpusWatcher(settings, embedder=Slow(), on_event=events.append, settle_ms=200)
+    watcher = watcher_of(settings, Slow(), on_event=events.append, settle_ms=200)
     try:
         caught_up(watcher.start(), settings)
     finally:
@@ -178,7 +182,7 @@ def test_a_change_made_just_before_watching_begins_is_built(
         return real_watch(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(watchfiles, "watch", late_watch)
-    watcher = CorpusWatcher(settings, embedder=FakeEmbedder(), settle_ms=200).start()
+    watcher = watcher_of(settings, FakeEmbedder(), settle_ms=200).start()
     try:
         caught_up(watcher, settings, seconds=30)
     finally:
@@ -225,8 +229,8 @@ def test_a_rebuild_that_fails_on_a_full_disk_is_tried_again(
 
     monkeypatch.setattr(faiss, "write_index", write_index)
     events: list[WatchEvent] = []
-    watcher = CorpusWatcher(
-        settings, embedder=FakeEmbedder(), on_event=events.append, settle_ms=200, retry_seconds=0.5
+    watcher = watcher_of(
+        settings, FakeEmbedder(), on_event=events.append, settle_ms=200, retry_seconds=0.5
     )
     (seed_corpus / "depot.md").write_text("# Depot\n\nSeventeen zebras guard the depot.\n")
     try:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from qa.errors import QAError, QAWarning
+from qa.index.owner import Index
 from qa.index.status import IndexInfo, IndexStatus
 from qa.rank.highlight import Highlight
 from qa.rank.passage import Passage
@@ -29,8 +30,18 @@ from qa.web.render import (
     section_html,
     share_link,
 )
-from qa.web.serve import load_holder
-from qa.web.state import SearcherHolder, describe_rebuild
+from qa.web.serve import prepare
+from qa.web.state import describe_rebuild
+
+
+def handlers_over(corpus: Path, index: Path) -> Any:
+    """The page's handlers over the index of `corpus` in `index`, with the fake model."""
+    from fakes import FakeEmbedder, settings_for
+
+    from qa.web.app import Handlers
+
+    return Handlers(Index.open(settings_for(corpus, index), embedder=FakeEmbedder()))
+
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(2)"> ${alert(3)} {{this}}'
 
@@ -294,68 +305,56 @@ def test_progress_shows_a_bar() -> None:
     assert "qa-busy" in progress_html("Loading", None)
 
 
-def test_holder_without_index_explains_why() -> None:
-    holder = SearcherHolder(None, "No index in index/: run `qa build`")
-    with pytest.raises(QAError, match="qa build"):
-        holder.get()
-
-
 def test_read_only_page_without_index_has_no_rebuild_and_keeps_the_api(tmp_path: Path) -> None:
+    from qa.web.app import Handlers
+
     settings = Settings(
         corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", read_only=True
     )
-    holder = load_holder(settings)  # must not build: read-only never writes
-    with pytest.raises(QAError, match="read-only"):
-        holder.get()
+    index = Index.open(settings)
+    prepare(index)  # must not build: read-only never writes
+    with pytest.raises(QAError, match=r"No index in .*run `qa build` \(this page is read-only\)"):
+        Handlers(index).searcher()
     assert not (tmp_path / "index").exists()
-    page = make_app(settings, holder)
+    page = make_app(index)
     config = page.get_config_file()
     labels = [c.get("props", {}).get("value") for c in config["components"]]
     assert "Rebuild index" not in labels
     assert any(d.get("api_name") == "search" for d in config["dependencies"])
     assert "Rebuild index" in [
         c.get("props", {}).get("value")
-        for c in make_app(Settings(read_only=False), holder).get_config_file()["components"]
+        for c in make_app(Index.open(replace(settings, read_only=False))).get_config_file()[
+            "components"
+        ]
     ]
 
 
-def test_holder_without_searcher_retries_its_loader_until_the_index_exists() -> None:
-    calls: list[int] = []
+def test_a_page_without_an_index_answers_once_someone_builds_it(
+    seed_corpus: Path, tmp_path: Path
+) -> None:
+    from fakes import FakeEmbedder, fake_build, settings_for
 
-    class Ready:
-        def latest(self) -> Ready:
-            return self
-
-    ready: Any = Ready()
-
-    def loader() -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise QAError("No index in index/: run `qa build`")
-        return ready
-
-    holder = SearcherHolder(None, "No index in index/: run `qa build`", loader=loader)
-    with pytest.raises(QAError, match="qa build"):
-        holder.get()
-    assert holder.get() is ready and holder.get() is ready
-    assert len(calls) == 2  # loaded once, then kept
+    settings = settings_for(seed_corpus, tmp_path / "index", read_only=True)
+    index = Index.open(settings, embedder=FakeEmbedder())
+    with pytest.raises(QAError, match=r"No index in .*run `qa build`"):
+        index.searcher()
+    fake_build(seed_corpus, tmp_path / "index")  # `qa build`, in another process
+    searcher = index.searcher()
+    assert searcher.search('"patrols"', 1) and index.searcher() is searcher  # loaded once
 
 
 def test_the_panel_describes_the_index_that_answers_after_a_build_elsewhere(
     seed_corpus: Path, tmp_path: Path
 ) -> None:
     """Defect 1: after another process rebuilt, the page reported one index and served another."""
-    from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
-
-    from qa.web.app import Handlers
+    from fakes import fake_build
 
     (seed_corpus / "sourdough.md").write_text(
         "# Sourdough\n\nLet sourdough proof for four hours at room temperature.\n"
     )
     index = tmp_path / "index"
     fake_build(seed_corpus, index)
-    settings = settings_for(seed_corpus, index)
-    handlers = Handlers(settings, SearcherHolder(fake_searcher(index, FakeEmbedder())))
+    handlers = handlers_over(seed_corpus, index)
     assert "sourdough.md" in handlers.answer("how long should sourdough proof", 3)
     (seed_corpus / "sourdough.md").unlink()
     fake_build(seed_corpus, index)  # as `qa build` in another process does
@@ -389,15 +388,15 @@ def test_the_page_lets_go_of_an_old_build_once_a_new_one_answers(
     import gc
     import weakref
 
-    from fakes import fake_build, fake_searcher
+    from fakes import FakeEmbedder, fake_build, settings_for
 
-    index = tmp_path / "index"
-    fake_build(seed_corpus, index)
-    holder = SearcherHolder(fake_searcher(index))
-    old = weakref.ref(holder.get())
+    folder = tmp_path / "index"
+    fake_build(seed_corpus, folder)
+    index = Index.open(settings_for(seed_corpus, folder), embedder=FakeEmbedder())
+    old = weakref.ref(index.searcher())
     (seed_corpus / "new.md").write_text("# New\n\nFresh words.\n")
-    fake_build(seed_corpus, index)
-    assert holder.get().search('"fresh words"', 1)[0].doc == "new.md"
+    fake_build(seed_corpus, folder)
+    assert index.searcher().search('"fresh words"', 1)[0].doc == "new.md"
     gc.collect()
     assert old() is None
 
@@ -406,9 +405,7 @@ def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
     seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 10, defect 7: "Press Rebuild index." stayed on screen while the rebuild ran."""
-    from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
-
-    from qa.web.app import Handlers
+    from fakes import FakeEmbedder, fake_build
 
     monkeypatch.setattr(
         "qa.model.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder()
@@ -416,7 +413,7 @@ def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
     index = tmp_path / "index"
     fake_build(seed_corpus, index)
     (seed_corpus / "new.md").write_text("# New\n\nFresh words about sourdough.\n")
-    handlers = Handlers(settings_for(seed_corpus, index), SearcherHolder(fake_searcher(index)))
+    handlers = handlers_over(seed_corpus, index)
     assert "Press Rebuild index." in handlers.panel()[1]
     steps = list(handlers.rebuild())
     _, panel, _, label = steps[0]
@@ -431,9 +428,7 @@ def test_a_rebuild_that_finds_nothing_new_says_what_the_last_build_changed(
     seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 10, defect 7: "1 documents", and "No document changed" right after 2 became 1."""
-    from fakes import FakeEmbedder, fake_build, fake_searcher, settings_for
-
-    from qa.web.app import Handlers
+    from fakes import FakeEmbedder, fake_build
 
     monkeypatch.setattr(
         "qa.model.embedding.load_embedder", lambda name, precision="fp32": FakeEmbedder()
@@ -441,7 +436,7 @@ def test_a_rebuild_that_finds_nothing_new_says_what_the_last_build_changed(
     index = tmp_path / "index"
     (seed_corpus / "old.md").write_text("# Old\n\nWords that go away.\n")
     fake_build(seed_corpus, index)
-    handlers = Handlers(settings_for(seed_corpus, index), SearcherHolder(fake_searcher(index)))
+    handlers = handlers_over(seed_corpus, index)
     (seed_corpus / "old.md").unlink()
     fake_build(seed_corpus, index)  # as the watcher or `qa build` does, before the click
     summary = visible_text(list(handlers.rebuild())[-1][0])
@@ -467,9 +462,7 @@ def test_examples_come_from_the_corpus_file_else_from_its_headings(tmp_path: Pat
 
 def test_the_page_offers_examples_about_its_own_corpus(tmp_path: Path) -> None:
     """Issue 10, defect 9: the examples stayed peacekeeping questions whatever the corpus held."""
-    from fakes import fake_build, fake_searcher, settings_for
-
-    from qa.web.app import Handlers
+    from fakes import fake_build
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -477,7 +470,7 @@ def test_the_page_offers_examples_about_its_own_corpus(tmp_path: Path) -> None:
         "# Bread\n\n## Proofing\n\nLet it rise for four hours.\n\n## Baking\n\nBake it hot.\n"
     )
     fake_build(corpus, index)
-    handlers = Handlers(settings_for(corpus, index), SearcherHolder(fake_searcher(index)))
+    handlers = handlers_over(corpus, index)
     chips = handlers.on_load({})[6:]
     shown = [chip["value"] for chip in chips if chip.get("visible")]
     assert shown == ["Proofing", "Baking"]
@@ -509,14 +502,12 @@ def multidoc_handlers(tmp_path: Path) -> Any:
     """The page's handlers over the eight-document corpus, indexed with the fake model."""
     import shutil
 
-    from fakes import DATA, fake_build, fake_searcher, settings_for
-
-    from qa.web.app import Handlers
+    from fakes import DATA, fake_build
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(DATA / "multidoc", corpus)
     fake_build(corpus, index)
-    return Handlers(settings_for(corpus, index), SearcherHolder(fake_searcher(index)))
+    return handlers_over(corpus, index)
 
 
 def cited_documents(html_out: str) -> set[str]:
@@ -610,25 +601,21 @@ def test_document_names_on_the_page_are_inert() -> None:
 
 
 def test_the_pages_build_keeps_token_vectors_like_qa_build(tmp_path: Path) -> None:
-    # The page builds through a progress-reporting wrapper; without the model's token
-    # vectors its index was ranked without late interaction, and scored differently.
+    # The page builds telling its progress; when that went through a wrapper of the model,
+    # its index lacked the token vectors, and was ranked without late interaction.
     import shutil
 
     from fakes import SEED, FakeTokenEmbedder, settings_for
 
-    from qa.index.build import build_index, load_index
-    from qa.web.state import progress_embedder
+    from qa.index.build import load_index
 
     (tmp_path / "corpus").mkdir()
     shutil.copy(SEED, tmp_path / "corpus")
     seen: list[tuple[int, int]] = []
     found = {}
-    for name, embedder in (
-        ("cli", FakeTokenEmbedder()),
-        ("page", progress_embedder(FakeTokenEmbedder(), lambda n, total: seen.append((n, total)))),
-    ):
+    for name, progress in (("cli", False), ("page", lambda n, total: seen.append((n, total)))):
         settings = settings_for(tmp_path / "corpus", tmp_path / name, model=FakeTokenEmbedder.name)
-        build_index(settings, embedder=embedder, progress=False)  # type: ignore[arg-type]
+        Index.open(settings, embedder=FakeTokenEmbedder()).build(progress=progress)
         found[name] = load_index(settings)
     assert found["page"].manifest.encoder == found["cli"].manifest.encoder
     assert found["page"].tokens is not None and found["cli"].tokens is not None
@@ -644,13 +631,23 @@ def test_an_index_the_page_built_without_token_vectors_is_rebuilt_with_them(
     from fakes import SEED, FakeTokenEmbedder, settings_for
 
     from qa.index.build import build_index, open_index
-    from qa.web.state import ProgressEmbedder
+
+    class Hidden:
+        """The model with its token vectors hidden, as the page's wrapper once hid them."""
+
+        name, dimension, max_tokens = FakeTokenEmbedder.name, FakeTokenEmbedder.dimension, 256
+
+        def encode(self, texts: Any, *, progress: bool = False) -> Any:
+            return FakeTokenEmbedder().encode(texts)
+
+        def count_tokens(self, text: str) -> int:
+            return FakeTokenEmbedder().count_tokens(text)
 
     (tmp_path / "corpus").mkdir()
     shutil.copy(SEED, tmp_path / "corpus")
     settings = settings_for(tmp_path / "corpus", tmp_path / "index", model=FakeTokenEmbedder.name)
     # What the page's build made before it passed token vectors on.
-    build_index(settings, embedder=ProgressEmbedder(FakeTokenEmbedder(), lambda n, t: None))
+    build_index(settings, embedder=Hidden())  # type: ignore[arg-type]
     reasons: list[str] = []
     opened = open_index(
         settings,
@@ -671,6 +668,8 @@ def test_the_page_serves_the_index_of_its_own_corpus(
 
     from fakes import FakeEmbedder, fake_build, settings_for
 
+    from qa.web.app import Handlers
+
     for module in ("qa.model.embedding", "qa.rank.search"):
         fake_model = lambda *_: FakeEmbedder()  # noqa: E731
         monkeypatch.setattr(importlib.import_module(module), "load_embedder", fake_model)
@@ -679,15 +678,22 @@ def test_the_page_serves_the_index_of_its_own_corpus(
     (bees / "bees.md").write_text("# Bees\n\nBees make honey in their hives.\n")
     fake_build(bees, index)
     monkeypatch.chdir(seed_corpus.parent)  # where ./corpus is another corpus
+
+    def page(settings: Settings) -> Handlers:
+        """The page's handlers over its index, prepared as `qa serve` prepares it."""
+        index = Index.open(settings)
+        prepare(index)
+        return Handlers(index)
+
     for read_only in (False, True):
         alone = Settings(index_dir=index, model=FakeEmbedder.name, read_only=read_only)
-        assert list(load_holder(alone).get().index.manifest.documents) == ["bees.md"]
+        assert list(page(alone).searcher().index.manifest.documents) == ["bees.md"]
     with pytest.raises(QAError, match=f"is the index of {bees}/, not of {seed_corpus}/"):
-        load_holder(settings_for(seed_corpus, index))
+        page(settings_for(seed_corpus, index))
     read_only = settings_for(seed_corpus, index, read_only=True)
     with pytest.raises(QAError, match="is the index of"):
-        load_holder(read_only).get()
-    assert list(load_holder(Settings(index_dir=index, model="fake-hash")).get().documents) == [
+        page(read_only).searcher()
+    assert list(page(Settings(index_dir=index, model="fake-hash")).searcher().documents) == [
         "bees.md"
     ]
 
@@ -696,13 +702,11 @@ def test_a_page_over_an_emptied_corpus_says_it_has_no_documents(
     seed_corpus: Path, tmp_path: Path
 ) -> None:
     """Item 7: with every document deleted, the page kept answering from them."""
-    from fakes import fake_build, fake_searcher, settings_for
-
-    from qa.web.app import Handlers
+    from fakes import fake_build
 
     index = tmp_path / "index"
     fake_build(seed_corpus, index)
-    handlers = Handlers(settings_for(seed_corpus, index), SearcherHolder(fake_searcher(index)))
+    handlers = handlers_over(seed_corpus, index)
     (seed_corpus / "peacekeeping-partnerships.txt").unlink()
     with pytest.warns(QAWarning, match="holds no documents"):
         fake_build(seed_corpus, index)  # as the watcher or the Rebuild button does

@@ -6,7 +6,7 @@
 
 `swap` points CURRENT at a new build folder by rename, so a reader sees the old build
 or the new one, never a mix, and an interrupted or failed build leaves the previous
-one live.
+one live; `open_live` reads the live one, checked against the settings.
 
 An index belongs to the corpus it was built from (`own_corpus`): opened without a corpus
 chosen, it keeps that one; given another, it is refused, unless a build is given both
@@ -24,6 +24,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import qa.index.entries as entries
+import qa.index.store as store
 from qa.errors import (
     BuildLockedError,
     IndexCorruptError,
@@ -31,8 +33,7 @@ from qa.errors import (
     IndexMissingError,
     QAError,
 )
-from qa.index import entries, store
-from qa.index.manifest import Manifest, read_manifest
+from qa.index.manifest import Manifest, mismatches, read_manifest
 from qa.index.store import LoadedIndex
 from qa.settings import Settings
 
@@ -64,6 +65,18 @@ def current_folder(index_dir: Path) -> Path:
             detail = f"{name} is {found}, not a build folder inside {index_dir}/"
             raise IndexCorruptError(index_dir, detail)
     return index_dir / name
+
+
+def open_live(settings: Settings) -> LoadedIndex:
+    """The live build of `settings.index_dir`, read and verified; IndexMismatchError when it
+    was built with another format, model or chunking, or from another corpus than one the
+    settings choose (see `corpus_of`)."""
+    folder = current_folder(settings.index_dir)
+    manifest = read_manifest(folder)
+    differences = mismatches(manifest, corpus_of(manifest, settings))
+    if differences:
+        raise IndexMismatchError(f"{settings.index_dir}/ does not match: {'; '.join(differences)}")
+    return store.read_build(folder)
 
 
 def own_corpus(settings: Settings, *, replacing: bool = False) -> Settings:

@@ -1,9 +1,11 @@
 """`manifest.json`: how a build was made and what it holds, checked field by field.
 
 A `Manifest` records the format version, the qa version, the model and its dimension,
-the chunking and encoding settings, a SHA-256 per source file and a hash per chunk, what
-changed since the build before, and each file of the build with its size and SHA-256.
-`mismatches` says what differs from the current settings, with the fix.
+the chunking and encoding settings, how the model made the vectors (`encoder`), a SHA-256
+per source file and a hash per chunk, what changed since the build before, and each file
+of the build with its size and SHA-256.  `mismatches` says what differs from the current
+settings and `encoder_changes` what differs from the vectors the model makes now, each
+with the fix.
 
 Not here: the other files of a build (see `qa.index.store`, `qa.index.records`).
 """
@@ -65,6 +67,7 @@ class Manifest:
     changed: tuple[str, ...] = ()
     # What the settings asked for (`Settings.encoding()`), and what made the vectors
     # (`qa.model.embedding.encoder_of`): a model that cannot pool sentences embeds them separately.
+    # The second is what an index is checked against (`encoder_changes`).
     encoding: dict[str, str] = field(default_factory=dict)
     encoder: dict[str, str] = field(default_factory=dict)
     index_type: str = ""  # filled in by `write_build`
@@ -185,7 +188,9 @@ def read_manifest(folder: Path) -> Manifest:
 
 
 def mismatches(manifest: Manifest, settings: Settings) -> list[str]:
-    """What differs between how the index was built and the current settings, with the fix."""
+    """What differs between how the index was built and the current settings, with the fix:
+    its format, model or chunking, any of which makes it unusable until rebuilt.  (How the
+    model made its vectors is `encoder_changes`.)"""
     found = []
     if manifest.format_version != FORMAT_VERSION:
         found.append(
@@ -202,9 +207,29 @@ def mismatches(manifest: Manifest, settings: Settings) -> list[str]:
             f"it was chunked with {manifest.chunking} but the settings say "
             f"{settings.chunking()}: run `qa build`"
         )
-    if manifest.encoding != settings.encoding():
-        found.append(
-            f"it was encoded with {manifest.encoding} but the settings say "
-            f"{settings.encoding()}: run `qa build`"
-        )
     return found
+
+
+NO_TOKENS = "it keeps no token vectors, which the model gives: run `qa build`"
+
+
+def encoder_changes(built: dict[str, str], now: dict[str, str]) -> list[str]:
+    """How the vectors of a build (its manifest's `encoder`) differ from what the model makes
+    now (`qa.model.embedding.encoder_of`), with the fix: such an index still answers, but
+    differently from a new build, and its vectors are not reused.
+
+    >>> encoder_changes({"precision": "fp32", "token_vectors": "none"},
+    ...                 {"precision": "fp32", "token_vectors": "int8x128"})
+    ['it keeps no token vectors, which the model gives: run `qa build`']
+    >>> encoder_changes({"precision": "fp32"}, {"precision": "fp32"})
+    []
+    """
+    if built == now:
+        return []
+    if _but_tokens(built) == _but_tokens(now) and built.get("token_vectors", "none") == "none":
+        return [NO_TOKENS]  # a build made through a wrapper that hid them from it
+    return [f"its vectors were made as {built} but the model now makes {now}: run `qa build`"]
+
+
+def _but_tokens(encoder: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in encoder.items() if key != "token_vectors"}

@@ -1,8 +1,8 @@
 """What the library says about an index, as data: what a build did (`IndexInfo`), how
-the index on disk compares with the corpus (`IndexStatus`), and what `open_index` found
-and did (`OpenedIndex`).  The CLI and the web app turn these into words.
+the index on disk compares with the corpus (`IndexStatus`), and what `Index.check` and
+`Index.refresh` found and did (`OpenedIndex`).  The CLI and the web app turn these into words.
 
-Not here: finding any of it out (see `qa.index.build`).
+Not here: finding any of it out (see `qa.index.owner`).
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ class IndexStatus:
     """How an index on disk compares with the corpus and the settings: data, not a message.
 
     `state` is "missing" (no index), "damaged" (`damaged` says what), "stale"
-    (`mismatches` with the settings, or documents `added`, `removed`, `changed`)
-    or "fresh".  `building_elsewhere`: another process holds the build lock (set by
-    `open_index` when it is about to rebuild).
+    (`mismatches` with the settings or with the vectors the model makes now, or documents
+    `added`, `removed`, `changed`) or "fresh".  `building_elsewhere`: another process holds
+    the build lock (set by `Index.refresh` when it is about to rebuild).
     """
 
     index_dir: Path
@@ -110,9 +110,18 @@ class IndexStatus:
 
 @dataclass(frozen=True)
 class OpenedIndex:
-    """What `open_index` found and did: the loaded index (None if unusable) and why."""
+    """What `Index.check` or `Index.refresh` found and did: the loaded index (None if
+    unusable) and why."""
 
     index: LoadedIndex | None
     status: IndexStatus  # as found, before any rebuild
     built: IndexInfo | None = None  # what the rebuild did, when one ran
     not_rebuilt: str = ""  # why a rebuild asked for could not run: `index` is then as found
+
+    def as_is(self) -> str:
+        """Why the index answers as found: "index/ is out of date (added b.md), and it could
+        not be rebuilt (...); answering from it as it is"."""
+        return (
+            f"{self.status.describe()}, and it could not be rebuilt ({self.not_rebuilt}); "
+            "answering from it as it is"
+        )

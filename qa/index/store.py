@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+import qa.index.entries as entries
 from qa.errors import IndexCorruptError, QAError
-from qa.index import entries
 from qa.index.ann import make_vector_index
 from qa.index.manifest import MANIFEST, FileCheck, Manifest, read_manifest
 from qa.index.records import read_chunks, read_sections, write_records

@@ -1,11 +1,11 @@
 """Follow a corpus folder: rebuild the index incrementally a moment after files stop changing.
 
-`CorpusWatcher(settings).start()` watches `settings.corpus_dir` with watchfiles
-in a background thread.  Changes are debounced (a burst of saves is one
-rebuild), then the index is brought up to date with `build_index`, and again
-while the corpus keeps changing during a build.  Searchers follow the new build
-on their next question (see `Searcher.latest`), so questions are answered from
-the old index until the new one is swapped in.
+`Index.open(settings).watch().start()` (see `qa.index.owner`) watches the index's corpus
+folder with watchfiles in a background thread.  Changes are debounced (a burst of saves is
+one rebuild), then the index is brought up to date with `Index.build`, and again while the
+corpus keeps changing during a build.  Searchers follow the new build on their next question
+(see `Searcher.latest`), so questions are answered from the old index until the new one is
+swapped in.
 
 Bad moments are data, not crashes: a corpus folder that is removed is waited
 for and followed again once restored; a failed rebuild (a full disk) is reported in
@@ -14,7 +14,7 @@ after a pause that doubles with each failure (2 s, 4 s, ... up to a minute) and 
 the next change.  Nothing here prints:
 `on_event` receives each `WatchEvent` and the CLI or the web app says it.
 
-Not here: building (see `qa.index.build`) or answering (see `qa.rank.search`).
+Not here: building (see `qa.index.owner`, `qa.index.builder`) or answering (see `qa.rank.search`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from qa.errors import BuildLockedError, QAError
-from qa.index.build import build_index, index_status
-from qa.index.folder import own_corpus
 from qa.index.status import IndexInfo, IndexStatus
-from qa.model.embedding import Embedder, load_embedder
 from qa.readers import SUFFIXES
 from qa.settings import Settings
 
@@ -52,21 +50,28 @@ class WatchEvent:
     retry_seconds: float = 0.0
 
 
+class Followed(Protocol):
+    """What the watcher needs of the index it follows (`qa.index.owner.Index`)."""
+
+    settings: Settings
+
+    def status(self) -> IndexStatus: ...
+
+    def build(self) -> IndexInfo: ...
+
+
 class CorpusWatcher:
-    """Keeps the index of `settings` in step with its corpus folder, in a background thread."""
+    """Keeps `index` in step with its corpus folder, in a background thread (`Index.watch`)."""
 
     def __init__(
         self,
-        settings: Settings,
+        index: Followed,
         *,
-        embedder: Embedder | None = None,
         on_event: Callable[[WatchEvent], None] | None = None,
         settle_ms: int = SETTLE_MS,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
-        # An index keeps the corpus it was built from, unless the settings choose one.
-        self.settings = own_corpus(settings)
-        self._embedder, self.on_event = embedder, on_event
+        self.index, self.on_event = index, on_event
         self.settle_ms, self.retry_seconds = settle_ms, retry_seconds
         self.last: WatchEvent | None = None
         self.builds = 0
@@ -74,6 +79,11 @@ class CorpusWatcher:
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._thread = threading.Thread(target=self.run, name="qa-watch", daemon=True)
+
+    @property
+    def settings(self) -> Settings:
+        """The index's settings: its corpus folder is the one watched."""
+        return self.index.settings
 
     def start(self) -> CorpusWatcher:
         self._thread.start()
@@ -132,12 +142,12 @@ class CorpusWatcher:
         previous: IndexStatus | None = None
         while not self._stop.is_set():
             try:
-                status = index_status(self.settings)
+                status = self.index.status()
                 if status.fresh or _same_changes(status, previous):
                     self._failures, self._retry_at = 0, float("inf")
                     break  # e.g. a skipped binary file: another build would not change it
                 previous = status
-                info = build_index(self.settings, embedder=self._embedder_now(), progress=False)
+                info = self.index.build()
             except BuildLockedError:
                 self._stop.wait(POLL_SECONDS)  # another process builds; then look again
                 continue
@@ -157,11 +167,6 @@ class CorpusWatcher:
         self._failures += 1
         self._retry_at = time.monotonic() + pause
         self._report(WatchEvent(_now(), error=error, retry_seconds=pause))
-
-    def _embedder_now(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model, self.settings.precision)
-        return self._embedder
 
     def _report(self, event: WatchEvent) -> None:
         repeated = self.last is not None and event.error and event.error == self.last.error

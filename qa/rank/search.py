@@ -7,32 +7,23 @@ each passage a calibrated 0..1 score.  A phrase in double quotes restricts the
 answers to passages containing it.  It follows the index folder: a newer build
 swapped in on disk answers the next question.
 
-Not here: building or storing the index (see `qa.index.build`), the evidence itself (see
+Not here: building, storing or refreshing the index (see `qa.index.owner.Index`, whose
+`searcher()` is the Searcher over the live build, and `search()`), the evidence itself (see
 `qa.rank.retrieval`).
 """
 
 from __future__ import annotations
 
 import threading
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from qa.errors import (
-    CorpusError,
-    EmptyCorpusError,
-    IndexMismatchError,
-    QAError,
-    QAWarning,
-    QueryError,
-)
-from qa.index import store
-from qa.index.build import build_index, load_index, open_index
-from qa.index.folder import current_folder, own_corpus
+import qa.index.store as store
+from qa.errors import CorpusError, IndexMismatchError, QAError, QueryError
+from qa.index.folder import current_folder, open_live
 from qa.index.manifest import Manifest
-from qa.index.status import IndexStatus
 from qa.index.store import LoadedIndex
 from qa.model.embedding import Embedder, load_embedder
 from qa.rank.confidence import answer_scores, is_confident
@@ -42,7 +33,6 @@ from qa.rank.lexical import terms
 from qa.rank.passage import Passage, joined_span, never_rising
 from qa.rank.ranking import Ranking, choose_passages, relevance
 from qa.rank.retrieval import Candidates, Retriever
-from qa.readers.corpus import FileState, corpus_state
 from qa.settings import Settings
 from qa.text.chunking import line_gap
 from qa.text.sections import Section
@@ -53,7 +43,7 @@ MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only co
 class Searcher:
     """A loaded index, ready to answer questions; safe to share between threads.
 
-    It is made from a `LoadedIndex` (or opened with `Searcher.open(settings)`) and
+    It is made from a `LoadedIndex` (`qa.Index.searcher()`, or `Searcher.open(settings)`) and
     takes its model from the index's manifest.  Before each question it looks at
     the index folder's CURRENT pointer: when a newer build has been swapped in (by
     another process, the CLI or a rebuild), it loads that build and answers from
@@ -94,25 +84,14 @@ class Searcher:
         cls,
         settings: Settings | None = None,
         *,
-        rebuild: bool = False,
-        before_build: Callable[[IndexStatus], None] | None = None,
         embedder: Embedder | None = None,
         ranking: Ranking | None = None,
         scorers: Scorers | None = None,
     ) -> Searcher:
-        """A Searcher over the live index of `settings` (default: `Settings.from_env()`).
-
-        With `rebuild`, a missing, damaged, mismatched or stale index is rebuilt
-        first (see `qa.index.build.open_index`); without it, QAError naming the fix.  A
-        stale index that cannot be rebuilt now answers, with a QAWarning saying so.
-        """
-        settings = settings or Settings.from_env()
-        if not rebuild:
-            return cls(load_index(settings), embedder=embedder, ranking=ranking, scorers=scorers)
-        opened = open_index(settings, rebuild=True, embedder=embedder, before_build=before_build)
-        if opened.not_rebuilt:
-            _answer_as_is(opened.status.describe(), opened.not_rebuilt)
-        index = opened.index or load_index(settings)
+        """A Searcher over the live index of `settings` (default: `Settings.from_env()`) as
+        it is; QAError naming the fix when there is none.  (`qa.Index.open(settings)` owns
+        the index: its `refresh()` builds it when needed, its `searcher()` answers.)"""
+        index = open_live(settings or Settings.from_env())
         return cls(index, embedder=embedder, ranking=ranking, scorers=scorers)
 
     def latest(self) -> Searcher:
@@ -139,7 +118,7 @@ class Searcher:
                 )
                 self._newest = newest
             else:
-                self._skipped = folder  # another model or precision: `Searcher.open` decides
+                self._skipped = folder  # another model or precision: questions encode otherwise
         except QAError:
             self._skipped = folder
         finally:
@@ -341,67 +320,3 @@ def _clean_question(question: str) -> str:
     if not any(c.isalnum() for c in cleaned):
         raise QueryError("The question has no words: type a few words about what you want to find")
     return cleaned
-
-
-def search(
-    question: str,
-    k: int = 5,
-    *,
-    documents: Sequence[str] | None = None,
-    settings: Settings | None = None,
-) -> list[Passage]:
-    """Answer `question` from the corpus and index of `settings` (default: `Settings.from_env()`);
-    with `documents`, from those documents of it only (see `Searcher.search`).
-
-    The index is built or refreshed first when needed.  The Searcher is kept
-    between calls; each call checks the corpus cheaply (a `stat` a file, hashing
-    only files whose size or modification time changed), so calling this in a
-    loop costs about what `Searcher.search` does, and still sees edits.
-    """
-    settings = settings or Settings.from_env()
-    with _CACHE_LOCK:
-        cached = _CACHE.get(settings)
-        if cached is None:
-            own = own_corpus(settings)  # the corpus the index was built from, unless chosen
-            cached = _CACHE[settings] = _Cached(Searcher.open(own, rebuild=True), own)
-        searcher = cached.refreshed()
-    return searcher.search(question, k, documents=documents)
-
-
-@dataclass
-class _Cached:
-    """A Searcher kept by `search()`, its settings (with the index's own corpus), and the
-    corpus files as last seen."""
-
-    searcher: Searcher
-    settings: Settings
-    files: dict[str, FileState] = field(default_factory=dict)
-
-    def refreshed(self) -> Searcher:
-        """The Searcher, on an index rebuilt first if the corpus changed since its build."""
-        settings = self.settings
-        try:
-            self.files = corpus_state(settings.corpus_dir, self.files, settings.follow_links)
-        except EmptyCorpusError:
-            self.files = {}  # emptied: its index is emptied too
-        self.searcher = self.searcher.latest()  # an older build is then freed
-        hashes = {name: state.sha256 for name, state in self.files.items()}
-        if hashes != self.searcher.index.manifest.documents:
-            try:
-                build_index(settings, embedder=self.searcher.embedder, progress=False)
-            except QAError as error:
-                _answer_as_is(f"{settings.index_dir}/ is out of date", str(error))
-            self.searcher = self.searcher.latest()
-        return self.searcher
-
-
-def _answer_as_is(state: str, reason: str) -> None:
-    warnings.warn(
-        f"{state}, and it could not be rebuilt ({reason}); answering from it as it is",
-        QAWarning,
-        stacklevel=3,
-    )
-
-
-_CACHE: dict[Settings, _Cached] = {}
-_CACHE_LOCK = threading.Lock()

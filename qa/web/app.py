@@ -13,6 +13,7 @@ requests (see `qa.web.state`), ranking (see `qa.rank.search`), serving (see `qa.
 from __future__ import annotations
 
 import json
+import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,12 @@ from qa.web.documents import ALL, NORMALIZE_JS, asked, document_choices, missing
 from qa.web.examples import COUNT, example_questions
 from qa.web.panel import index_html, progress_html, status_line
 from qa.web.render import message_html, results_html
-from qa.web.state import Rebuild, SearcherHolder, corpus_status, describe_watch, index_facts
+from qa.web.state import Rebuild, describe_watch, index_facts
 
 if TYPE_CHECKING:
     import gradio as gr
 
+    from qa.index.owner import Index
     from qa.index.watch import CorpusWatcher
     from qa.rank.passage import Passage
     from qa.rank.search import Searcher
@@ -98,12 +100,20 @@ API_CHECKS = {"search": check_search}  # what the guard checks of a call, by API
 
 
 class Handlers:
-    """What the page does on each event, over one `SearcherHolder` (and the corpus watcher)."""
+    """What the page does on each event, over one `Index` (and the corpus watcher)."""
 
-    def __init__(
-        self, settings: Settings, holder: SearcherHolder, watcher: CorpusWatcher | None = None
-    ) -> None:
-        self.settings, self.holder, self.watcher = settings, holder, watcher
+    def __init__(self, index: Index, watcher: CorpusWatcher | None = None) -> None:
+        self.index, self.settings, self.watcher = index, index.settings, watcher
+        self.rebuilding = threading.Lock()  # one `Rebuild` at a time
+
+    def searcher(self) -> Searcher:
+        """The index's Searcher (`Index.searcher`); QAError saying why there is none."""
+        try:
+            return self.index.searcher()
+        except QAError as error:
+            if self.settings.read_only:
+                raise QAError(f"{error} (this page is read-only)") from error
+            raise
 
     def answer(self, question: str, k: float, documents: list[str] | None = None) -> str:
         """The answer box and its sources for `question` asked of the chosen `documents`
@@ -111,7 +121,7 @@ class Handlers:
         if not (question or "").strip():
             return message_html(QUESTION_HINT)
         try:
-            searcher = self.holder.get()
+            searcher = self.searcher()
             gone = missing(documents, searcher.documents)
             if gone:
                 return message_html(missing_message(gone), error=True)
@@ -143,7 +153,7 @@ class Handlers:
 
     def choices(self, chosen: Sequence[str] | None) -> list[tuple[str, str]]:
         try:
-            names = self.holder.get().documents
+            names = self.searcher().documents
         except QAError:
             names = []
         return document_choices(names, chosen)
@@ -151,7 +161,7 @@ class Handlers:
     def panel(self) -> tuple[str, str]:
         """The index panel's one-line label and its HTML, of the index that answers."""
         try:
-            searcher = self.holder.get()
+            searcher = self.searcher()
         except QAError as error:
             return "No index", index_html({}, None, str(error))
         note = ""
@@ -159,9 +169,9 @@ class Handlers:
             note = describe_watch(self.watcher.last, str(self.settings.corpus_dir))
         manifest = searcher.index.manifest
         counts = (len(manifest.documents), len(searcher.index.sections))
-        rebuilding = self.holder.rebuilding.locked()
+        rebuilding = self.rebuilding.locked()
         try:
-            status = corpus_status(self.settings, searcher)
+            status = self.index.status()
         except QAError as error:
             html = index_html(index_facts(searcher), None, str(error), note=note)
             return status_line(counts, manifest.built_at, None), html
@@ -175,7 +185,7 @@ class Handlers:
 
     def examples(self) -> list[str]:
         try:
-            sections = self.holder.get().index.sections
+            sections = self.searcher().index.sections
         except QAError:
             sections = []
         return example_questions(self.settings.corpus_dir, sections)
@@ -204,12 +214,12 @@ class Handlers:
         import gradio as gr
 
         # Not queued behind each other: a second click, from anyone, is told a rebuild runs.
-        if not self.holder.rebuilding.acquire(blocking=False):
+        if not self.rebuilding.acquire(blocking=False):
             busy = "A rebuild is already running: wait for it to finish."
             yield message_html(busy), gr.skip(), gr.skip(), gr.skip()
             return
         try:
-            job = Rebuild(self.settings, self.holder)
+            job = Rebuild(self.index)
             label, html = self.panel()  # says "Rebuilding now…", not "Press Rebuild index."
             starting = progress_html(*job.progress())
             yield starting, html, gr.update(interactive=False), gr.update(label=label)
@@ -217,7 +227,7 @@ class Handlers:
             while not job.wait(0.2):
                 yield progress_html(*job.progress()), gr.skip(), gr.skip(), gr.skip()
         finally:
-            self.holder.rebuilding.release()
+            self.rebuilding.release()
         label, html = self.panel()
         done = message_html(job.error or job.summary, error=bool(job.error))
         yield done, html, gr.update(interactive=True), gr.update(label=label)
@@ -231,17 +241,15 @@ class Handlers:
 
         try:
             count, names = api_count(k), api_documents(documents)
-            passages = self.holder.get().search(question, count, documents=names)
+            passages = self.searcher().search(question, count, documents=names)
         except QAError as error:
             raise gr.Error(str(error), print_exception=False) from None
         return [p.to_dict() for p in passages]
 
 
-def make_app(
-    settings: Settings, holder: SearcherHolder, watcher: CorpusWatcher | None = None
-) -> gr.Blocks:
-    """The page, over `holder` (see `qa.web.serve.load_holder`)."""
-    return _layout(settings, Handlers(settings, holder, watcher))
+def make_app(index: Index, watcher: CorpusWatcher | None = None) -> gr.Blocks:
+    """The page, over `index` (see `qa.web.serve.prepare`)."""
+    return _layout(index.settings, Handlers(index, watcher))
 
 
 def _layout(settings: Settings, h: Handlers) -> gr.Blocks:

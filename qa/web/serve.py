@@ -1,7 +1,7 @@
 """Serving the page: open the index (building it first, saying so), watch the corpus, launch.
 
-`serve()` opens the saved index (building it when missing or stale, unless
-read-only), watches the corpus unless told not to, and serves the page with
+`serve()` opens the saved index (`prepare`: brought up to date when missing or stale,
+unless read-only), watches the corpus unless told not to, and serves the page with
 `start()`, with the MCP server when asked: its HTTP routes guarded (see
 `qa.web.guard`), what each client session holds freed once it is done (see
 `qa.web.sessions`).  What it says on stderr on a first run: that the model is
@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 from qa.errors import QAError
 from qa.settings import Settings
 from qa.web.panel import plural
-from qa.web.state import SearcherHolder, describe_rebuild, progress_embedder
+from qa.web.state import describe_rebuild
 
 if TYPE_CHECKING:
     import gradio as gr
 
+    from qa.index.owner import Index
     from qa.index.status import IndexInfo, IndexStatus
     from qa.index.watch import CorpusWatcher, WatchEvent
-    from qa.rank.search import Searcher
 
 PREPARING = "qa: preparing the model once (about 20 s)…"
 
@@ -73,41 +73,16 @@ def _say_rebuilding(status: IndexStatus) -> None:
     _say(f"qa: {status.describe()}; {status.next_step()}…")
 
 
-def _open(settings: Settings) -> Searcher:
-    """The Searcher, after a build when the index is missing or stale, with progress on stderr."""
-    from qa.index.build import load_index, open_index
-    from qa.model.embedding import load_embedder
-    from qa.rank.search import Searcher
-
-    embedder = load_embedder(settings.model, settings.precision)
-    opened = open_index(
-        settings,
-        rebuild=True,
-        embedder=progress_embedder(embedder, _BuildReport()),
-        before_build=_say_rebuilding,
-    )
+def prepare(index: Index) -> None:
+    """Unless the page is read-only (it never writes the index), bring the index it serves up
+    to date, saying how on stderr, and load it.  A read-only page without a usable index
+    says why on each request, and answers once there is one."""
+    if index.settings.read_only:
+        return
+    opened = index.refresh(before_build=_say_rebuilding, progress=_BuildReport())
     if opened.built is not None:
         _say(indexed_line(opened.built))
-    return Searcher(opened.index or load_index(settings), embedder=embedder)
-
-
-def load_holder(settings: Settings) -> SearcherHolder:
-    """The Searcher to start with; read-only never writes the index, it reports what is wrong."""
-    from qa.rank.search import Searcher
-
-    if not settings.read_only:
-        return SearcherHolder(_open(settings))
-
-    def load() -> Searcher:
-        try:
-            return Searcher.open(settings)
-        except QAError as error:
-            raise QAError(f"{error} (this page is read-only)") from error
-
-    try:
-        return SearcherHolder(load())
-    except QAError as error:
-        return SearcherHolder(None, str(error), loader=load)
+    index.searcher()  # QAError now, not on the first question, when it cannot answer
 
 
 def serve(
@@ -122,22 +97,21 @@ def serve(
 
     Given only an index, the page shows and watches the corpus that index was built from.
     """
-    from qa.index.folder import own_corpus
-    from qa.index.watch import CorpusWatcher
+    from qa.index.owner import Index
 
-    settings = own_corpus(settings)
+    index = Index.open(settings)
+    index.refuse_another_corpus()  # before the model is prepared
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    note = preparing_note(settings)
+    note = preparing_note(index.settings)
     if note:
         _say(note)
-    holder = load_holder(settings)
+    prepare(index)
     # Load the model while the server starts, so the first question does not wait for it.
-    threading.Thread(target=_warm_up, args=(holder,), daemon=True).start()
+    threading.Thread(target=_warm_up, args=(index,), daemon=True).start()
     watcher: CorpusWatcher | None = None
     if watch and not settings.read_only:
-        embedder = holder.get().embedder  # one model in memory, shared with the watcher
-        watcher = CorpusWatcher(settings, embedder=embedder, on_event=_log_watch).start()
-    page = start(settings, holder, watcher, host=host, port=port, mcp=mcp)
+        watcher = index.watch(on_event=_log_watch).start()  # the index's model, shared
+    page = start(index, watcher, host=host, port=port, mcp=mcp)
     _say(
         f"qa: serving {page.local_url}" + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
     )
@@ -145,15 +119,14 @@ def serve(
 
 
 def start(
-    settings: Settings,
-    holder: SearcherHolder,
+    index: Index,
     watcher: CorpusWatcher | None = None,
     *,
     host: str = "127.0.0.1",
     port: int = 7860,
     mcp: bool = False,
 ) -> gr.Blocks:
-    """The page over `holder`, served by a background thread (`.close()` stops it), its
+    """The page over `index`, served by a background thread (`.close()` stops it), its
     requests guarded (see `qa.web.guard`) and its sessions freed when done (`qa.web.sessions`)."""
     from starlette.middleware import Middleware
 
@@ -162,7 +135,7 @@ def start(
     from qa.web.guard import RequestGuard
     from qa.web.sessions import Sessions
 
-    page = make_app(settings, holder, watcher)
+    page = make_app(index, watcher)
     page.queue(default_concurrency_limit=1)
     guard = Middleware(RequestGuard, sessions=Sessions(page), checks=API_CHECKS)
     page.launch(
@@ -188,6 +161,6 @@ def _log_watch(event: WatchEvent) -> None:
         _say(f"qa: the corpus changed but could not be indexed: {event.error}")
 
 
-def _warm_up(holder: SearcherHolder) -> None:
+def _warm_up(index: Index) -> None:
     with contextlib.suppress(QAError):  # the page shows the problem
-        holder.get().embedder.encode(["warm up"])
+        index.searcher().embedder.encode(["warm up"])
