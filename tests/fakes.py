@@ -24,8 +24,9 @@ DATA = Path(__file__).resolve().parent / "data"
 SEED = ROOT / "corpus" / "peacekeeping-partnerships.txt"
 
 
-class FakeEmbedder:
-    """Hashed bag of words, normalized: deterministic, instant, and good enough to rank."""
+class FakePlainEmbedder:
+    """Hashed bag of words, normalized: deterministic, instant, and good enough to rank; no
+    token vectors (a model that gives none: the index is ranked without late interaction)."""
 
     name = "fake-hash"
     dimension = 64
@@ -50,6 +51,24 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+class FakeEmbedder(FakePlainEmbedder):
+    """The fake model, down the real model's path: it also gives a text's token vectors
+    (each word's own hashed vector; punctuation marks are tokens too, left out with
+    `words_only`), so its indexes keep them and rank with late interaction."""
+
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        words_only: bool = False,
+        progress: bool = False,
+        keep: Callable[[Vectors], Any] | None = None,
+    ) -> tuple[Vectors, list[Any]]:
+        pattern = r"\w+" if words_only else r"\w+|[^\w\s]"
+        tokens = [FakePlainEmbedder().encode(re.findall(pattern, text)) for text in texts]
+        return self.encode(texts), [t if keep is None else keep(t) for t in tokens]
 
 
 def settings_for(corpus: Path, index: Path, **changes: object) -> Settings:
@@ -88,7 +107,7 @@ def refuse_to_open(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(Path, "open", refusing_open)
 
 
-class FakePoolingEmbedder(FakeEmbedder):
+class FakePoolingEmbedder(FakePlainEmbedder):
     """The fake model, giving each span of a text a vector from that text's one call
     (its own bag of words, marked in the last dimension as pooled)."""
 
@@ -100,29 +119,10 @@ class FakePoolingEmbedder(FakeEmbedder):
     ) -> tuple[Vectors, Vectors]:
         self.calls.append(len(texts))
         pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
-        pooled = FakeEmbedder().encode(pieces)
+        pooled = FakePlainEmbedder().encode(pieces)
         pooled[:, -1] = 1.0
         pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
-        return FakeEmbedder().encode(texts), pooled
-
-
-class FakeTokenEmbedder(FakeEmbedder):
-    """The fake model, also giving a text's token vectors: each word's own hashed vector
-    (punctuation marks are tokens too, left out with `words_only`)."""
-
-    name = "fake-hash-tokens"
-
-    def encode_tokens(
-        self,
-        texts: Sequence[str],
-        *,
-        words_only: bool = False,
-        progress: bool = False,
-        keep: Callable[[Vectors], Any] | None = None,
-    ) -> tuple[Vectors, list[Any]]:
-        pattern = r"\w+" if words_only else r"\w+|[^\w\s]"
-        tokens = [FakeEmbedder().encode(re.findall(pattern, text)) for text in texts]
-        return self.encode(texts), [t if keep is None else keep(t) for t in tokens]
+        return FakePlainEmbedder().encode(texts), pooled
 
 
 def evidence_of(**values: list[float]) -> Evidence:

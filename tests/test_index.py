@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeEmbedder, FakePoolingEmbedder, settings_for
+from fakes import FakeEmbedder, FakePlainEmbedder, FakePoolingEmbedder, settings_for
 
 from qa.errors import IndexMismatchError, IndexMissingError, QAError
 from qa.index.build import build_index, index_status, load_index, open_index
@@ -228,11 +228,11 @@ def test_the_manifest_records_how_the_vectors_were_made(
     assert manifest["encoder"] == {
         "precision": "fp32",
         "sentence_vectors": "separate",
-        "token_vectors": "none",  # the fake model gives no token vectors
+        "token_vectors": "int8x64",  # the fake model's 64-d token vectors, compressed
     }
-    # Asked to pool, the fake model (which cannot) embeds sentences on their own, and says so.
+    # Asked to pool, a model that cannot embeds sentences on their own, and says so.
     pooled = settings_for(seed_corpus, tmp_path / "pooled", sentence_vectors="pooled")
-    build_index(pooled, embedder=fake, progress=False)
+    build_index(pooled, embedder=FakePlainEmbedder(), progress=False)
     loaded = load_index(pooled)
     assert loaded.manifest.encoding == {"precision": "fp32", "sentence_vectors": "pooled"}
     assert loaded.manifest.encoder == {
@@ -240,7 +240,7 @@ def test_the_manifest_records_how_the_vectors_were_made(
         "sentence_vectors": "separate",
         "token_vectors": "none",
     }
-    assert index_status(pooled, embedder=fake).fresh
+    assert index_status(pooled, embedder=FakePlainEmbedder()).fresh
 
 
 def test_sentences_pooled_in_one_run_per_chunk_and_reused_by_a_rebuild(

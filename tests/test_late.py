@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeTokenEmbedder, settings_for
+from fakes import FakeEmbedder, settings_for
 
 from qa.errors import IndexCorruptError
 from qa.index.build import build_index
@@ -50,7 +50,7 @@ def test_compressed_token_vectors_score_chunks_as_the_full_vectors_do(dimension:
 
 
 def test_a_chunk_holding_the_questions_words_scores_highest() -> None:
-    embedder = FakeTokenEmbedder()
+    embedder = FakeEmbedder()
     texts = ["The zebras guard the depot.", "Bread rises in a warm oven.", ""]
     basis = token_basis(embedder.dimension)
     _, tokens = embedder.encode_tokens(texts)
@@ -73,12 +73,12 @@ def seed_corpus(tmp_path: Path) -> Path:
 
 def test_a_rebuild_keeps_the_token_vectors_of_unchanged_chunks(tmp_path: Path) -> None:
     corpus, index = seed_corpus(tmp_path), tmp_path / "index"
-    settings = settings_for(corpus, index, model=FakeTokenEmbedder.name)
-    build_index(settings, embedder=FakeTokenEmbedder(), progress=False)
+    settings = settings_for(corpus, index, model=FakeEmbedder.name)
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
     first = read_build(current_folder(index))
-    assert first.tokens is not None and first.manifest.encoder["token_vectors"] == "int8x128"
+    assert first.tokens is not None and first.manifest.encoder["token_vectors"] == "int8x64"
     (corpus / "c.md").write_text("# Ships\n\nTugboats push the tanker into the harbour.\n")
-    embedder = FakeTokenEmbedder()
+    embedder = FakeEmbedder()
     info = build_index(settings, embedder=embedder, progress=False)
     assert (info.chunks_reused, info.chunks_embedded) == (2, 1)
     second = read_build(current_folder(index))
@@ -94,8 +94,8 @@ def test_a_rebuild_keeps_the_token_vectors_of_unchanged_chunks(tmp_path: Path) -
 
 def test_a_damaged_token_file_is_reported_not_answered_from(tmp_path: Path) -> None:
     corpus, index = seed_corpus(tmp_path), tmp_path / "index"
-    settings = settings_for(corpus, index, model=FakeTokenEmbedder.name)
-    build_index(settings, embedder=FakeTokenEmbedder(), progress=False)
+    settings = settings_for(corpus, index, model=FakeEmbedder.name)
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
     folder = current_folder(index)
     with (folder / "tokens.npy").open("r+b") as file:
         file.seek(-1, 2)

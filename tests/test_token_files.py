@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeTokenEmbedder, settings_for
+from fakes import FakeEmbedder, settings_for
 
 from qa.errors import QAError
 from qa.index.build import build_index, load_index
@@ -63,8 +63,8 @@ def test_a_disk_full_while_token_vectors_are_written_leaves_the_old_index(
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     (corpus / "a.md").write_text("# Depot\n\nSeventeen striped zebras guard the depot.\n")
-    settings = settings_for(corpus, index, model=FakeTokenEmbedder.name)
-    build_index(settings, embedder=FakeTokenEmbedder(), progress=False)
+    settings = settings_for(corpus, index, model=FakeEmbedder.name)
+    build_index(settings, embedder=FakeEmbedder(), progress=False)
     (corpus / "b.md").write_text("# Ships\n\nTugboats push the tanker into the harbour.\n")
 
     def disk_full(self: TokenWriter, found: np.ndarray) -> Rows:
@@ -72,7 +72,7 @@ def test_a_disk_full_while_token_vectors_are_written_leaves_the_old_index(
 
     monkeypatch.setattr(TokenWriter, "add", disk_full)
     with pytest.raises(QAError, match=r"No space left on device.*previous index is unchanged"):
-        build_index(settings, embedder=FakeTokenEmbedder(), progress=False)
+        build_index(settings, embedder=FakeEmbedder(), progress=False)
     assert [c.doc for c in load_index(settings).chunks] == ["a.md"]
     left = sorted(path.name for path in index.iterdir())
     assert len(left) == 3 and left[:2] == [".lock", "CURRENT"]  # and the old build: no staging

@@ -605,7 +605,7 @@ def test_the_pages_build_keeps_token_vectors_like_qa_build(tmp_path: Path) -> No
     # its index lacked the token vectors, and was ranked without late interaction.
     import shutil
 
-    from fakes import SEED, FakeTokenEmbedder, settings_for
+    from fakes import SEED, FakeEmbedder, settings_for
 
     from qa.index.build import load_index
 
@@ -614,8 +614,8 @@ def test_the_pages_build_keeps_token_vectors_like_qa_build(tmp_path: Path) -> No
     seen: list[tuple[int, int]] = []
     found = {}
     for name, progress in (("cli", False), ("page", lambda n, total: seen.append((n, total)))):
-        settings = settings_for(tmp_path / "corpus", tmp_path / name, model=FakeTokenEmbedder.name)
-        Index.open(settings, embedder=FakeTokenEmbedder()).build(progress=progress)
+        settings = settings_for(tmp_path / "corpus", tmp_path / name, model=FakeEmbedder.name)
+        Index.open(settings, embedder=FakeEmbedder()).build(progress=progress)
         found[name] = load_index(settings)
     assert found["page"].manifest.encoder == found["cli"].manifest.encoder
     assert found["page"].tokens is not None and found["cli"].tokens is not None
@@ -628,36 +628,36 @@ def test_an_index_the_page_built_without_token_vectors_is_rebuilt_with_them(
 ) -> None:
     import shutil
 
-    from fakes import SEED, FakeTokenEmbedder, settings_for
+    from fakes import SEED, FakeEmbedder, settings_for
 
     from qa.index.build import build_index, open_index
 
     class Hidden:
         """The model with its token vectors hidden, as the page's wrapper once hid them."""
 
-        name, dimension, max_tokens = FakeTokenEmbedder.name, FakeTokenEmbedder.dimension, 256
+        name, dimension, max_tokens = FakeEmbedder.name, FakeEmbedder.dimension, 256
 
         def encode(self, texts: Any, *, progress: bool = False) -> Any:
-            return FakeTokenEmbedder().encode(texts)
+            return FakeEmbedder().encode(texts)
 
         def count_tokens(self, text: str) -> int:
-            return FakeTokenEmbedder().count_tokens(text)
+            return FakeEmbedder().count_tokens(text)
 
     (tmp_path / "corpus").mkdir()
     shutil.copy(SEED, tmp_path / "corpus")
-    settings = settings_for(tmp_path / "corpus", tmp_path / "index", model=FakeTokenEmbedder.name)
+    settings = settings_for(tmp_path / "corpus", tmp_path / "index", model=FakeEmbedder.name)
     # What the page's build made before it passed token vectors on.
     build_index(settings, embedder=Hidden())  # type: ignore[arg-type]
     reasons: list[str] = []
     opened = open_index(
         settings,
         rebuild=True,
-        embedder=FakeTokenEmbedder(),
+        embedder=FakeEmbedder(),
         before_build=lambda status: reasons.append(status.describe()),
     )
     assert opened.index is not None and opened.index.tokens is not None
     assert "keeps no token vectors" in reasons[0]
-    assert open_index(settings, rebuild=True, embedder=FakeTokenEmbedder()).status.fresh
+    assert open_index(settings, rebuild=True, embedder=FakeEmbedder()).status.fresh
 
 
 def test_the_page_serves_the_index_of_its_own_corpus(

@@ -100,7 +100,7 @@ def encoder_of(embedder: Embedder, sentence_vectors: str) -> dict[str, str]:
     return {
         "precision": getattr(embedder, "precision", "fp32"),
         "sentence_vectors": "pooled" if pooled else "separate",
-        "token_vectors": f"int8x{TOKEN_DIMENSION}" if tokens else "none",
+        "token_vectors": f"int8x{min(embedder.dimension, TOKEN_DIMENSION)}" if tokens else "none",
     }
 
 
