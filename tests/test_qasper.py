@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import ROOT, FakeEmbedder, fake_build, settings_for
+from evaldata import SHARED_EVAL, needed
+from fakes import FakeEmbedder, fake_build, settings_for
 
 from qa.errors import QAError
 from qa.eval.evaluate import EvalReport, evaluate, read_questions, shares_stretch
@@ -128,14 +129,13 @@ def test_a_folder_that_is_not_qasper_says_what_it_needs(tmp_path: Path) -> None:
         qasper_questions(tmp_path, tmp_path / "out")
 
 
-QASPER = ROOT.parent / "shared" / "eval" / "qasper"
+QASPER = SHARED_EVAL / "qasper"
 
 
 @pytest.fixture(scope="module")
 def papers(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """The Qasper development papers indexed with the real model; their question file."""
-    if not (QASPER / "questions.jsonl").exists():
-        raise AssertionError(f"{QASPER} is missing: the quality bars need ../shared/eval")
+    needed("qasper/questions.jsonl")
     root = tmp_path_factory.mktemp("qasper")
     corpus, questions = qasper_questions(QASPER, root)
     settings = Settings(corpus_dir=corpus, index_dir=root / "index")

@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import ROOT, fake_build, fake_searcher
+from evaldata import needed
+from fakes import fake_build, fake_searcher
 
 from qa.errors import QAError
 from qa.eval.evaluate import EvalReport, ablation_rankings, evaluate
@@ -20,7 +21,7 @@ from qa.rank.ranking import Baseline, Ranking
 from qa.rank.search import Searcher
 from qa.settings import DEFAULT_MODEL, Settings
 
-SQUAD_DEV_HALF = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
+SQUAD_DEV_HALF = "squad/squad-dev-half.json"  # under ../shared/eval
 TINY = {
     "data": [
         {
@@ -102,10 +103,9 @@ def test_a_passage_holding_the_gold_text_is_a_hit(tiny: Path, tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def squad(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> tuple[Path, Path]:
     """The SQuAD development half indexed with the real model, and a fixed 1,000-question sample."""
-    if not SQUAD_DEV_HALF.exists():
-        raise AssertionError(f"{SQUAD_DEV_HALF} is missing: the quality bars need ../shared/eval")
+    dev_half = needed(SQUAD_DEV_HALF)
     root = tmp_path_factory.mktemp("squad")
-    corpus, questions = squad_to_corpus(SQUAD_DEV_HALF, root, sample=1000)
+    corpus, questions = squad_to_corpus(dev_half, root, sample=1000)
     build_index(
         Settings(corpus_dir=corpus, index_dir=root / "index"),
         embedder=real_embedder,
