@@ -7,10 +7,11 @@ defect 10: k=0 is refused by the web API as by `qa ask`.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import http.client
 import json
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appserver import Server
+from appserver import ROOT, Server
 from pages import corpus_server
 
 pytestmark = pytest.mark.model  # the app loads the real model
@@ -308,7 +309,9 @@ def test_an_mcp_client_lists_the_search_tool_and_gets_cited_passages(server: Ser
     assert tool.inputSchema["required"] == ["question"]
     assert "citation" in (tool.description or "")
     assert not result.isError
-    passages = ast.literal_eval(result.content[0].text)  # Gradio sends the list as its repr
+    found = json.loads(result.content[0].text)  # JSON, not the list's Python repr
+    assert found["answered"] is True
+    passages = found["passages"]
     assert len(passages) == 3
     assert passages[0]["citation"].startswith(
         "peacekeeping-partnerships.txt › Protection of Civilians, line"
@@ -414,6 +417,68 @@ def test_an_mcp_client_can_ask_one_document(server: Server) -> None:
     with ThreadPoolExecutor(1) as thread:
         found, wrong = thread.submit(asyncio.run, use_the_tool()).result()
     assert not found.isError
-    passages = ast.literal_eval(found.content[0].text)
+    passages = json.loads(found.content[0].text)["passages"]
     assert [p["doc"] for p in passages] == ["peacekeeping-partnerships.txt"] * 2
     assert wrong.isError and "No document 'handbook.pdf'" in wrong.content[0].text
+
+
+def mcp_search(server: Server, arguments: dict[str, Any]) -> Any:
+    """The result of one call of the MCP tool `search`."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def use_the_tool() -> Any:
+        async with (
+            streamable_http_client(f"{server.url}gradio_api/mcp/") as (read, write, *_),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await session.call_tool("search", arguments)
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, use_the_tool()).result()
+
+
+def test_the_mcp_tool_returns_json_passages_as_docs_web_describes(server: Server) -> None:
+    """Issue 28: the tool returned the list's Python repr, which an agent cannot parse as JSON."""
+    result = mcp_search(server, {"question": QUESTION, "k": 2})
+    found = json.loads(result.content[0].text)
+    assert set(found) == {"answered", "passages"}
+    first = found["passages"][0]
+    fields = {"text", "doc", "section", "section_path", "start_line", "end_line", "span"}
+    fields |= {"score", "confident", "highlights", "unmentioned", "citation"}
+    assert set(first) == fields
+    assert first["doc"] == "peacekeeping-partnerships.txt"
+    assert first["section"] == "Protection of Civilians"
+    assert 1 <= first["start_line"] <= first["end_line"] and first["span"] is None
+    assert 0.5 <= first["score"] <= 1 and first["text"]
+
+
+def test_a_question_the_documents_do_not_answer_still_gets_the_closest_passages(
+    server: Server,
+) -> None:
+    """The unanswered case: `answered` is false, every passage is marked not confident, and
+    the closest passages still come, for the agent to judge."""
+    question = "What did the 1994 Rwanda tribunal decide?"  # names the document never mentions
+    found = json.loads(mcp_search(server, {"question": question, "k": 3}).content[0].text)
+    assert found["answered"] is False
+    assert len(found["passages"]) == 3
+    assert not any(p["confident"] for p in found["passages"])
+    assert "Rwanda" in found["passages"][0]["unmentioned"]
+
+
+def test_the_mcp_snippet_of_docs_web_runs_as_written(server: Server) -> None:
+    """The Python snippet of docs/web.md's MCP section, run as written against this server
+    with the installed `mcp` client (only its address changed)."""
+    docs = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
+    section = docs.split("## Search as an MCP tool", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "http://127.0.0.1:7860/" in snippet
+    snippet = snippet.replace("http://127.0.0.1:7860/", server.url)
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    printed = ran.stdout.strip()
+    assert printed.startswith("True ['peacekeeping-partnerships.txt › Protection of Civilians")
+    assert printed.count("peacekeeping-partnerships.txt ›") == 3

@@ -4,7 +4,7 @@ open the index panel.
 `make_app()` returns the page without serving it (see `qa.web.serve`): `_layout`
 places the components and wires them to the `Handlers`, plain methods that can
 be tested without a browser.  The search is also the API endpoint and MCP tool
-"search", returning `Passage.to_dict()` rows.
+"search", returning `Passage.to_dict()` rows (the tool as JSON: `tool_json`).
 
 Not here: HTML (see `qa.web.render`, `qa.web.panel`), what is kept between
 requests (see `qa.web.state`), ranking (see `qa.rank.search`), serving (see `qa.web.serve`).
@@ -247,6 +247,18 @@ class Handlers:
         return [p.to_dict() for p in passages]
 
 
+def tool_json(passages: Sequence[Mapping[str, Any]]) -> str:
+    """What the MCP tool `search` sends for the API's `passages`: a JSON object, whether the
+    best passage answers (`answered`: it is confident), and the passages, closest first
+    (when nothing answers, still the closest ones, each marked not confident).
+
+    >>> tool_json([])
+    '{"answered": false, "passages": []}'
+    """
+    answered = bool(passages) and bool(passages[0].get("confident"))
+    return json.dumps({"answered": answered, "passages": list(passages)}, ensure_ascii=False)
+
+
 def make_app(index: Index, watcher: CorpusWatcher | None = None) -> gr.Blocks:
     """The page, over `index` (see `qa.web.serve.prepare`)."""
     return _layout(index.settings, Handlers(index, watcher))
@@ -336,7 +348,9 @@ def _tool(h: Handlers) -> Any:
 
         Each passage has its text, its document (`doc`), a citation (document › section,
         lines), a score from 0 to 1, whether it is a confident answer, and the sentences
-        that answer.
+        that answer.  As an MCP tool it returns JSON: {"answered": whether the best passage
+        answers, "passages": [...]}; when nothing answers, the closest passages, none
+        confident.
 
         Args:
             question: the question, in plain words (at most 2,000 characters are read).

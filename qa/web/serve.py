@@ -16,7 +16,7 @@ import contextlib
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.settings import Settings
@@ -151,7 +151,31 @@ def start(
         app_kwargs={"middleware": [guard]},
         prevent_thread_lock=True,
     )
+    if mcp:
+        _tool_results_as_json(page)
     return page
+
+
+def _tool_results_as_json(page: gr.Blocks) -> None:
+    """The MCP tool's passages sent as JSON (`qa.web.app.tool_json`): Gradio sends a tool's
+    returned list as its Python repr, which an agent cannot parse."""
+    from qa.web.app import tool_json
+
+    server = page.mcp_server_obj
+    if server is None:
+        return
+    gradios_own = server.postprocess_output_data
+
+    def as_json(data: list[Any], root_url: str) -> list[Any]:
+        content: list[Any] = []
+        for output in data:
+            if isinstance(output, list):
+                content.append(server.types.TextContent(type="text", text=tool_json(output)))
+            else:
+                content.extend(gradios_own([output], root_url))
+        return content
+
+    server.postprocess_output_data = as_json  # type: ignore[method-assign]
 
 
 def _log_watch(event: WatchEvent) -> None:
