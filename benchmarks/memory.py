@@ -8,8 +8,8 @@ Each build runs in a fresh process with the default settings, and its peak resid
 memory (the high-water mark, `ru_maxrss`) is measured from outside.  The text is unique
 English-like prose (`corpora.markov_text`) of 1, 5 and 20 MB, in one file and cut into
 1,000 files.  MODEL is "model", the real model, or "stand-in": the real tokenizer and
-every step of a build as the model gives it (chunk, sentence and token vectors, pooling,
-the token files), with token vectors looked up from a fixed table instead of the
+every step of a build as the model gives it (chunk, sentence and token vectors, the
+token files), with token vectors looked up from a fixed table instead of the
 network's forward pass, so that 20 MB build in minutes instead of hours.  The real
 model is loaded in both, so the two differ only by ONNX Runtime's working memory
 (about 45 MiB).

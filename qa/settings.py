@@ -22,10 +22,9 @@ from typing import Any
 from qa.errors import QAError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-# The first of each is the default: the only one that keeps retrieval and confidence flags
-# exactly (README, Performance).
+# The first is the default: the only one that keeps retrieval and confidence flags exactly
+# (README, Performance).
 PRECISIONS = ("fp32", "int8")
-SENTENCE_VECTORS = ("separate", "pooled")
 # The default folders.  These very objects mean "not chosen" (`Settings.corpus_given`):
 # `dataclasses.replace` passes them on as they are, and any folder given is another object.
 DEFAULT_CORPUS = Path("corpus")
@@ -53,9 +52,6 @@ class Settings:
     follow_links: bool = False
     # "int8" runs a quantised copy of the model: faster, cosines within ~0.01 of fp32.
     precision: str = PRECISIONS[0]
-    # "pooled": sentence vectors from the chunk's own forward pass (no run of their own);
-    # "separate": each sentence run through the model on its own.
-    sentence_vectors: str = SENTENCE_VECTORS[0]
     # Whether each folder was chosen (an argument, --corpus/--index, QA_CORPUS_DIR/QA_INDEX_DIR)
     # or left at its default: an index opened without a corpus chosen keeps the corpus it was
     # built from, and only a build given both replaces it with another's
@@ -70,17 +66,16 @@ class Settings:
         for name in ("corpus_dir", "index_dir"):
             if not isinstance(getattr(self, name), Path):
                 object.__setattr__(self, name, Path(getattr(self, name)))
-        for name, allowed in (("precision", PRECISIONS), ("sentence_vectors", SENTENCE_VECTORS)):
-            if getattr(self, name) not in allowed:
-                raise QAError(
-                    f"QA_{name.upper()}={getattr(self, name)!r} is not one of "
-                    f"{', '.join(allowed)}: use {allowed[0]}"
-                )
+        if self.precision not in PRECISIONS:
+            raise QAError(
+                f"QA_PRECISION={self.precision!r} is not one of {', '.join(PRECISIONS)}: "
+                f"use {PRECISIONS[0]}"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY,
-        QA_FOLLOW_LINKS, QA_PRECISION and QA_SENTENCE_VECTORS."""
+        QA_FOLLOW_LINKS and QA_PRECISION."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         if env.get("QA_CORPUS_DIR"):
@@ -93,9 +88,8 @@ class Settings:
             changes["read_only"] = _parse_bool("QA_READ_ONLY", env["QA_READ_ONLY"])
         if env.get("QA_FOLLOW_LINKS"):
             changes["follow_links"] = _parse_bool("QA_FOLLOW_LINKS", env["QA_FOLLOW_LINKS"])
-        for name in ("precision", "sentence_vectors"):
-            if env.get(f"QA_{name.upper()}"):
-                changes[name] = env[f"QA_{name.upper()}"].strip().lower()
+        if env.get("QA_PRECISION"):
+            changes["precision"] = env["QA_PRECISION"].strip().lower()
         return dataclasses.replace(cls(), **changes)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -109,7 +103,7 @@ class Settings:
 
     def encoding(self) -> dict[str, str]:
         """How the settings ask for vectors to be made (recorded in the manifest)."""
-        return {"precision": self.precision, "sentence_vectors": self.sentence_vectors}
+        return {"precision": self.precision}
 
 
 def _parse_bool(name: str, value: str) -> bool:

@@ -107,24 +107,6 @@ def refuse_to_open(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(Path, "open", refusing_open)
 
 
-class FakePoolingEmbedder(FakePlainEmbedder):
-    """The fake model, giving each span of a text a vector from that text's one call
-    (its own bag of words, marked in the last dimension as pooled)."""
-
-    precision = "fp32"
-    pools_spans = True
-
-    def encode_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool
-    ) -> tuple[Vectors, Vectors]:
-        self.calls.append(len(texts))
-        pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
-        pooled = FakePlainEmbedder().encode(pieces)
-        pooled[:, -1] = 1.0
-        pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
-        return FakePlainEmbedder().encode(texts), pooled
-
-
 def evidence_of(**values: list[float]) -> Evidence:
     """Evidence with the given fields (one list each, of the same length), zeros elsewhere."""
     n = len(next(iter(values.values())))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from fakes import FakeEmbedder, FakePlainEmbedder, FakePoolingEmbedder, settings_for
+from fakes import FakeEmbedder, FakePlainEmbedder, settings_for
 
 from qa.errors import IndexMismatchError, IndexMissingError, QAError
 from qa.index.build import build_index, index_status, load_index, open_index
@@ -224,44 +223,55 @@ def test_the_manifest_records_how_the_vectors_were_made(
 ) -> None:
     build(seed_corpus, tmp_path / "index", fake, fake_settings)
     manifest = json.loads((current_folder(tmp_path / "index") / "manifest.json").read_text())
-    assert manifest["encoding"] == {"precision": "fp32", "sentence_vectors": "separate"}
+    assert manifest["encoding"] == {"precision": "fp32"}
     assert manifest["encoder"] == {
         "precision": "fp32",
-        "sentence_vectors": "separate",
         "token_vectors": "int8x64",  # the fake model's 64-d token vectors, compressed
     }
-    # Asked to pool, a model that cannot embeds sentences on their own, and says so.
-    pooled = settings_for(seed_corpus, tmp_path / "pooled", sentence_vectors="pooled")
-    build_index(pooled, embedder=FakePlainEmbedder(), progress=False)
-    loaded = load_index(pooled)
-    assert loaded.manifest.encoding == {"precision": "fp32", "sentence_vectors": "pooled"}
-    assert loaded.manifest.encoder == {
-        "precision": "fp32",
-        "sentence_vectors": "separate",
-        "token_vectors": "none",
-    }
-    assert index_status(pooled, embedder=FakePlainEmbedder()).fresh
+    # A model without token vectors says so, and its index is up to date.
+    plain = settings_for(seed_corpus, tmp_path / "plain")
+    build_index(plain, embedder=FakePlainEmbedder(), progress=False)
+    loaded = load_index(plain)
+    assert loaded.manifest.encoder == {"precision": "fp32", "token_vectors": "none"}
+    assert index_status(plain, embedder=FakePlainEmbedder()).fresh
 
 
-def test_sentences_pooled_in_one_run_per_chunk_and_reused_by_a_rebuild(
-    seed_corpus: Path, tmp_path: Path, fake_settings: Settings
+def test_an_index_built_while_sentences_could_be_pooled_is_stale_only_if_they_were(
+    seed_corpus: Path, tmp_path: Path, fake: FakeEmbedder
 ) -> None:
-    model = FakePoolingEmbedder()
-    fake_settings = fake_settings.with_overrides(sentence_vectors="pooled")
-    info = build(seed_corpus, tmp_path / "index", model, fake_settings)
-    assert sum(model.calls) == info.chunks + info.sections  # no run for any sentence
-    loaded = load_index(fake_settings.with_overrides(index_dir=tmp_path / "index"))
-    assert loaded.manifest.encoder == {
-        "precision": "fp32",
-        "sentence_vectors": "pooled",
-        "token_vectors": "none",
-    }
-    assert np.all(loaded.sentence_vectors[:, -1] > 0)  # the pooled ones, not separate runs
-    model.calls.clear()
-    again = build(seed_corpus, tmp_path / "index", model, fake_settings)
-    assert again.chunks_reused == info.chunks and sum(model.calls) == 0
-    reloaded = load_index(fake_settings.with_overrides(index_dir=tmp_path / "index"))
-    assert np.array_equal(reloaded.sentence_vectors, loaded.sentence_vectors)
+    """Builds recorded `"sentence_vectors": "separate"` (or "pooled") until the pooled variant
+    was removed. Separate runs are how every build makes sentence vectors now: such an index
+    is up to date, not rebuilt, and its vectors are reused; a pooled one is stale, and says why."""
+    settings = settings_for(seed_corpus, tmp_path / "index")
+
+    def recorded_as(how: str) -> Path:
+        """The live build, its manifest rewritten as such a build recorded it."""
+        folder = current_folder(tmp_path / "index")
+        built = json.loads((folder / "manifest.json").read_text())
+        for key in ("encoding", "encoder"):
+            built[key]["sentence_vectors"] = how
+        (folder / "manifest.json").write_text(json.dumps(built, indent=1) + "\n")
+        return folder
+
+    Index.open(settings, embedder=fake).build()
+    separate = recorded_as("separate")
+    index = Index.open(settings, embedder=fake)
+    assert index.status().fresh, index.status().describe()
+    assert index.refresh().built is None and current_folder(tmp_path / "index") == separate
+    assert index.searcher().search('"patrols"', 1)
+    assert index.build().chunks_embedded == 0  # every vector reused
+    assert "sentence_vectors" not in load_index(settings).manifest.encoder
+
+    recorded_as("pooled")
+    index = Index.open(settings, embedder=fake)
+    status = index.status()
+    assert status.state == "stale" and status.mismatches == (
+        "its sentence vectors were pooled from their chunks' model runs, which qa no longer "
+        "does (each sentence is run through the model on its own): run `qa build`",
+    )
+    rebuilt = index.refresh().built
+    assert rebuilt is not None and rebuilt.chunks_embedded == rebuilt.chunks  # none reused
+    assert index.status().fresh
 
 
 def test_asking_for_other_vectors_makes_the_index_stale(
@@ -303,7 +313,7 @@ def test_an_index_of_the_previous_format_is_rebuilt_cleanly(
 def test_a_bad_encoder_setting_names_the_choices() -> None:
     with pytest.raises(QAError, match="QA_PRECISION='int4' is not one of fp32, int8"):
         Settings.from_env({"QA_PRECISION": "int4"})
-    assert Settings.from_env({"QA_SENTENCE_VECTORS": "Pooled"}).sentence_vectors == "pooled"
+    assert Settings.from_env({"QA_PRECISION": "Int8"}).precision == "int8"
 
 
 def test_settings_know_which_folders_were_chosen(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -265,26 +265,6 @@ def test_making_the_int8_copy_prints_nothing_and_leaves_logging_alone(
     assert done.stderr == "" and done.stdout == ""
 
 
-def test_sentence_vectors_pooled_from_the_passage_run(onnx: OnnxEmbedder) -> None:
-    text = "Rivers carry silt to the sea. Patrols protect civilians at night."
-    spans = [(0, 29), (30, len(text))]
-    vectors, pooled = onnx.encode_with_spans([text], [spans], progress=False)
-    assert np.allclose(vectors, onnx.encode([text]), atol=1e-5)
-    assert pooled.shape == (2, onnx.dimension)
-    assert np.allclose(np.linalg.norm(pooled, axis=1), 1, atol=1e-5)
-    # Each sentence's vector is closer to the question about it than the other's is.
-    questions = onnx.encode(["What do rivers carry?", "Who protects civilians?"])
-    assert (questions @ pooled.T).argmax(axis=1).tolist() == [0, 1]
-
-
-def test_a_sentence_beyond_the_models_reach_is_embedded_on_its_own(onnx: OnnxEmbedder) -> None:
-    head = "word " * 300  # far past 256 word pieces
-    text = head + "Patrols protect civilians."
-    tail = (len(head), len(text))
-    _, pooled = onnx.encode_with_spans([text], [[(0, 4), tail]], progress=False)
-    assert np.allclose(pooled[1], onnx.encode([text[slice(*tail)]])[0], atol=1e-5)
-
-
 def test_token_vectors_are_the_models_own_and_come_from_the_same_run(
     onnx: OnnxEmbedder, reference: SentenceTransformerEmbedder
 ) -> None:
@@ -299,12 +279,6 @@ def test_token_vectors_are_the_models_own_and_come_from_the_same_run(
         assert (ours * theirs).sum(axis=1).min() >= 0.999
     _, (words,) = onnx.encode_tokens([texts[1]], words_only=True)
     assert len(words) == len(tokens[1]) - 3  # two commas and the exclamation mark left out
-    spans = [[(0, 29)], [(0, 8)]]
-    pooled_tokens: dict[int, np.ndarray] = {}
-    onnx.encode_with_spans(texts, spans, progress=False, tokens=pooled_tokens.__setitem__)
-    assert sorted(pooled_tokens) == [0, 1]
-    for row, ours in enumerate(tokens):
-        np.testing.assert_allclose(ours, pooled_tokens[row], atol=1e-5)
 
 
 class CountingTokenizer:

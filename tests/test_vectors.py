@@ -5,14 +5,11 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
-import pytest
 from fakes import FakeEmbedder
 
 from qa.index.vectors import embed_all
 from qa.readers.corpus import Document
 from qa.text.chunking import chunk_document, text_hash
-
-SEPARATE = {"sentence_vectors": "separate"}
 
 
 def test_repeated_and_cached_sentences_get_their_own_vectors_each_embedded_once() -> None:
@@ -26,7 +23,7 @@ def test_repeated_and_cached_sentences_get_their_own_vectors_each_embedded_once(
     marker = np.eye(64, dtype=np.float32)[5]
     cache = {text_hash("Tugboats push the tanker."): marker}
     embedder = FakeEmbedder()
-    vectors, sentences, titles = embed_all(sections, chunks, cache, embedder, SEPARATE, False)
+    vectors, sentences, titles = embed_all(sections, chunks, cache, embedder, False)
     texts = [s for chunk in chunks for s in chunk.sentence_texts()]
     assert len(texts) == 5 and len(set(texts)) == 3
     for row, sentence in enumerate(texts):
@@ -51,28 +48,15 @@ class WideEmbedder(FakeEmbedder):
         return rows
 
 
-class WidePoolingEmbedder(WideEmbedder):
-    """`WideEmbedder`, giving each span of a text a vector from the text's one call."""
-
-    precision, pools_spans = "fp32", True
-
-    def encode_with_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], *, progress: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
-        return self.encode(texts), self.encode(pieces)
-
-
-@pytest.mark.parametrize("how", ["separate", "pooled"])
-def test_a_corpus_s_sentence_vectors_are_held_once_while_they_are_made(how: str) -> None:
+def test_a_corpus_s_sentence_vectors_are_held_once_while_they_are_made() -> None:
     """They were held three times over (the model's rows, a stack of them and its copy):
     for 20 MB of text, 250 MB became 750 MB."""
     paragraph = " ".join(f"Sentence {{}} number {i} of the paragraph." for i in range(8))
     text = "# Report\n\n" + "\n\n".join(paragraph.format(*[n] * 8) for n in range(2000))
-    embedder = WidePoolingEmbedder()
+    embedder = WideEmbedder()
     sections, chunks = chunk_document(Document("a.md", text, "0"), embedder.count_tokens)
     tracemalloc.start()
-    _, sentences, _ = embed_all(sections, chunks, {}, embedder, {"sentence_vectors": how}, False)
+    _, sentences, _ = embed_all(sections, chunks, {}, embedder, False)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert len(sentences) == 16_000 and sentences.nbytes > 24_000_000

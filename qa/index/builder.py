@@ -54,7 +54,7 @@ def make_build(
     bytes.
     """
     started = time.perf_counter()
-    encoder = encoder_of(embedder, settings.sentence_vectors)  # what the model itself makes
+    encoder = encoder_of(embedder)  # what the model itself makes
     model = embedder if isinstance(progress, bool) else reporting(embedder, progress)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
@@ -154,7 +154,7 @@ def _read_and_embed(
         tokens = embed_tokens(
             chunks, cache, token_cache, basis, embedder, encoder, progress, staging
         )
-        vectors = embed_all(sections, chunks, cache, embedder, encoder, progress)
+        vectors = embed_all(sections, chunks, cache, embedder, progress)
         if attempt == READS or document_files(settings) == files:
             break
     reused = sum(1 for chunk in chunks if chunk.hash not in embedded)

@@ -23,8 +23,8 @@ from qa.index.entries import NotAFile, read_file
 from qa.settings import Settings
 
 # 2: section-title vectors (titles.npy); 3: chunks bounded by characters; 4: the encoder
-# (int8, sentence vectors pooled from the chunk's forward pass) recorded and chosen;
-# 5: each chunk's token vectors (tokens.npy and its companions, `qa.rank.late`)
+# (int8, and sentence vectors pooled from the chunk's forward pass, since removed) recorded
+# and chosen; 5: each chunk's token vectors (tokens.npy and its companions, `qa.rank.late`)
 FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 T = TypeVar("T")
@@ -66,8 +66,8 @@ class Manifest:
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     # What the settings asked for (`Settings.encoding()`), and what made the vectors
-    # (`qa.model.embedding.encoder_of`): a model that cannot pool sentences embeds them separately.
-    # The second is what an index is checked against (`encoder_changes`).
+    # (`qa.model.embedding.encoder_of`): the second is what an index is checked against
+    # (`encoder_changes`). Read as they are made now (`_as_made_now`).
     encoding: dict[str, str] = field(default_factory=dict)
     encoder: dict[str, str] = field(default_factory=dict)
     index_type: str = ""  # filled in by `write_build`
@@ -117,8 +117,8 @@ class Manifest:
             dimension=model["dimension"],
             chunking=_str_map(data["chunking"], int, "chunking"),
             # Absent in builds of format 3 and before: `mismatches` asks for a rebuild.
-            encoding=_str_map(_dict(data, "encoding"), str, "encoding"),
-            encoder=_str_map(_dict(data, "encoder"), str, "encoder"),
+            encoding=_as_made_now(_str_map(_dict(data, "encoding"), str, "encoding")),
+            encoder=_as_made_now(_str_map(_dict(data, "encoder"), str, "encoder")),
             built_at=data["built_at"],
             corpus_dir=data["corpus_dir"],
             documents=_str_map(data["documents"], str, "documents"),
@@ -158,6 +158,19 @@ def _dict(data: dict[str, Any], key: str) -> dict[Any, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"it lacks a valid {key!r}")
     return value
+
+
+def _as_made_now(recorded: dict[str, str]) -> dict[str, str]:
+    """`recorded` without `"sentence_vectors": "separate"`, which builds recorded while sentences
+    could also be pooled, and which is how every build embeds them now: such an index is up to
+    date.  `"pooled"` stays, and `encoder_changes` says why that index is stale.
+
+    >>> _as_made_now({"precision": "fp32", "sentence_vectors": "separate"})
+    {'precision': 'fp32'}
+    """
+    if recorded.get("sentence_vectors") != "separate":
+        return recorded
+    return {key: value for key, value in recorded.items() if key != "sentence_vectors"}
 
 
 def _strings(value: Any, key: str) -> tuple[str, ...]:
@@ -211,6 +224,10 @@ def mismatches(manifest: Manifest, settings: Settings) -> list[str]:
 
 
 NO_TOKENS = "it keeps no token vectors, which the model gives: run `qa build`"
+POOLED = (
+    "its sentence vectors were pooled from their chunks' model runs, which qa no longer does "
+    "(each sentence is run through the model on its own): run `qa build`"
+)
 
 
 def encoder_changes(built: dict[str, str], now: dict[str, str]) -> list[str]:
@@ -224,11 +241,18 @@ def encoder_changes(built: dict[str, str], now: dict[str, str]) -> list[str]:
     >>> encoder_changes({"precision": "fp32"}, {"precision": "fp32"})
     []
     """
+    found = []
+    if built.get("sentence_vectors") == "pooled":  # a build made before pooling was removed
+        found.append(POOLED)
+        built = {key: value for key, value in built.items() if key != "sentence_vectors"}
     if built == now:
-        return []
+        return found
     if _but_tokens(built) == _but_tokens(now) and built.get("token_vectors", "none") == "none":
-        return [NO_TOKENS]  # a build made through a wrapper that hid them from it
-    return [f"its vectors were made as {built} but the model now makes {now}: run `qa build`"]
+        return [*found, NO_TOKENS]  # a build made through a wrapper that hid them from it
+    return [
+        *found,
+        f"its vectors were made as {built} but the model now makes {now}: run `qa build`",
+    ]
 
 
 def _but_tokens(encoder: dict[str, str]) -> dict[str, str]:

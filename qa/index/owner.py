@@ -117,7 +117,7 @@ class Index:
         added, removed, changed = file_changes(manifest.documents, self._hashes(settings))
         # An index that is to be rebuilt anyway is not compared with the model (not loaded).
         differences = mismatches(manifest, settings) or encoder_changes(
-            manifest.encoder, encoder_of(self.embedder(), settings.sentence_vectors)
+            manifest.encoder, encoder_of(self.embedder())
         )
         return IndexStatus(
             index_dir, mismatches=tuple(differences), added=added, removed=removed, changed=changed

@@ -3,24 +3,22 @@ embedded otherwise.
 
 Three kinds per build: one per chunk (its `embed_text`: section path and text), one per
 sentence of a chunk, and one per section path; and, when the model gives them, each chunk's
-token vectors from the chunk's own forward pass, compressed (`qa.rank.late`). With
-`sentence_vectors` "pooled" a chunk's sentences are mean-pooled from the chunk's own forward
-pass (`qa.model.pooling`); with "separate" each sentence is run through the model on its own. The
-previous build is the cache: its rows are keyed by the hash of what the model read.
+token vectors from the chunk's own forward pass, compressed (`qa.rank.late`). Each sentence
+is run through the model on its own. The previous build is the cache: its rows are keyed by the
+hash of what the model read.
 
 Not here: choosing chunks (see `qa.text.chunking`) or writing the build (see `qa.index.store`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from qa.index.store import LoadedIndex, write_failed
 from qa.index.token_files import Rows, TokenWriter
-from qa.model.embedding import Embedder, SpanEmbedder, TokenEmbedder, Vectors
+from qa.model.embedding import Embedder, TokenEmbedder, Vectors
 from qa.rank.late import TokenVectors, token_basis
 from qa.text.chunking import Chunk, text_hash
 from qa.text.sections import Section
@@ -31,8 +29,7 @@ def cached_vectors(
 ) -> dict[str, Vectors]:
     """{key: vector} of each chunk, sentence and section path of `old`, if made the same way.
 
-    A chunk's key is its hash; a pooled sentence's is its chunk's hash and its number
-    (its vector depends on the chunk around it), a separate one's the hash of its text.
+    A chunk's key is its hash; a sentence's and a section path's the hash of its text.
     """
     if old is None or (old.manifest.model, old.manifest.dimension, old.manifest.encoder) != (
         embedder.name,
@@ -41,7 +38,8 @@ def cached_vectors(
     ):
         return {}
     cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
-    cache.update(zip(_sentence_keys(old.chunks, encoder), old.sentence_vectors, strict=True))
+    sentences = (text for chunk in old.chunks for text in chunk.sentence_texts())
+    cache.update(zip(map(text_hash, sentences), old.sentence_vectors, strict=True))
     titles = (section.path_text for section in old.sections)
     cache.update(zip(map(text_hash, titles), old.title_vectors, strict=True))
     return cache
@@ -81,27 +79,15 @@ def embed_tokens(
         writer = TokenWriter(staging, token_basis(embedder.dimension) if basis is None else basis)
         todo = list({c.hash: c for c in chunks if c.hash not in tokens}.values())
 
-        def keep(row: int, found: Vectors) -> None:
-            tokens[todo[row].hash] = writer.add(found)
-
-        if encoder["sentence_vectors"] == "pooled" and isinstance(embedder, SpanEmbedder):
-            _embed_pooled(todo, cache, embedder, progress, keep)
-        else:
-            texts = [c.embed_text for c in todo]
-            vectors, added = embedder.encode_tokens(
-                texts, progress=progress and len(todo) > 32, keep=writer.add
-            )
-            cache.update(zip((c.hash for c in todo), vectors, strict=True))
-            tokens.update(zip((c.hash for c in todo), added, strict=True))
+        texts = [c.embed_text for c in todo]
+        vectors, added = embedder.encode_tokens(
+            texts, progress=progress and len(todo) > 32, keep=writer.add
+        )
+        cache.update(zip((c.hash for c in todo), vectors, strict=True))
+        tokens.update(zip((c.hash for c in todo), added, strict=True))
         return writer.finish([tokens[c.hash] for c in chunks])
     except OSError as error:
         raise write_failed(staging.parent, error) from error
-
-
-def _sentence_keys(chunks: list[Chunk], encoder: dict[str, str]) -> list[str]:
-    if encoder["sentence_vectors"] == "pooled":
-        return [f"{c.hash}/{i}" for c in chunks for i in range(len(c.sentences))]
-    return [text_hash(text) for chunk in chunks for text in chunk.sentence_texts()]
 
 
 def _embed(
@@ -135,67 +121,15 @@ def _spread(
     return out
 
 
-def _rows(keys: list[str], cache: dict[str, Vectors], dimension: int) -> Vectors:
-    """The vector of each of `keys` in `cache`; the matrix they are the rows of, in order,
-    when they are (a first build's pooled sentences), so that it is not held twice."""
-    if not keys:
-        return np.zeros((0, dimension), dtype=np.float32)
-    rows = [cache[key] for key in keys]
-    whole = rows[0].base
-    if (
-        isinstance(whole, np.ndarray)
-        and whole.shape == (len(rows), dimension)
-        and whole.dtype == np.float32
-    ):
-        start, step = whole.ctypes.data, whole.strides[0]
-        if all(row.ctypes.data == start + i * step for i, row in enumerate(rows)):
-            return whole
-    return np.stack(rows, dtype=np.float32)
-
-
-def _embed_pooled(
-    chunks: list[Chunk],
-    cache: dict[str, Vectors],
-    embedder: SpanEmbedder,
-    progress: bool,
-    tokens: Callable[[int, Vectors], None] | None = None,
-) -> None:
-    """Embed each chunk not in `cache` (every chunk when `tokens` is given, which is
-    called with each one's number and token vectors) once, its sentences pooled from the
-    same run, into `cache`."""
-    todo = list({c.hash: c for c in chunks if tokens is not None or c.hash not in cache}.values())
-    # The model reads `embed_text`: the section path, a line break, then the chunk's text.
-    shifts = [len(c.embed_text) - len(c.text) for c in todo]
-    spans = [
-        [(a + shift, b + shift) for a, b in c.sentences]
-        for c, shift in zip(todo, shifts, strict=True)
-    ]
-    texts, shown = [c.embed_text for c in todo], progress and len(todo) > 32
-    if tokens is not None:
-        vectors, pooled = embedder.encode_with_spans(texts, spans, progress=shown, tokens=tokens)
-    else:
-        vectors, pooled = embedder.encode_with_spans(texts, spans, progress=shown)
-    cache.update(zip((c.hash for c in todo), vectors, strict=True))
-    keys = [f"{c.hash}/{i}" for c in todo for i in range(len(c.sentences))]
-    cache.update(zip(keys, pooled, strict=True))
-
-
 def embed_all(
     sections: list[Section],
     chunks: list[Chunk],
     cache: dict[str, Vectors],
     embedder: Embedder,
-    encoder: dict[str, str],
     progress: bool,
 ) -> tuple[Vectors, Vectors, Vectors]:
     """Vectors of the chunks, of their sentences and of the section paths."""
     titles = [section.path_text for section in sections]
-    if encoder["sentence_vectors"] == "pooled" and isinstance(embedder, SpanEmbedder):
-        # (encoder_of says "pooled" only for a SpanEmbedder that pools)
-        _embed_pooled(chunks, cache, embedder, progress)
-        chunk_vectors = _rows([c.hash for c in chunks], cache, embedder.dimension)
-        sentences = _rows(_sentence_keys(chunks, encoder), cache, embedder.dimension)
-        return chunk_vectors, sentences, _embed(titles, cache, embedder, False)
     # One pass over everything, so the progress bar covers all the work.
     sentence_texts = [text for chunk in chunks for text in chunk.sentence_texts()]
     texts = [c.embed_text for c in chunks] + sentence_texts + titles

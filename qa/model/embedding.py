@@ -49,27 +49,6 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class SpanEmbedder(Embedder, Protocol):
-    """A model that can also give a vector for spans of each text; `pools_spans` when it
-    pools them from the text's own forward pass (else it encodes each span on its own)."""
-
-    precision: str
-    pools_spans: bool
-
-    def encode_with_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        *,
-        progress: bool,
-        tokens: Callable[[int, Vectors], None] | None = None,
-    ) -> tuple[Vectors, Vectors]:
-        """Unit rows of `texts`, and of every span of each, in order; `tokens` (given to a
-        `TokenEmbedder` only) is called with each text's number and token vectors."""
-        ...
-
-
-@runtime_checkable
 class TokenEmbedder(Embedder, Protocol):
     """A model that also gives each text's token vectors, for late interaction (`qa.rank.late`)."""
 
@@ -87,19 +66,15 @@ class TokenEmbedder(Embedder, Protocol):
         ...
 
 
-def encoder_of(embedder: Embedder, sentence_vectors: str) -> dict[str, str]:
+def encoder_of(embedder: Embedder) -> dict[str, str]:
     """What makes the vectors, as recorded in the manifest: `{"precision": "int8",
-    "sentence_vectors": "pooled", "token_vectors": "int8x128"}`; "pooled" only when asked
-    for and the model can; token vectors (`qa.rank.late`) when the model gives them, else "none"."""
+    "token_vectors": "int8x128"}`; token vectors (`qa.rank.late`) when the model gives them,
+    else "none"."""
     from qa.rank.late import TOKEN_DIMENSION
 
-    pooled = (
-        sentence_vectors == "pooled" and isinstance(embedder, SpanEmbedder) and embedder.pools_spans
-    )
     tokens = isinstance(embedder, TokenEmbedder)
     return {
         "precision": getattr(embedder, "precision", "fp32"),
-        "sentence_vectors": "pooled" if pooled else "separate",
         "token_vectors": f"int8x{min(embedder.dimension, TOKEN_DIMENSION)}" if tokens else "none",
     }
 

@@ -8,9 +8,7 @@ model's `max_seq_length`, pooling from its `1_Pooling/config.json`, then unit le
 `precision="int8"` runs an int8 copy of the export (dynamic quantisation of the
 weights, made once next to it): faster, its cosines within about 0.01 of fp32
 (see the README's Performance section for what that does to retrieval).
-`encode_with_spans` also gives a vector per character span of each text (its
-sentences), mean-pooled from the same forward pass, so sentences cost no extra
-model run (see `qa.model.pooling`).
+`encode_tokens` also gives each text's token vectors from the same forward pass.
 
 Not here: exporting the model or making its int8 copy (see `qa.model.onnx_export`).
 """
@@ -27,7 +25,6 @@ import numpy as np
 
 from qa.errors import ModelError
 from qa.model.onnx_export import exported_model, quantized_model, read_config
-from qa.model.pooling import Spans, span_means
 from qa.rank.late import unit_rows
 from qa.settings import PRECISIONS
 
@@ -66,8 +63,6 @@ class OnnxEmbedder:
         self.dimension: int = config["dimension"]
         self.max_tokens: int = config["max_tokens"]
         self._pooling: str = config["pooling"]
-        # Spans are pooled from their text's forward pass only under mean pooling.
-        self.pools_spans = self._pooling == "mean"
         self._lowercase: bool = config["lowercase"]
         self._model_dir = model_dir
         if onnx_file is None:
@@ -96,7 +91,7 @@ class OnnxEmbedder:
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         """Unit rows; inputs sorted by length and padded per batch to the longest."""
-        return self._encode(texts, None, progress)[0]
+        return self._encode(texts, progress)
 
     def encode_tokens(
         self,
@@ -115,66 +110,30 @@ class OnnxEmbedder:
         def sink(row: int, tokens: Vectors) -> None:
             found[row] = tokens if keep is None else keep(tokens)
 
-        vectors = self._encode(texts, None, progress, sink, words_only)[0]
+        vectors = self._encode(texts, progress, sink, words_only)
         return vectors, found
-
-    def encode_with_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Spans],
-        *,
-        progress: bool = False,
-        tokens: TokenSink | None = None,
-    ) -> tuple[Vectors, Vectors]:
-        """Unit rows of `texts`, and of the character spans of each (all spans, in order).
-
-        A span's vector is the mean of the text's token vectors inside it, from the
-        same forward pass; a span the model does not reach (beyond its maximum
-        length) is encoded on its own.  Models without mean pooling encode every
-        span on its own.  `tokens`, when given, is called with each text's number and
-        token vectors, as `encode_tokens` gives them.
-        """
-        if len(spans) != len(texts):
-            raise ValueError("one list of spans is needed per text")
-        if not self.pools_spans:
-            pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
-            vectors = self._encode(texts, None, progress, tokens)[0]
-            return vectors, self.encode(pieces)
-        vectors, pooled = self._encode(texts, spans, progress, tokens)
-        missing = [i for i, row in enumerate(pooled) if not row.any()]
-        if missing:
-            pieces = [text[a:b] for text, row in zip(texts, spans, strict=True) for a, b in row]
-            pooled[missing] = self.encode([pieces[i] for i in missing])
-        return vectors, pooled
 
     def _encode(
         self,
         texts: Sequence[str],
-        spans: Sequence[Spans] | None,
         progress: bool,
         tokens: TokenSink | None = None,
         words_only: bool = False,
-    ) -> tuple[Vectors, Vectors]:
-        """Vectors of `texts` and, when `spans` is given, of their spans (zero rows where
-        the model does not reach); each text's number and token vectors go to `tokens`."""
-        starts = np.cumsum([0] + [len(row) for row in spans or ()])
-        pooled = np.zeros((int(starts[-1]), self.dimension), dtype=np.float32)
+    ) -> Vectors:
+        """Vectors of `texts`; each text's number and token vectors go to `tokens`."""
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         bar = _progress(len(texts)) if progress and texts and sys.stderr.isatty() else None
         for rows, hidden, mask, encodings in self._forward(texts):
             out[rows] = self._pool(hidden, mask)
-            for at, (row, encoding) in enumerate(zip(rows, encodings, strict=True)):
-                if spans is not None:
-                    found = span_means(hidden[at], encoding, spans[row], self.max_tokens)
-                    pooled[starts[row] : starts[row + 1]] = found
-                if tokens is not None:
+            if tokens is not None:
+                for at, (row, encoding) in enumerate(zip(rows, encodings, strict=True)):
                     keep = self._kept_tokens(encoding, words_only)
                     tokens(int(row), unit_rows(hidden[at, keep]))
             if bar is not None:
                 bar.update(len(rows))
         if bar is not None:
             bar.close()
-        return out, pooled
+        return out
 
     def _forward(self, texts: Sequence[str]) -> Iterator[tuple[Any, Vectors, Any, list[Any]]]:
         """(text numbers, token vectors, attention mask, encodings) of each batch of `texts`.

@@ -4,8 +4,8 @@ A build tells `progress(done, total)` how many texts of the model's current call
 embedded, as the model gives them (each text's token vectors, when the model makes
 them) or when the call returns.  Each call is passed on whole, so the model batches
 as it would without it: an int8 model's vectors depend on the batches it is given.
-Its abilities stay its own: a `TokenEmbedder` or `SpanEmbedder` stays one, and a
-model that is neither does not become one.
+Its abilities stay its own: a `TokenEmbedder` stays one, and a model that is not
+one does not become one.
 
 Not here: drawing a bar (the CLI and the web app do), the vectors themselves (see
 `qa.model.embedding`).
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qa.model.embedding import Embedder, SpanEmbedder, TokenEmbedder, Vectors
+from qa.model.embedding import Embedder, TokenEmbedder, Vectors
 
 Progress = Callable[[int, int], None]  # (texts embedded, texts in the model's current call)
 
@@ -92,40 +92,4 @@ class _CountingTokens(_Counting):
         return found
 
 
-class _CountingSpans(_Counting):
-    """A `SpanEmbedder`'s part: counted text by text when token vectors are asked for,
-    else when the call returns."""
-
-    def __init__(self, inner: Any, progress: Progress) -> None:
-        super().__init__(inner, progress)
-        self.precision, self.pools_spans = inner.precision, inner.pools_spans
-
-    def encode_with_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        *,
-        progress: bool,
-        tokens: Callable[[int, Vectors], None] | None = None,
-    ) -> tuple[Vectors, Vectors]:
-        if tokens is None:  # a model without token vectors takes no `tokens`
-            self.progress(0, len(texts))
-            found: tuple[Vectors, Vectors] = self.inner.encode_with_spans(
-                texts, spans, progress=progress
-            )
-            self.progress(len(texts), len(texts))
-            return found
-        one = self._counter(len(texts))
-
-        def counted(row: int, vectors: Vectors) -> None:
-            one()
-            tokens(row, vectors)
-
-        found = self.inner.encode_with_spans(texts, spans, progress=progress, tokens=counted)
-        return found
-
-
-_ABILITIES: tuple[tuple[type, type], ...] = (
-    (_CountingTokens, TokenEmbedder),
-    (_CountingSpans, SpanEmbedder),
-)
+_ABILITIES: tuple[tuple[type, type], ...] = ((_CountingTokens, TokenEmbedder),)
