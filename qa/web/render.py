@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from qa.rank.passage import Passage
     from qa.text.sections import Section
 
-NO_MATCH = "The documents don't seem to answer this — the closest passages are below."
+NO_MATCH = "The documents don't seem to answer this; closest passages:"
 STRONG = 0.7  # a confident best passage this sure reads "Answer"; below it, "Possible answer"
 SHOWN_QUESTION = 120  # characters of the question echoed above the sources
 
@@ -173,7 +173,8 @@ def answer_html(passage: Passage, section: Section | None) -> str:
     kind, words = verdict(passage)
     if kind == "none":
         if passage.unmentioned:  # say why: the question names what the documents never do
-            words += f" They never mention {', '.join(passage.unmentioned)}."
+            why = f" (they never mention {', '.join(passage.unmentioned)});"
+            words = words.replace(";", why, 1)
         return f'<div class="qa-answer qa-answer-none" role="status"><p>{esc(words)}</p></div>'
     sentences = " ".join(h.text.strip() for h in passage.highlights) or _short(passage.text, 300)
     return (
@@ -185,15 +186,20 @@ def answer_html(passage: Passage, section: Section | None) -> str:
 
 
 def card_html(rank: int, passage: Passage, section: Section | None) -> str:
-    """One source: rank, score, citation (opens the section) and the marked passage."""
+    """One source: rank, score, citation (opens the section) and the marked passage.
+
+    A passage that is not a confident answer says "weak match" and gives no percentage:
+    a figure beside it would read as how likely it answers, which it does not.
+    """
     percent = passage.percent
     weak = "" if passage.confident else " qa-weak"
-    label = f"{percent}%" + ("" if passage.confident else " · weak")
+    label = f"{percent}%" if passage.confident else "weak match"
+    title = f"Relevance {percent}%" if passage.confident else "Not a confident answer"
     return (
         f'<article class="qa-card{weak}" data-rank="{rank}" '
         f'data-citation="{esc_name(passage.citation)}">'
         f'<div class="qa-card-top"><span class="qa-rank">{rank}</span>'
-        f'<span class="qa-score" title="Relevance {percent}%">'
+        f'<span class="qa-score" title="{title}">'
         f'<span class="qa-bar" aria-hidden="true"><span style="width:{percent}%"></span></span>'
         f"{label}</span></div>"
         f'{citation_html(passage, section)}<p class="qa-text">{mark_highlights(passage)}</p>'
