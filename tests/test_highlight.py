@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.rank.highlight import Highlight, choose_highlights, segments
+from qa.rank.highlight import Highlight, answer_text, choose_highlights, segments
 
 TEXT = "Roads matter. Patrols protect civilians. Budgets are tight."
 SPANS = [(0, 13), (14, 40), (41, 59)]
@@ -35,3 +35,28 @@ def test_segments_cover_the_text_once_and_skip_bad_highlights() -> None:
     )
     assert "".join(piece for piece, _ in pieces) == TEXT
     assert [piece for piece, marked in pieces if marked] == ["Patrols protect civilians."]
+
+
+def test_an_answer_is_its_sentences_in_reading_order_with_gaps_marked() -> None:
+    """Issue 28: sentences apart were glued into one paragraph."""
+    marks = [Highlight(41, 59, "Budgets are tight."), Highlight(0, 13, "Roads matter.")]
+    assert answer_text(TEXT, marks) == "Roads matter. … Budgets are tight."
+    assert answer_text(TEXT, [*marks[1:], Highlight(14, 40, "Patrols protect civilians.")]) == (
+        "Roads matter. Patrols protect civilians."
+    )
+    assert answer_text(TEXT, []) == ""
+
+
+def test_a_list_of_bullets_ends_at_the_paragraph_after_it() -> None:
+    lead = "Key organizations include:"
+    following = "\n  1. United Nations (UN)\n  2. African Union (AU)\n\nThe UN is often first."
+    assert answer_text(lead, [Highlight(0, len(lead), lead)], following) == (
+        "Key organizations include: 1. United Nations (UN) 2. African Union (AU)"
+    )
+
+
+def test_a_sentence_that_announces_nothing_brings_nothing_after_it() -> None:
+    """ "challenges posed by various conflicts" is not a list's lead-in."""
+    lead = "Partnerships evolved in response to challenges posed by various conflicts."
+    following = "\nCivil wars needed tailored approaches.\n\nMore later."
+    assert answer_text(lead, [Highlight(0, len(lead), lead)], following) == lead

@@ -737,3 +737,71 @@ def test_a_page_over_an_emptied_corpus_says_it_has_no_documents(
     assert label.startswith("0 documents · ") and label.endswith("up to date")
     assert "none: add .txt, .md, .pdf, .html or .docx files to the corpus folder" in panel
     assert "removed peacekeeping-partnerships.txt" in panel
+
+
+CHALLENGES = (
+    "Challenges\n\n"
+    "Partnerships encounter several challenges. Resource limits pose an obstacle. "
+    "They cost lives.\n\n"
+    "Political will is also vital. Nations may fail to engage.\n\n"
+    "Coordination remains another challenge. Many groups act at once.\n\n"
+    "These challenges highlight the complexities involved."
+)
+
+
+def answer_words(box: str) -> str:
+    """The words of an answer box's answer, without its verdict and citation."""
+    return visible_text(box.split('class="qa-answer-text">', 1)[1].split("</p>", 1)[0])
+
+
+def test_a_lead_in_to_a_list_brings_the_lists_items_into_the_answer_box() -> None:
+    """Issue 28: "What challenges do partnerships face?" showed only the lead-in sentence."""
+    lead = "Partnerships encounter several challenges."
+    text = f"{lead} Resource limits pose an obstacle. They cost lives."
+    best = passage(text, start_line=3, end_line=3, highlights=(Highlight(0, len(lead), lead),))
+    place = Section("doc.txt", "Challenges", ("Challenges",), 1, 9, CHALLENGES)
+    answer = answer_words(answer_html(best, place))
+    assert answer == (
+        "Partnerships encounter several challenges. Resource limits pose an obstacle. … "
+        "Political will is also vital. … Coordination remains another challenge. … "
+        "These challenges highlight the complexities involved."
+    )
+
+
+def test_a_list_after_a_colon_comes_item_by_item_within_the_length_limit() -> None:
+    lead = "The objectives are as follows:"
+    item = "  • Objective {} matters a great deal to every partner in the mission. "
+    items = "\n\n".join(item.format(n) + "More words. " * 20 for n in range(9))
+    place = Section("doc.txt", "Aims", ("Aims",), 1, 30, f"Aims\n\n{lead}\n\n{items}")
+    best = passage(lead, start_line=3, end_line=3, highlights=(Highlight(0, len(lead), lead),))
+    answer = answer_words(answer_html(best, place))
+    assert answer.startswith(f"{lead} • Objective 0 matters a great deal to every partner in")
+    assert "mission. … • Objective 1 matters" in answer
+    assert "More words" not in answer and "Objective 8" not in answer
+    assert len(answer) <= 500  # the answer box's limit
+    assert answer.endswith("to every partner in the mission.")
+
+
+def test_an_answer_that_leads_in_to_nothing_stays_as_it_is() -> None:
+    best = passage()  # "The answer sentence." with a section after it
+    assert answer_words(answer_html(best, section())) == "The answer sentence."
+
+
+def test_sentences_apart_in_the_passage_are_joined_with_an_ellipsis_in_reading_order() -> None:
+    """Issue 28: two sentences apart were glued into one paragraph as if they followed."""
+    text = "Roads matter. Trucks rust in the rain. Patrols protect civilians."
+    marks = (Highlight(0, 13, "Roads matter."), Highlight(39, 65, "Patrols protect civilians."))
+    shown = answer_words(answer_html(passage(text, highlights=marks), None))
+    assert shown == "Roads matter. … Patrols protect civilians."
+    next_to = (Highlight(0, 13, "Roads matter."), Highlight(14, 38, "Trucks rust in the rain."))
+    shown = answer_words(answer_html(passage(text, highlights=next_to), None))
+    assert shown == "Roads matter. Trucks rust in the rain."
+
+
+def test_the_seed_documents_list_of_organizations_is_the_answer(seed_searcher: Any) -> None:
+    """Issue 28, with the real model: the answer box gave only "Key organizations involved in
+    these partnerships include:"."""
+    best = seed_searcher.search("Which organizations take part in partnerships?", 1)[0]
+    answer = answer_words(answer_html(best, seed_searcher.section_for(best)))
+    assert answer.startswith("Key organizations involved in these partnerships include: 1.")
+    assert answer.endswith("5. Non-Governmental Organizations (NGOs)")

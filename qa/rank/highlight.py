@@ -1,19 +1,33 @@
-"""Answer highlights: the one or two sentences of a passage that best answer the question.
+"""Answer highlights: the one or two sentences of a passage that best answer the question,
+and the answer's words made from them (`answer_text`).
 
 Sentences are scored by the cosine between the question and the sentence (the
 sentence vectors are computed once, at build time) plus a bonus for the share
-of the question's keywords the sentence contains.  No language model is used.
+of the question's keywords the sentence contains.  No language model is used, so an
+answer is made of the document's own sentences, never rewritten.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from qa.rank.lexical import terms
+from qa.text.sentences import LIST_ITEM, sentence_spans
 
 KEYWORD_BONUS = 0.3  # added at full keyword overlap; cosines run roughly 0..0.9
 SECOND_SENTENCE_RATIO = 0.9  # a second sentence is marked only when nearly as good
+ANSWER_CHARS = 500  # an answer's words at most, a list's items included
+GAP = " … "  # between sentences that do not follow each other in the document
+# A sentence that announces several things ("Partnerships encounter several challenges"):
+# what follows it is the list of them.  "various" is left out: "challenges posed by
+# various conflicts" announces nothing.
+_ANNOUNCES = re.compile(
+    r"\b(several|the following|a number of|numerous|multiple|"
+    r"two|three|four|five|six|seven|eight|nine|ten)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -84,3 +98,87 @@ def choose_highlights(
         i for i in ranked[1:limit] if best > 0 and scores[i] >= SECOND_SENTENCE_RATIO * best
     ]
     return tuple(Highlight(*spans[i], text[slice(*spans[i])]) for i in sorted(chosen))
+
+
+def answer_text(
+    text: str, highlights: Sequence[Highlight], following: str = "", limit: int = ANSWER_CHARS
+) -> str:
+    """The answer's words: the highlighted sentences of `text` in reading order, those that
+    do not follow each other joined with " … ".  An answer that leads in to a list (it ends
+    with a colon, or announces several things) goes on with the list's items: the next
+    sentence of its paragraph, then the first sentence of each later paragraph or bullet of
+    `following` (the rest of its section), while the whole fits in `limit` characters.
+
+    >>> text = "Roads matter. Trucks rust. Patrols protect civilians."
+    >>> marks = [Highlight(0, 13, "Roads matter."), Highlight(27, 53, "Patrols protect civilians.")]
+    >>> answer_text(text, marks)
+    'Roads matter. … Patrols protect civilians.'
+    >>> answer_text("Three aims:", [Highlight(0, 11, "Three aims:")], "\\n• Peace. Why.\\n• Aid.")
+    'Three aims: • Peace. … • Aid.'
+    """
+    marked = sorted({(h.start, h.end) for h in highlights if 0 <= h.start < h.end <= len(text)})
+    if not marked:
+        return ""
+    whole = text + ("\n\n" + following if following.strip() else "")
+    spans = sentence_spans(whole)
+    lead = _lead_in(whole, spans, marked[-1], len(text))
+    pieces = list(marked)
+    if lead is not None:
+        if lead not in pieces:
+            pieces.append(lead)
+        room = limit - len(_joined(whole, pieces))
+        for item in _items(whole, spans, lead):
+            room -= len(GAP) + item[1] - item[0]
+            if room < 0:
+                break
+            pieces.append(item)
+    return _joined(whole, pieces)
+
+
+def _lead_in(
+    whole: str, spans: Sequence[tuple[int, int]], last: tuple[int, int], end: int
+) -> tuple[int, int] | None:
+    """The sentence that leads in to a list: the last highlight when it ends with a colon or
+    announces several things, else the passage's last sentence when it ends with a colon;
+    None when neither."""
+    marked = whole[last[0] : last[1]].rstrip()
+    if marked.endswith(":") or _ANNOUNCES.search(marked):
+        return last
+    closing = [span for span in spans if span[1] <= end]
+    if closing and whole[closing[-1][0] : closing[-1][1]].rstrip().endswith(":"):
+        return closing[-1]
+    return None
+
+
+def _items(
+    whole: str, spans: Sequence[tuple[int, int]], lead: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """The list's items after `lead`: the next sentence of its paragraph, then the first
+    sentence of each later paragraph or bullet; a list of bullets ends at the first
+    paragraph after them."""
+    items: list[tuple[int, int]] = []
+    previous, bullets = lead, False
+    for span in spans:
+        if span[0] < lead[1]:
+            continue
+        gap = whole[previous[1] : span[0]]
+        bullet = bool(LIST_ITEM.match(whole[span[0] : span[1]]))
+        if bullets and "\n\n" in gap and not bullet:
+            break
+        if bullet or "\n\n" in gap or (previous == lead and not gap.strip()):
+            items.append(span)
+        previous, bullets = span, bullets or bullet
+    return items
+
+
+def _joined(whole: str, pieces: Sequence[tuple[int, int]]) -> str:
+    """The pieces of `whole` in reading order: a space between those that follow each other
+    (nothing but white space between them), " … " between the others."""
+    words: list[str] = []
+    end = None
+    for start, stop in sorted(pieces):
+        if end is not None:
+            words.append(" " if not whole[end:start].strip() else GAP)
+        words.append(" ".join(whole[start:stop].split()))
+        end = stop
+    return "".join(words)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from qa.rank.highlight import segments
+from qa.rank.highlight import answer_text, segments
 from qa.rank.lexical import quoted_phrases
 from qa.readers.base import Span
 from qa.text.sentences import harmless
@@ -176,13 +176,24 @@ def answer_html(passage: Passage, section: Section | None) -> str:
             why = f" (they never mention {', '.join(passage.unmentioned)});"
             words = words.replace(";", why, 1)
         return f'<div class="qa-answer qa-answer-none" role="status"><p>{esc(words)}</p></div>'
-    sentences = " ".join(h.text.strip() for h in passage.highlights) or _short(passage.text, 300)
+    following = _following(passage, section)
+    sentences = answer_text(passage.text, passage.highlights, following) or _short(
+        passage.text, 300
+    )
     return (
         f'<section class="qa-answer qa-answer-{kind}" aria-label="{words}">'
         f'<p class="qa-verdict">{words} <span class="qa-sure">· {passage.percent}% match</span>'
         f'</p><p class="qa-answer-text">{esc(sentences)}</p>'
         f"{citation_html(passage, section)}</section>"
     )
+
+
+def _following(passage: Passage, section: Section | None) -> str:
+    """The text of `passage`'s section after it: where a list it leads in to goes on."""
+    if section is None or passage.doc != section.doc:
+        return ""
+    lines = section.text.split("\n")
+    return "\n".join(lines[max(0, passage.end_line - section.start_line + 1) :])
 
 
 def card_html(rank: int, passage: Passage, section: Section | None) -> str:
