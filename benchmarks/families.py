@@ -27,7 +27,7 @@ from qa.index.build import build_index
 from qa.rank.fitted import Scorers
 from qa.rank.ranking import features
 from qa.rank.retrieval import Candidates
-from qa.rank.search import Searcher, _clean_question
+from qa.rank.search import Searcher, clean_question
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def collect(family: Family, searcher: Searcher) -> list[Asked]:
     for path in family.questions:
         for question in read_questions(path):
             documents = list(question.documents) if question.documents else None
-            found = searcher.retriever.candidates(_clean_question(question.question), 10, documents)
+            found = searcher.retriever.candidates(clean_question(question.question), 10, documents)
             if found is None:
                 continue
             found = searcher.retriever.with_late_interaction(found, np.arange(len(found.rows)))

@@ -34,7 +34,7 @@ from qa.eval.evaluate import EvalReport, Gold, evaluate
 from qa.rank.confidence import ANSWER_FEATURES, answer_numbers
 from qa.rank.fitted import DEFAULTS_FILE, WEIGHTS_DIR, Fitted, Linear, Scorers, weights_file
 from qa.rank.ranking import FEATURES, Baseline, Ranking, relevance
-from qa.rank.search import Searcher, _clean_question
+from qa.rank.search import Searcher, clean_question
 
 LATE = FEATURES.index("late interaction")
 FLAGGED_ANSWERABLE = 0.08  # the share of each family's answered examples the fit may flag
@@ -90,7 +90,7 @@ def first_answers(
                 (int(next(i for i in order if a.right[i])), True),
                 (int(next(i for i in order if not a.right[i])), False),
             ]
-        question = _clean_question(a.question.question)
+        question = clean_question(a.question.question)
         for i, answered in picks:
             pieces = searcher.retriever.piece_coverage(a.found, [i])
             missing = searcher.retriever.kind_missing(question, a.found, [i])

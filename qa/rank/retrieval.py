@@ -35,12 +35,9 @@ from qa.rank.lexical import (
 )
 from qa.rank.pieces import Ids, PieceCoverage
 from qa.rank.ranking import Array, Evidence
-from qa.text.chunking import Chunk
+from qa.rank.topics import document_topics, section_means, topic_dots
 
 CANDIDATES = 100  # per retriever; both lists are fused
-# A document's topic is the mean of its chunk vectors; a mean of fewer chunks is mostly
-# those chunks themselves, so such documents take the mean of the whole corpus instead.
-TOPIC_CHUNKS = 5
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ class Retriever:
         firsts = [rows[0] for rows in doc_rows.values()]
         lead_sections = self._section_array[firsts] if firsts else np.zeros(0, dtype=np.int64)
         self._lead = np.isin(self._section_array, lead_sections).astype(np.float32)
-        self._section_vectors = _section_means(
+        self._section_vectors = section_means(
             self.embeddings, self._section_array, len(index.sections)
         )
         self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks])
@@ -90,12 +87,12 @@ class Retriever:
         self._section_bm25 = LexicalIndex(section_texts)
         # Whether each chunk is followed by one of its own section (the last one is not).
         self._follows = np.r_[self._section_array[1:] == self._section_array[:-1], False]
-        self._topic_of, self._topics = _topics(self.chunks, self.embeddings)
+        self._topic_of, self._topics = document_topics(self.chunks, self.embeddings)
         # What a question does not change, worked out once: each text's dot with its topic.
         self._topic_norms = np.einsum("ij,ij->i", self._topics, self._topics)
-        self._chunk_topic = _topic_dots(self.embeddings, self._topics, self._topic_of)
+        self._chunk_topic = topic_dots(self.embeddings, self._topics, self._topic_of)
         owner = np.repeat(np.arange(len(self.chunks)), np.diff(index.sentence_offsets))
-        self._sentence_topic = _topic_dots(
+        self._sentence_topic = topic_dots(
             self.sentence_vectors, self._topics, self._topic_of[owner]
         )
 
@@ -308,68 +305,6 @@ class Retriever:
             found = self._piece_coverage.text_pieces([self.chunks[row].text for row in missing])
             cache.update(zip(missing, found, strict=True))
         return [cache[row] for row in rows]
-
-
-def _topics(chunks: Sequence[Chunk], embeddings: np.ndarray) -> tuple[np.ndarray, Array]:
-    """Each chunk's topic row and the topics: the mean vector of each document of at least
-    `TOPIC_CHUNKS` chunks, then the mean of the whole corpus (for every other document).
-
-    >>> from types import SimpleNamespace as C
-    >>> chunks = [C(doc="a")] * 5 + [C(doc="b")]
-    >>> vectors = np.array([[1.0, 0.0]] * 5 + [[0.0, 1.0]], dtype=np.float32)
-    >>> rows, topics = _topics(chunks, vectors)
-    >>> rows.tolist(), [[round(float(v), 2) for v in topic] for topic in topics]
-    ([0, 0, 0, 0, 0, 1], [[1.0, 0.0], [0.83, 0.17]])
-    """
-    names = sorted({chunk.doc for chunk in chunks})
-    number = {name: i for i, name in enumerate(names)}
-    doc_of = np.array([number[chunk.doc] for chunk in chunks], dtype=np.int64)
-    sums = _group_sums(embeddings, doc_of, len(names))
-    counts = np.bincount(doc_of, minlength=len(names))
-    large = counts >= TOPIC_CHUNKS
-    topic_row = np.full(len(names), int(large.sum()), dtype=np.int64)
-    topic_row[large] = np.arange(int(large.sum()))
-    whole = sums.sum(axis=0) / max(len(chunks), 1)
-    topics = np.vstack([sums[large] / counts[large, None], whole[None, :]]).astype(np.float32)
-    return topic_row[doc_of], topics
-
-
-def _section_means(embeddings: np.ndarray, section_of: np.ndarray, sections: int) -> Array:
-    """Each section's mean chunk vector, unit length (zero for a section without chunks).
-
-    >>> vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
-    >>> means = _section_means(vectors, np.array([0, 0, 1]), 3)
-    >>> [[round(float(v), 2) for v in row] for row in means]
-    [[0.71, 0.71], [1.0, 0.0], [0.0, 0.0]]
-    """
-    sums = _group_sums(embeddings, section_of, sections)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    means: Array = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
-    return means
-
-
-def _group_sums(vectors: np.ndarray, group_of: np.ndarray, groups: int) -> np.ndarray:
-    """The sum of each group's rows of `vectors` (float64; zero for a group without any).
-
-    Chunks come document by document and section by section, so one pass sums each run
-    of a group's rows.
-    """
-    sums = np.zeros((groups, vectors.shape[1]), dtype=np.float64)
-    if len(vectors):
-        starts = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
-        np.add.at(sums, group_of[starts], np.add.reduceat(vectors, starts, dtype=np.float64))
-    return sums
-
-
-def _topic_dots(vectors: np.ndarray, topics: Array, topic_of: np.ndarray) -> Array:
-    """Each row of `vectors` dotted with its topic (`topics[topic_of[row]]`), in blocks, so
-    that no copy of the topics as large as `vectors` is made."""
-    dots = np.empty(len(vectors), dtype=np.float32)
-    block = 16_384
-    for start in range(0, len(vectors), block):
-        rows = slice(start, start + block)
-        dots[rows] = np.einsum("ij,ij->i", vectors[rows], topics[topic_of[rows]])
-    return dots
 
 
 def _model_folder(name: str) -> Path | None:

@@ -150,7 +150,7 @@ class Searcher:
         not in the index.
         """
         self = self.latest()  # one build answers the whole question: the newest on disk
-        question = _clean_question(question)
+        question = clean_question(question)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
         if not self.chunks:
@@ -312,7 +312,7 @@ def _document_names(documents: Sequence[str] | None) -> list[str] | None:
     return list(documents)
 
 
-def _clean_question(question: str) -> str:
+def clean_question(question: str) -> str:
     if not isinstance(question, str):
         raise QueryError(f"The question must be text, not {type(question).__name__}")
     printable = "".join(c if c.isprintable() else " " for c in question[: MAX_QUESTION_CHARS * 2])
