@@ -39,9 +39,9 @@ from qa.rank.search import Searcher, clean_question
 LATE = FEATURES.index("late interaction")
 FLAGGED_ANSWERABLE = 0.08  # the share of each family's answered examples the fit may flag
 VARIANTS = {  # the ablation table's rankings of single chunks by fewer features
-    "fitted fusion, keywords × coverage": FEATURES[:6],
-    "+ section-title and section vectors": FEATURES[:8],
-    "+ late interaction": FEATURES[:9],
+    "fitted fusion, keywords × coverage": FEATURES[:4],
+    "+ section-title and section vectors": FEATURES[:6],
+    "+ late interaction": FEATURES[:7],
 }
 
 
@@ -77,15 +77,16 @@ def first_answers(
     asked: list[Asked], searcher: Searcher, ranking: Ranking, tokens: bool
 ) -> Iterator[tuple[np.ndarray, bool]]:
     """(answer numbers, answered) of each question's first candidate by `ranking`; for a
-    question whose answer text is known (SQuAD), also the best candidate without it (the
-    question with its paragraph taken away: on topic, not answered)."""
+    question whose answering text is known (SQuAD's answer, Qasper's evidence paragraphs),
+    the best candidate holding it and the best without it (the question with its paragraph
+    taken away: on topic, not answered)."""
     for a in asked:
         evidence = a.found.evidence
         if not tokens:
             evidence = replace(evidence, late_interaction=None, weakest_match=None)
         order = np.argsort(-relevance(evidence, ranking), kind="stable")
         picks = [(int(order[0]), bool(a.question.gold))]
-        if a.question.kind is Gold.TEXT and a.right.any() and not a.right.all():
+        if a.question.kind is not Gold.SECTIONS and a.right.any() and not a.right.all():
             picks = [
                 (int(next(i for i in order if a.right[i])), True),
                 (int(next(i for i in order if not a.right[i])), False),

@@ -133,7 +133,7 @@ def test_wikipedia_articles_reach_the_bar_above_every_baseline_with_numbers_fitt
     assert qa.hit_at_5 >= 0.96, qa.describe()
     assert qa.mrr_at_10 >= 0.90, qa.describe()
     assert dict(ablation_rankings(DEFAULT_MODEL))[
-        "+ and by the share of the section shown (qa)"
+        "+ passages, a penalty per passage of a section (qa)"
     ] == Ranking.fitted(DEFAULT_MODEL)
     for baseline in Baseline:
         variant = replace(ranking, baseline=baseline, group=False)

@@ -22,7 +22,9 @@ of a research paper is close to any question about it).  The late-interaction sc
 enters as it is.
 Keyword scores enter multiplied by coverage: BM25 normalised over the candidates ranks
 the best keyword match first even when it shares one common word with the question, so
-its say grows with how much of the question the text actually contains.  The lead
+its say grows with how much of the question the text actually contains.  (The two
+coverages as features of their own changed no figure but by ±0.006, judged leave-one-
+family-out, and were removed: docs/retrieval.md.)  The lead
 section of a document touches every topic of it; its own weight says how much that
 alone should count.  The weights are data (`qa.rank.fitted`, fitted by `make fit`), one file
 per model.
@@ -56,8 +58,6 @@ FEATURES = (
     "best-sentence cosine",
     "chunk BM25 × chunk coverage",
     "section BM25 × window coverage",
-    "chunk coverage",
-    "window coverage",
     "section-title cosine",
     "section cosine",
     "late interaction",
@@ -165,7 +165,7 @@ def features(evidence: Evidence) -> Array:
 
     >>> e = Evidence(*(np.array([0.2, 0.6], dtype=np.float32) for _ in range(13)))
     >>> [round(float(x), 2) for x in features(e)[1]]
-    [1.0, 1.0, 0.6, 0.6, 0.6, 0.6, 1.0, 1.0, 0.6, 0.6]
+    [1.0, 1.0, 0.6, 0.6, 1.0, 1.0, 0.6, 0.6]
     """
     late = evidence.late_interaction
     bm25, section_bm25 = min_max(evidence.chunk_bm25), min_max(evidence.section_bm25)
@@ -174,8 +174,6 @@ def features(evidence: Evidence) -> Array:
         standardised(np.maximum(evidence.sentence_cosine, evidence.chunk_cosine)),
         evidence.chunk_coverage * bm25,
         evidence.window_coverage * section_bm25,
-        evidence.chunk_coverage,
-        evidence.window_coverage,
         standardised(evidence.title_cosine),
         standardised(evidence.section_cosine),
         # As it is, not standardised: standardised, a one-line summary repeating the
