@@ -138,7 +138,7 @@ def test_answers_cite_pages_of_a_pdf_and_paragraphs_of_html_and_word(
         "Which archive lent the logbooks of every station since 1890?",
         "When to extract honey from capped wax cells?",
         "Who returned to the canal the following spring?",
-        "When does the ferry leave?",
+        "What time does the ferry leave?",
     ):
         passage = searcher.search(question)[0]
         cited[passage.doc] = passage
