@@ -10,6 +10,9 @@ CHROMIUM := /usr/bin/chromium
 AXE_VERSION := 4.14.1
 AXE := .tools/node_modules/axe-core/axe.min.js
 export HF_HUB_OFFLINE := 1
+# One BLAS thread for qa's processes: numpy's BLAS threads spin on between the model's runs and
+# take the cores from ONNX Runtime's (docs/performance.md, "Threads").
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: run test lint bench fit fuzz load index chromium axe clean
 

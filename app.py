@@ -8,7 +8,12 @@ QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL and QA_READ_ONLY=1 apply too.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# One BLAS thread, set before numpy loads: between the model's runs, numpy's BLAS threads
+# spin on and take the cores from ONNX Runtime's (docs/performance.md, "Threads").
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from qa.cli import main
 

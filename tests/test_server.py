@@ -142,3 +142,22 @@ def test_more_than_ten_passages_gives_ten(server: Server) -> None:
 
     passages = Client(server.url, verbose=False).predict("civilians", 1000, api_name="/search")
     assert len(passages) == 10
+
+
+def test_the_app_runs_numpy_on_one_blas_thread_leaving_the_cores_to_the_model() -> None:
+    # Between the model's runs numpy's BLAS threads spin on, taking the two cores from ONNX
+    # Runtime's: a warm query took 11.1 ms instead of 5.7 (docs/performance.md, "Threads").
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, runpy; os.environ.pop('OPENBLAS_NUM_THREADS', None); "
+        "runpy.run_path('app.py'); "
+        "from threadpoolctl import threadpool_info; "
+        "print([p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert found.stdout.strip() == "[1]", found.stdout
