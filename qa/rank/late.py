@@ -115,7 +115,9 @@ class TokenVectors:
         # One gather for all candidates: each chunk's rows are its start plus 0..length-1.
         within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         picks = np.repeat(starts, lengths) + within
-        tokens = np.asarray(self.codes[picks], dtype=np.float32) * self.scales[picks, None]
+        # Plain arrays over the maps: indexing an np.memmap costs ~0.4 ms a query in Python.
+        codes, scales = np.asarray(self.codes), np.asarray(self.scales)
+        tokens = codes[picks].astype(np.float32) * scales[picks, None]
         asked = unit_rows(np.asarray(question, dtype=np.float32) @ self.basis)
         cosines = asked @ tokens.T  # question pieces × candidate tokens
         first = (np.cumsum(lengths) - lengths)[has]
