@@ -31,11 +31,7 @@ def cached_vectors(
 
     A chunk's key is its hash; a sentence's and a section path's the hash of its text.
     """
-    if old is None or (old.manifest.model, old.manifest.dimension, old.manifest.encoder) != (
-        embedder.name,
-        embedder.dimension,
-        encoder,
-    ):
+    if old is None or not _made_alike(old, embedder, encoder):
         return {}
     cache = {chunk.hash: old.embeddings[row] for row, chunk in enumerate(old.chunks)}
     sentences = (text for chunk in old.chunks for text in chunk.sentence_texts())
@@ -43,6 +39,12 @@ def cached_vectors(
     titles = (section.path_text for section in old.sections)
     cache.update(zip(map(text_hash, titles), old.title_vectors, strict=True))
     return cache
+
+
+def _made_alike(old: LoadedIndex, embedder: Embedder, encoder: dict[str, str]) -> bool:
+    """Whether `old`'s vectors were made by this model, as it makes them now."""
+    made = (old.manifest.model, old.manifest.dimension, old.manifest.encoder)
+    return made == (embedder.name, embedder.dimension, encoder)
 
 
 TokenCache = dict[str, Rows]  # chunk hash: where its compressed token vectors are
@@ -53,7 +55,7 @@ def cached_tokens(
 ) -> tuple[TokenCache, Vectors | None]:
     """{chunk hash: its rows} of `old`'s token vectors, if made the same way, and the basis
     they are in (a build that reuses them keeps it)."""
-    if not cached_vectors(old, embedder, encoder) or old is None or old.tokens is None:
+    if old is None or old.tokens is None or not _made_alike(old, embedder, encoder):
         return {}, None
     tokens, offsets = old.tokens, old.tokens.offsets
     rows = (Rows(tokens, int(offsets[i]), int(offsets[i + 1])) for i in range(len(old.chunks)))
@@ -78,7 +80,6 @@ def embed_tokens(
     try:
         writer = TokenWriter(staging, token_basis(embedder.dimension) if basis is None else basis)
         todo = list({c.hash: c for c in chunks if c.hash not in tokens}.values())
-
         texts = [c.embed_text for c in todo]
         vectors, added = embedder.encode_tokens(
             texts, progress=progress and len(todo) > 32, keep=writer.add

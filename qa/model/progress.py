@@ -30,8 +30,8 @@ def reporting(embedder: Embedder, progress: Progress) -> Embedder:
     >>> isinstance(reporting(Plain(), print), TokenEmbedder)
     False
     """
-    kinds = tuple(kind for kind, ability in _ABILITIES if isinstance(embedder, ability))
-    made: Embedder = type("Reporting", (*kinds, _Counting), {})(embedder, progress)
+    kind = _CountingTokens if isinstance(embedder, TokenEmbedder) else _Counting
+    made: Embedder = kind(embedder, progress)
     return made
 
 
@@ -90,6 +90,3 @@ class _CountingTokens(_Counting):
             texts, words_only=words_only, progress=progress, keep=counted
         )
         return found
-
-
-_ABILITIES: tuple[tuple[type, type], ...] = ((_CountingTokens, TokenEmbedder),)

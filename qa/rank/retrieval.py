@@ -5,8 +5,9 @@ from FAISS and the best BM25 chunks, or every chunk holding a quoted phrase) and
 is known of each (`qa.rank.ranking.Evidence`): cosines of the chunk, its best sentence and
 its section path, keyword scores of the chunk and of its section, how much of the
 question the chunk and its window (the chunk with its neighbours in its section) hold,
-how close the closest text stays once its document's mean direction is taken away, and,
-when the index keeps token vectors, the late-interaction score (`qa.rank.late`).
+how close the closest text stays once its document's mean direction is taken away; and,
+when the index keeps token vectors, the late-interaction score (`qa.rank.late`), for the
+candidates the rest of the evidence ranks best (`with_late_interaction`).
 
 Not here: ranking that evidence or turning it into passages (see `qa.rank.ranking`,
 `qa.rank.search`).
