@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -249,3 +250,66 @@ def test_a_rebuild_that_fails_on_a_full_disk_is_tried_again(
         watcher.stop()
     assert fake_searcher(settings.index_dir).search('"zebras"', 1)[0].doc == "depot.md"
     assert events[-1].info is not None and events[-1].info.added == ("depot.md",)
+
+
+class Recording:
+    """A model that keeps every text it is handed, and is otherwise the model it wraps."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.texts = inner, list[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def encode(self, texts: Any, *, progress: bool = False) -> Any:
+        self.texts += texts
+        return self.inner.encode(texts, progress=progress)
+
+    def encode_tokens(self, texts: Any, **options: Any) -> Any:
+        self.texts += texts
+        return self.inner.encode_tokens(texts, **options)
+
+
+def test_the_first_watch_rebuild_after_qa_serve_embeds_only_what_changed(
+    tmp_path: Path, real_embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28: after `qa build`, `qa serve`'s start-up and its watcher's first rebuild
+    re-embedded every document although nothing had changed (the page's build and the CLI's
+    disagreed).  The index is built by `qa build`, then opened as `qa serve` opens it (its
+    start-up refresh, then its watcher), with the real model."""
+    from qa.cli import main
+    from qa.model import embedding
+    from qa.web.serve import prepare
+
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    notes = corpus / "notes.md"
+    notes.write_text("# Notes\n\nThe harbour master counted eleven ferries on Monday.\n")
+    assert main(["build", "--corpus", str(corpus), "--index", str(index_dir)]) == 0
+    model = Recording(real_embedder)
+    monkeypatch.setattr(embedding, "load_embedder", lambda *_: model)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+
+    index = Index.open(settings)  # as `qa serve` does (qa.web.serve.serve)
+    prepare(index)
+    events: list[WatchEvent] = []
+    watcher = index.watch(on_event=events.append, settle_ms=200).start()
+    try:
+        caught_up(watcher, settings)
+        assert (model.texts, events) == ([], [])  # nothing changed: nothing embedded
+        later = time.time() + 60
+        os.utime(corpus / SEED.name, (later, later))  # saved again, the same bytes
+        caught_up(watcher, settings)
+        assert (model.texts, events) == ([], [])
+        notes.write_text(notes.read_text() + "\nThe lighthouse keeper logged storms.\n")
+        caught_up(watcher, settings)
+    finally:
+        watcher.stop()
+    assert len(events) == 1 and events[0].info is not None
+    info = events[0].info
+    assert info.changed == ("notes.md",) and info.chunks_embedded == 1
+    assert info.chunks_reused == info.chunks - 1
+    assert model.texts and not [t for t in model.texts if "peacekeep" in t.lower()]
