@@ -320,13 +320,13 @@ def _ask_row(h: Handlers) -> tuple[Any, Any, Any]:
             max_lines=1,
             max_length=MAX_QUESTION_CHARS,
             autofocus=True,
-            scale=5,
+            scale=3,
             min_width=200,
             elem_id="qa-question",
         )
         # Its own column, not the question's form box: on a phone the question then has
         # the first line and the documents share the second with the button.
-        with gr.Column(scale=3, min_width=160, elem_id="qa-documents-column"):
+        with gr.Column(scale=1, min_width=240, elem_id="qa-documents-column"):
             documents = gr.Dropdown(
                 h.choices([ALL]),
                 value=[ALL],

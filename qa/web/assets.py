@@ -51,10 +51,14 @@ CSS = """
 .qa-head p { margin: 0; color: var(--body-text-color-subdued); }
 
 /* The question and the documents boxes are as tall as the taller (several documents chosen),
-   their labels level; the button sits at the bottom. */
+   their labels level; the button sits at the bottom, level with their fields (the blocks'
+   padding and border below it) and as tall as the question's field. */
 #qa-ask { align-items: stretch !important; }
 #qa-question { height: 100%; }
-#qa-go { align-self: flex-end !important; flex-grow: 0 !important; }
+#qa-go { align-self: flex-end !important; flex-grow: 0 !important; min-height: 42px;
+  margin-bottom: calc(var(--spacing-xl) + var(--block-border-width)) !important; }
+/* Gradio's footer puts a "·" after each link: with one link shown (none on a phone) it dangles. */
+footer .divider { display: none !important; }
 /* The document choice keeps its chosen names and its caret on one line while they fit (Gradio's
    filter box asks for a text field's whole width); "All documents" is the way to clear it. */
 #qa-documents .wrap-inner { padding-top: 3px; padding-bottom: 3px; } /* the question's height */
@@ -163,7 +167,11 @@ CSS = """
 .qa-index .qa-stale { margin-top: .5rem; }
 .qa-index .qa-watch { margin: .4rem 0 0; color: var(--body-text-color-subdued); font-size: .9em; }
 #qa-rebuild { max-width: 14rem; }
-#qa-index-panel .label-wrap { text-align: left; }
+#qa-index-panel .label-wrap { text-align: left; align-items: center; gap: .5rem; }
+/* Gradio's caret is stretched to the label's height and then turned: on two lines it stood out
+   of the box; the status breaks into even lines, not "up" and "to date". */
+#qa-index-panel .label-wrap > span { text-wrap: balance; }
+#qa-index-panel .label-wrap > .icon { flex: none; align-self: center; }
 .qa-progress { display: flex; align-items: center; gap: 10px; font-size: .9rem; }
 .qa-progress .qa-bar { width: 160px; }
 .qa-busy > span { width: 35%; animation: qa-slide 1.1s ease-in-out infinite alternate; }
