@@ -16,12 +16,20 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: run test lint bench fit fuzz load index chromium axe clean
 
+# Runs a quiet command, saying every 4 s that it is still going; its errors and exit code are
+# the command's (scripts/heartbeat.py: standard library only, as nothing is installed yet).
+HEARTBEAT := $(PY) scripts/heartbeat.py
+
+# Installing happens once (the stamp is newer than pyproject.toml after), and says so.
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	@test -x $(PY) || { echo "qa: creating the virtual environment $(VENV)/ (once)…"; $(PYTHON) -m venv $(VENV); }
+	@echo "qa: installing the packages qa needs into $(VENV)/: once, about 2 minutes"
+	@$(HEARTBEAT) "upgrading pip" -- $(PY) -m pip install --quiet --upgrade pip
 	@# torch first and pinned: an unpinned torch would pull gigabytes of CUDA packages.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@$(HEARTBEAT) --about "about 30 s" "installing torch 2.13.0" -- \
+	  $(PY) -m pip install --quiet torch==2.13.0
+	@$(HEARTBEAT) --about "about 80 s" "installing qa and the packages it uses" -- \
+	  $(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 index: $(STAMP)
