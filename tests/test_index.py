@@ -98,7 +98,8 @@ def test_an_index_of_another_model_says_which(
     build(seed_corpus, tmp_path / "index", fake, fake_settings)
     with pytest.raises(IndexMismatchError, match=r"fake-hash.*qa build"):
         load_index(Settings(index_dir=tmp_path / "index", model="all-MiniLM-L6-v2"))
-    status = index_status(Settings(corpus_dir=seed_corpus, index_dir=tmp_path / "index"))
+    chosen = Settings(corpus_dir=seed_corpus, index_dir=tmp_path / "index", model="other-model")
+    status = index_status(chosen)
     assert not status.fresh and "fake-hash" in status.describe()
 
 

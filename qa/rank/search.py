@@ -198,9 +198,10 @@ class Searcher:
             offsets = self.index.sentence_offsets
             for row in chunk_rows:
                 chunk, first = self.chunks[row], int(offsets[row])
+                language = self.retriever.row_language[row]
                 for number, (a, b) in enumerate(chunk.sentences):
                     if first + number not in cache:
-                        cache[first + number] = frozenset(terms(chunk.text[a:b]))
+                        cache[first + number] = frozenset(terms(chunk.text[a:b], language))
         return [cache[key] for key in keys]
 
     def _passage(
