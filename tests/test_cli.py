@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from appserver import free_port
 from fakes import DATA, fake_build
 
 from qa.cli import main
@@ -414,3 +415,65 @@ def test_asking_an_emptied_corpus_says_it_has_no_documents(
     assert indexed_documents(index) == []
     assert main(["build", *folders]) == 0
     assert "holds no documents, so the index is empty: add .txt" in capsys.readouterr().err
+
+
+def timed_lines(argv: list[str], env: dict[str, str], until: str) -> list[tuple[float, str]]:
+    """Run `argv`, keeping each line it prints (stdout and stderr) with the seconds since it
+    started, until a line holds `until` (then it is stopped) or it exits; fails after 300 s."""
+    import os
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    started = time.monotonic()
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[tuple[float, str]] = []
+    timer = threading.Timer(300, os.kill, (process.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append((time.monotonic() - started, line.rstrip("\n")))
+            if until in line:
+                break
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+        process.wait(30)
+    assert lines and until in lines[-1][1], "\n".join(line for _, line in lines)
+    return lines
+
+
+def longest_silence(lines: list[tuple[float, str]]) -> tuple[float, str]:
+    """The longest wait without a line (from the start, then between lines), and what ended it."""
+    before = [0.0] + [at for at, _ in lines[:-1]]
+    return max((at - earlier, line) for earlier, (at, line) in zip(before, lines, strict=True))
+
+
+@pytest.mark.model
+def test_qa_serve_says_something_at_least_every_5_seconds_until_the_url(tmp_path: Path) -> None:
+    """Issue 28: `qa serve` was silent for 8 s while it exported the model on a first run,
+    and said nothing for 3–25 s on a later start before "serving".  Run as a user runs it, on
+    a fresh machine (no exported model, no index), then again."""
+    import os
+    import sys
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "corpus")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "QA_CACHE_DIR": str(tmp_path / "cache"),  # nothing exported yet
+    }
+    argv = [sys.executable, "-m", "qa.cli", "serve"]
+    argv += ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    for run in ("first run", "a later start"):
+        port = ["--port", str(free_port())]
+        lines = timed_lines([*argv, *port], env, until="qa: serving http://127.0.0.1:")
+        shown = "\n".join(f"{at:6.1f} s  {line}" for at, line in lines)
+        silence, ended_by = longest_silence(lines)
+        assert silence <= 5, f"{run}: {silence:.1f} s of silence before {ended_by!r}:\n{shown}"

@@ -4,8 +4,11 @@
 unless read-only), watches the corpus unless told not to, and serves the page with
 `start()`, with the MCP server when asked: its HTTP routes guarded (see
 `qa.web.guard`), what each client session holds freed once it is done (see
-`qa.web.sessions`).  What it says on stderr on a first run: that the model is
-prepared once, how the build goes, and what was indexed.
+`qa.web.sessions`).  It says each stage on stderr as it begins (`qa.web.stages`), and
+while one is silent for a few seconds, that it is still going: preparing the model once
+(the first run's export) or loading it, checking the index or building it (how far the
+embedding is, what was indexed), starting the web server; then the URL, with how long
+each stage took.
 
 Not here: the page (see `qa.web.app`).
 """
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from qa.errors import QAError
 from qa.settings import Settings
 from qa.web.panel import plural
+from qa.web.stages import Stages
 from qa.web.state import describe_rebuild
 
 if TYPE_CHECKING:
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from qa.index.watch import CorpusWatcher, WatchEvent
 
 PREPARING = "qa: preparing the model once (about 20 s)…"
+WEB_SERVER = "qa: starting the web server (Gradio: a few seconds)…"
 
 
 def _say(line: str) -> None:
@@ -57,32 +62,48 @@ def indexed_line(info: IndexInfo) -> str:
 
 
 class _BuildReport:
-    """Prints how far the embedding of a build is, at each quarter."""
+    """Says how far the embedding of a build is, at each quarter."""
 
-    def __init__(self) -> None:
-        self.shown = -1
+    def __init__(self, stages: Stages) -> None:
+        self.stages, self.shown = stages, -1
 
     def __call__(self, done: int, total: int) -> None:
         quarter = 4 * done // total if total > 64 else -1
         if quarter > self.shown:
             self.shown = quarter
-            _say(f"qa: embedding {done:,} of {total:,} pieces of text…")
+            self.stages.say(f"qa: embedding {done:,} of {total:,} pieces of text…")
 
 
-def _say_rebuilding(status: IndexStatus) -> None:
-    _say(f"qa: {status.describe()}; {status.next_step()}…")
-
-
-def prepare(index: Index) -> None:
+def prepare(index: Index, stages: Stages | None = None) -> None:
     """Unless the page is read-only (it never writes the index), bring the index it serves up
-    to date, saying how on stderr, and load it.  A read-only page without a usable index
-    says why on each request, and answers once there is one."""
+    to date, saying how on stderr (through `stages`), and load it.  A read-only page
+    without a usable index says why on each request, and answers once there is one."""
     if index.settings.read_only:
         return
-    opened = index.refresh(before_build=_say_rebuilding, progress=_BuildReport())
+    stages = stages or Stages()
+    settings = index.settings
+    stages.begin(
+        "index",
+        "checking the index",
+        f"qa: checking {settings.index_dir}/ against the documents in {settings.corpus_dir}/…",
+    )
+
+    def rebuilding(status: IndexStatus) -> None:
+        from qa.index.builder import document_files
+
+        documents = plural(len(document_files(settings)), "document")
+        stages.begin(
+            "index",
+            "building the index",
+            f"qa: {status.describe()}; "
+            f"{status.next_step()} ({documents} in {settings.corpus_dir}/)…",
+        )
+
+    opened = index.refresh(before_build=rebuilding, progress=_BuildReport(stages))
     if opened.built is not None:
-        _say(indexed_line(opened.built))
+        stages.say(indexed_line(opened.built))
     index.searcher()  # QAError now, not on the first question, when it cannot answer
+    stages.end()
 
 
 def serve(
@@ -102,20 +123,36 @@ def serve(
     index = Index.open(settings)
     index.refuse_another_corpus()  # before the model is prepared
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    note = preparing_note(index.settings)
-    if note:
-        _say(note)
-    prepare(index)
-    # Load the model while the server starts, so the first question does not wait for it.
-    threading.Thread(target=_warm_up, args=(index,), daemon=True).start()
-    watcher: CorpusWatcher | None = None
-    if watch and not settings.read_only:
-        watcher = index.watch(on_event=_log_watch).start()  # the index's model, shared
-    page = start(index, watcher, host=host, port=port, mcp=mcp)
+    with Stages() as stages:
+        if not settings.read_only:  # a read-only page loads it as it starts (`_warm_up`)
+            _load_model(index, stages)
+        prepare(index, stages)
+        # Load the model while the server starts, so the first question does not wait for it.
+        threading.Thread(target=_warm_up, args=(index,), daemon=True).start()
+        watcher: CorpusWatcher | None = None
+        if watch and not settings.read_only:
+            watcher = index.watch(on_event=_log_watch).start()  # the index's model, shared
+        stages.begin("web server", "starting the web server", WEB_SERVER)
+        page = start(index, watcher, host=host, port=port, mcp=mcp)
     _say(
-        f"qa: serving {page.local_url}" + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
+        f"qa: serving {page.local_url}"
+        + (" (MCP tool `search` at gradio_api/mcp/)" if mcp else "")
+        + f" (ready in {stages.elapsed():.1f} s: {stages.timings()})"
     )
     page.block_thread()
+
+
+def _load_model(index: Index, stages: Stages) -> None:
+    """The model, loaded now and said so: exported first on a first run (`PREPARING`)."""
+    from qa.index.builder import document_files
+
+    document_files(index.settings)  # a missing corpus folder is named before the model loads
+    note = preparing_note(index.settings)
+    if note:
+        stages.begin("model", "preparing the model", note)
+    else:
+        stages.begin("model", "loading the model", f"qa: loading the model {index.settings.model}…")
+    index.embedder()
 
 
 def start(
