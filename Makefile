@@ -22,7 +22,8 @@ HEARTBEAT := $(PY) scripts/heartbeat.py
 
 # Installing happens once (the stamp is newer than pyproject.toml after), and says so.
 $(STAMP): pyproject.toml
-	@test -x $(PY) || { echo "qa: creating the virtual environment $(VENV)/ (once)…"; $(PYTHON) -m venv $(VENV); }
+	@test -x $(PY) || $(PYTHON) scripts/heartbeat.py --about "once, a few seconds" \
+	  "creating the virtual environment $(VENV)/" -- $(PYTHON) -m venv $(VENV)
 	@echo "qa: installing the packages qa needs into $(VENV)/: once, about 2 minutes"
 	@$(HEARTBEAT) "upgrading pip" -- $(PY) -m pip install --quiet --upgrade pip
 	@# torch first and pinned: an unpinned torch would pull gigabytes of CUDA packages.
