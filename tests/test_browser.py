@@ -305,6 +305,39 @@ def test_a_build_from_another_process_is_served_and_reported_at_once(
         stop_app(running)
 
 
+def test_an_open_page_follows_a_build_from_another_process_without_a_reload(
+    tmp_path: Path, page: Any
+) -> None:
+    """Issue 28: an open page said "up to date" about the build it had loaded with after another
+    process had built a new one; its status line now follows the index that answers."""
+    from playwright.sync_api import expect
+
+    from qa.web.app import POLL_SECONDS
+
+    within = (3 * POLL_SECONDS + 5) * 1000  # ms: a few polls, on a busy machine
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    running = start_app(tmp_path, corpus, tmp_path / "index", "--no-watch")
+    try:
+        page.goto(running.url)
+        status = page.locator("#qa-index-panel .label-wrap > span").first
+        expect(status).to_have_text(re.compile(r"^1 document · .* · up to date$"), timeout=SLOW)
+        page.evaluate("window.__qaSamePage = true")  # gone if the page were reloaded
+        (corpus / "sourdough.md").write_text(
+            "# Sourdough\n\nLet the sourdough proof for four hours at room temperature.\n"
+        )
+        expect(status).to_contain_text("the corpus changed", timeout=within)
+        build_elsewhere(running, tmp_path / "index")
+        expect(status).to_have_text(re.compile(r"^2 documents · .* · up to date$"), timeout=within)
+        expect(open_panel(page)).to_contain_text("added sourdough.md")
+        first = ask(page, "how long should sourdough proof").first  # from the build it names
+        expect(first).to_have_attribute("data-citation", "sourdough.md › Sourdough, line 3")
+        assert page.evaluate("window.__qaSamePage") is True
+        no_error_box(page)
+    finally:
+        stop_app(running)
+
+
 def test_the_watching_app_rebuilds_and_its_status_line_says_what_changed(
     tmp_path: Path, page: Any
 ) -> None:

@@ -805,3 +805,57 @@ def test_the_seed_documents_list_of_organizations_is_the_answer(seed_searcher: A
     answer = answer_words(answer_html(best, seed_searcher.section_for(best)))
     assert answer.startswith("Key organizations involved in these partnerships include: 1.")
     assert answer.endswith("5. Non-Governmental Organizations (NGOs)")
+
+
+def test_the_open_pages_poll_is_cheap_and_follows_a_build_made_elsewhere(
+    seed_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28: an open page kept saying "up to date" about the build it loaded with.  Its
+    status is asked again every few seconds: when nothing changed no vectors are read, no
+    file hashed, no text encoded and nothing sent; a build from another process is loaded
+    once and the status line then describes it."""
+    import os
+
+    import gradio as gr
+    from fakes import fake_build
+
+    import qa.index.owner
+    import qa.index.store
+    import qa.readers.corpus
+
+    for document in seed_corpus.iterdir():  # written long ago: its hash is trusted, not redone
+        os.utime(document, (1e9, 1e9))
+    folder = tmp_path / "index"
+    fake_build(seed_corpus, folder)
+    handlers = handlers_over(seed_corpus, folder)
+    html, label, shown = handlers.poll("")
+    assert label["label"].startswith("1 document · ") and label["label"].endswith("up to date")
+    calls: dict[str, int] = {}
+
+    def counting(owner: object, name: str) -> None:
+        real = getattr(owner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+
+    counting(qa.index.store, "read_build")
+    counting(qa.index.owner, "open_live")
+    counting(qa.readers.corpus, "file_sha256")
+    counting(handlers.index.embedder(), "encode")
+    for _ in range(5):
+        assert handlers.poll(shown) == (gr.skip(), gr.skip(), shown)
+    assert calls == {}
+    (seed_corpus / "sourdough.md").write_text("# Sourdough\n\nLet it proof for four hours.\n")
+    assert "the corpus changed" in handlers.poll(shown)[1]["label"]
+    fake_build(seed_corpus, folder)  # as `qa build` in another process does
+    calls.clear()
+    html, label, shown = handlers.poll(shown)
+    assert label["label"].startswith("2 documents · ") and label["label"].endswith("up to date")
+    assert "added sourdough.md" in visible_text(html)
+    assert calls.get("read_build", 0) + calls.get("open_live", 0) == 1  # the new build, once
+    assert "encode" not in calls
+    assert handlers.poll(shown)[:2] == (gr.skip(), gr.skip())
+    assert "sourdough.md" in handlers.answer("how long should sourdough proof", 3)

@@ -12,6 +12,7 @@ requests (see `qa.web.state`), ranking (see `qa.rank.search`), serving (see `qa.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import traceback
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from qa.rank.search import Searcher
 
 MAX_RESULTS = 10
+POLL_SECONDS = 5  # how often an open page asks whether its index or corpus changed
 SEARCH_CONCURRENCY = 8  # searches only read the shared index; a rebuild has its own slot
 UNEXPECTED = "Something went wrong while searching; the server log says what. Try again."
 QUESTION_HINT = "Type a question first, or press one of the examples."
@@ -183,6 +185,26 @@ class Handlers:
         label = status_line(counts, manifest.built_at, status, rebuilding=rebuilding)
         return label, index_html(index_facts(searcher), status, fix=fix, note=note)
 
+    def poll(self, shown: str) -> tuple[Any, Any, str]:
+        """The index panel and its status line again, every `POLL_SECONDS` while the page is
+        open, when they differ from what the page shows (`shown`, their digest, returned
+        with them): a build swapped in by another process (or the watcher) is loaded now, as
+        the next question would load it, so the line describes the index that answers; a
+        corpus changed since reads "the corpus changed".  Cheap when nothing changed: the
+        live build's pointer is read and the manifest and corpus files are `stat`ed; no
+        vectors are read, no file hashed, no model run."""
+        import gradio as gr
+
+        try:
+            label, html = self.panel()
+        except Exception:  # a bug: the log gets the traceback; no error box every few seconds
+            traceback.print_exc()
+            return gr.skip(), gr.skip(), shown
+        now = hashlib.sha256(f"{label}\n{html}".encode()).hexdigest()[:16]
+        if now == shown:
+            return gr.skip(), gr.skip(), shown
+        return html, gr.update(label=label), now
+
     def examples(self) -> list[str]:
         try:
             sections = self.searcher().index.sections
@@ -288,6 +310,10 @@ def _layout(settings: Settings, h: Handlers) -> gr.Blocks:
             if not settings.read_only:
                 _rebuild_controls(h, panel, accordion, documents)
         _wire_search(h, question, documents, go, chips, k, results)
+        # What the page shows of the panel (`Handlers.poll`), kept in the page: a gr.State
+        # would make every API client hold a heartbeat and its session open.
+        shown = gr.Textbox(visible=False)
+        gr.Timer(POLL_SECONDS).tick(h.poll, shown, [panel, accordion, shown], **_QUICK)
 
         def on_load(request: gr.Request) -> list[Any]:
             params = request.query_params
