@@ -60,3 +60,11 @@ def test_a_model_without_safetensors_weights_counts_only_the_pieces_it_shares(
         0.5,
         0.5,
     ]
+
+
+def test_a_french_question_is_not_covered_by_a_text_sharing_only_its_function_words() -> None:
+    words = PieceCoverage(None, None)  # a model without word pieces (E5): whole words count
+    question = words.question_pieces("Combien de minutes le boulanger cuit-il le pain ?", "french")
+    texts = ["Le port de la ville est ouvert.", "Le boulanger cuit le pain quarante minutes."]
+    unrelated, answer = words.covered(question, words.text_pieces(texts, ["french", "french"]))
+    assert unrelated == 0 and answer > 0.5

@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from qa.rank.late import unit_rows
 from qa.rank.lexical import content_terms
+from qa.text.language import ENGLISH
 
 Ids = npt.NDArray[np.int32]
 Vectors = npt.NDArray[np.float32]
@@ -55,11 +56,14 @@ class PieceCoverage:
             return cls(None, None)
         return _of_folder(folder.resolve())
 
-    def question_pieces(self, question: str) -> Ids:
-        """The pieces of the question's content words: "Which troops?" → the pieces of "troops"."""
-        return self._content_pieces([question])[0]
+    def question_pieces(self, question: str, language: str = ENGLISH) -> Ids:
+        """The pieces of the question's content words (function words of its `language` left
+        out): "Which troops?" → the pieces of "troops"."""
+        return self._content_pieces([question], [language])[0]
 
-    def text_pieces(self, texts: Sequence[str]) -> list[Ids]:
+    def text_pieces(
+        self, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> list[Ids]:
         """The distinct pieces of each text (all of them: a question's piece finds its best
         match among them, and a function word's is never much like a content word's).
 
@@ -68,7 +72,7 @@ class PieceCoverage:
         corpus repeats its words, so a new chunk costs lookups (~0.1 ms, not ~0.3 ms).
         """
         if self._tokenizer is None:
-            return [np.unique(ids) for ids in self._content_pieces(texts)]
+            return [np.unique(ids) for ids in self._content_pieces(texts, languages)]
         known = self._token_pieces
         split = [text.split() for text in texts]
         new = list({token for tokens in split for token in tokens if token not in known})
@@ -80,15 +84,21 @@ class PieceCoverage:
             for tokens in split
         ]
 
-    def _content_pieces(self, texts: Sequence[str]) -> list[Ids]:
+    def _content_pieces(
+        self, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> list[Ids]:
+        languages = languages or [ENGLISH] * len(texts)
         if self._tokenizer is None:
-            return [self._numbers(content_terms(text)) for text in texts]
+            return [
+                self._numbers(content_terms(text, lang))
+                for text, lang in zip(texts, languages, strict=True)
+            ]
         found = []
-        for encoding in self._encode(texts):
+        for encoding, lang in zip(self._encode(texts), languages, strict=True):
             words: dict[int | None, str] = {}
             for token, word in zip(encoding.tokens, encoding.word_ids, strict=True):
                 words[word] = words.get(word, "") + token.removeprefix("##")
-            content = {word for word, text in words.items() if _is_content(text)}
+            content = {word for word, text in words.items() if _is_content(text, lang)}
             pairs = zip(encoding.ids, encoding.word_ids, strict=True)
             found.append(np.array([i for i, word in pairs if word in content], dtype=np.int32))
         return found
@@ -138,8 +148,8 @@ class PieceCoverage:
             )
 
 
-def _is_content(word: str) -> bool:
-    return bool(_WORD.search(word)) and bool(content_terms(word))
+def _is_content(word: str, language: str) -> bool:
+    return bool(_WORD.search(word)) and bool(content_terms(word, language))
 
 
 @functools.lru_cache(maxsize=4)

@@ -138,7 +138,7 @@ class Retriever:
             content_coverage=self._chunk_bm25.coverage(content_terms(plain, language))[rows],
             lead=self._lead[rows],
         )
-        pieces = self._piece_coverage.question_pieces(plain)
+        pieces = self._piece_coverage.question_pieces(plain, language)
         return Candidates(candidates, evidence, query, query_terms, pieces, asked)
 
     def with_late_interaction(self, found: Candidates, positions: np.ndarray) -> Candidates:
@@ -315,7 +315,9 @@ class Retriever:
         cache = self._chunk_pieces
         missing = [row for row in rows if row not in cache]
         if missing:
-            found = self._piece_coverage.text_pieces([self.chunks[row].text for row in missing])
+            texts = [self.chunks[row].text for row in missing]
+            languages = [self.row_language[row] for row in missing]
+            found = self._piece_coverage.text_pieces(texts, languages)
             cache.update(zip(missing, found, strict=True))
         return [cache[row] for row in rows]
 
