@@ -321,14 +321,15 @@ def test_an_open_page_follows_a_build_from_another_process_without_a_reload(
     try:
         page.goto(running.url)
         status = page.locator("#qa-index-panel .label-wrap > span").first
-        expect(status).to_have_text(re.compile(r"^1 document · .* · up to date$"), timeout=SLOW)
+        expect(status).to_have_text(re.compile(r"^1 document\s· .*\s· up to date$"), timeout=SLOW)
         page.evaluate("window.__qaSamePage = true")  # gone if the page were reloaded
         (corpus / "sourdough.md").write_text(
             "# Sourdough\n\nLet the sourdough proof for four hours at room temperature.\n"
         )
         expect(status).to_contain_text("the corpus changed", timeout=within)
         build_elsewhere(running, tmp_path / "index")
-        expect(status).to_have_text(re.compile(r"^2 documents · .* · up to date$"), timeout=within)
+        now = re.compile(r"^2 documents\s· .*\s· up to date$")
+        expect(status).to_have_text(now, timeout=within)
         expect(open_panel(page)).to_contain_text("added sourdough.md")
         first = ask(page, "how long should sourdough proof").first  # from the build it names
         expect(first).to_have_attribute("data-citation", "sourdough.md › Sourdough, line 3")

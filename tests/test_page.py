@@ -187,7 +187,7 @@ def test_compact_controls_a_closed_index_panel_and_the_answer_on_a_phones_first_
         assert page.get_by_role("button", name="Rebuild index").count() == 0  # panel closed
         status = page.locator("#qa-index-panel .label-wrap")
         assert status.bounding_box()["height"] <= 48
-        assert " sections · built " in status.inner_text()
+        assert " sections\u00a0· built " in status.inner_text()  # no break before "·"
         box = search(phone, server, QUESTION).bounding_box()
         assert box["y"] + box["height"] <= PHONE["height"]
     finally:

@@ -10,12 +10,13 @@ docs/screenshots/ are taken from there by hand).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from appserver import Server
-from pages import PHONE, QUESTION, ask, corpus_server, luminance, new_page, shot, style
+from appserver import ROOT, Server, start_app, stop_app
+from pages import PHONE, QUESTION, ask, luminance, new_page, shot, style
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]  # the app loads the real model
 
@@ -59,7 +60,15 @@ MEASURE = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from corpus_server(tmp_path_factory, "layout")
+    """The bundled corpus and a four-page PDF report (tests/documents.py)."""
+    from documents import write_report
+
+    workdir = tmp_path_factory.mktemp("layout")
+    shutil.copytree(ROOT / "corpus", workdir / "corpus")
+    write_report(workdir / "corpus" / "report.pdf")
+    running = start_app(workdir, workdir / "corpus", workdir / "index", "--no-watch")
+    yield running
+    stop_app(running)
 
 
 def centre(box: dict[str, float]) -> float:
@@ -110,3 +119,37 @@ def test_the_page_fits_the_window_with_its_controls_level_and_apart(
     assert found["overlaps"] == []
     for text in [found["footer"], *found["footer_texts"]]:
         assert not text or text[-1] not in SEPARATORS, f"the footer ends {text!r}"
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_pdf_passage_reads_in_context_as_text_with_its_page(
+    server: Server, browser: Any, size: str
+) -> None:
+    """Issue 28: "Read in context" of a PDF showed `## 2.2 Weather` and line numbers of qa's
+    reading; now the heading is a heading, no line numbers, and the page is named."""
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import expect
+
+    page = new_page(browser, SIZES[size])
+    try:
+        asked = {"q": "where did the storm records come from", "doc": "report.pdf", "k": 1}
+        page.goto(f"{server.url}?{urlencode(asked)}")
+        card = page.locator(".qa-card").first
+        cited = "report.pdf › 2 Methods › 2.2 Weather, page 3"
+        expect(card).to_have_attribute("data-citation", cited)
+        card.locator("summary").click()
+        context = card.locator(".qa-section")
+        expect(context).to_be_visible()
+        expect(context.get_by_role("heading", name="2.2 Weather")).to_be_visible()
+        text = context.inner_text()
+        assert "#" not in text and "**" not in text, text
+        assert context.locator(".qa-ln").count() == 0
+        breaks = context.locator(".qa-page-break")
+        expect(breaks).to_have_text(["page 3"])
+        hit = context.locator(".qa-hit").first
+        assert breaks.first.bounding_box()["y"] < hit.bounding_box()["y"]
+        expect(hit).to_contain_text("Storm records came from the Norwegian meteorological")
+        shot(page, f"pdf-context-{size}.png")
+    finally:
+        page.context.close()

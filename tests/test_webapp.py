@@ -145,10 +145,11 @@ def test_section_marks_the_passage_lines_only() -> None:
 def test_a_pdf_section_marks_where_each_page_begins_and_names_its_pages() -> None:
     pdf = replace(section(), doc="report.pdf", pages=((8, 4), (12, 5)))
     shown = section_html(pdf, passage(doc="report.pdf", span=Span("page", 5, 5)))
-    separator = '<div class="qa-page-break" role="separator" aria-label="page 5">page 5</div>'
-    assert shown.count("qa-page-break") == 1
-    assert f'{separator}<div class="qa-line qa-hit"><span class="qa-ln">12</span>' in shown
-    head = visible_text(shown.split('<div class="qa-lines"')[0])
+    separator = '<div class="qa-page-break" role="separator" aria-label="page {}">page {}</div>'
+    assert shown.count("qa-page-break") == 2
+    assert '<div class="qa-lines qa-rendered" tabindex="0">' + separator.format(4, 4) in shown
+    assert separator.format(5, 5) + '<div class="qa-line qa-para qa-hit">' in shown
+    head = visible_text(shown.split('<div class="qa-lines')[0])
     assert head == "report.pdf › Guide › Protection of Civilians · pages 4–5"
 
 
@@ -380,7 +381,7 @@ def test_the_panel_describes_the_index_that_answers_after_a_build_elsewhere(
     fake_build(seed_corpus, index)  # as `qa build` in another process does
     label, html = handlers.panel()
     panel = visible_text(html)
-    assert label.startswith("1 document · ") and label.endswith("up to date")
+    assert label.startswith("1 document\u00a0· ") and label.endswith("up to date")
     assert "Documents1" in panel and "Up to date" in panel
     assert "removed sourdough.md" in panel
     assert "sourdough.md" not in handlers.answer("how long should sourdough proof", 3)
@@ -441,7 +442,7 @@ def test_while_a_rebuild_runs_the_panel_says_so_and_then_what_changed(
     assert label["label"].endswith("rebuilding…")
     summary, panel, _, label = steps[-1]
     assert "Added new.md" in summary and "2 documents," in summary
-    assert "Up to date" in panel and label["label"].startswith("2 documents · ")
+    assert "Up to date" in panel and label["label"].startswith("2 documents\u00a0· ")
 
 
 def test_a_rebuild_that_finds_nothing_new_says_what_the_last_build_changed(
@@ -734,7 +735,7 @@ def test_a_page_over_an_emptied_corpus_says_it_has_no_documents(
     assert f"{seed_corpus}/ holds no documents" in answer and "add .txt" in answer
     label, html = handlers.panel()
     panel = visible_text(html)
-    assert label.startswith("0 documents · ") and label.endswith("up to date")
+    assert label.startswith("0 documents\u00a0· ") and label.endswith("up to date")
     assert "none: add .txt, .md, .pdf, .html or .docx files to the corpus folder" in panel
     assert "removed peacekeeping-partnerships.txt" in panel
 
@@ -829,7 +830,8 @@ def test_the_open_pages_poll_is_cheap_and_follows_a_build_made_elsewhere(
     fake_build(seed_corpus, folder)
     handlers = handlers_over(seed_corpus, folder)
     html, label, shown = handlers.poll("")
-    assert label["label"].startswith("1 document · ") and label["label"].endswith("up to date")
+    line = label["label"]
+    assert line.startswith("1 document\u00a0· ") and line.endswith("up to date")
     calls: dict[str, int] = {}
 
     def counting(owner: object, name: str) -> None:
@@ -853,9 +855,75 @@ def test_the_open_pages_poll_is_cheap_and_follows_a_build_made_elsewhere(
     fake_build(seed_corpus, folder)  # as `qa build` in another process does
     calls.clear()
     html, label, shown = handlers.poll(shown)
-    assert label["label"].startswith("2 documents · ") and label["label"].endswith("up to date")
+    line = label["label"]
+    assert line.startswith("2 documents\u00a0· ") and line.endswith("up to date")
     assert "added sourdough.md" in visible_text(html)
     assert calls.get("read_build", 0) + calls.get("open_live", 0) == 1  # the new build, once
     assert "encode" not in calls
     assert handlers.poll(shown)[:2] == (gr.skip(), gr.skip())
     assert "sourdough.md" in handlers.answer("how long should sourdough proof", 3)
+
+
+def context_of(searcher: Any, passage: Passage) -> str:
+    return section_html(searcher.section_for(passage), passage)
+
+
+def test_a_pdf_passage_reads_in_context_as_rendered_text_on_its_page(tmp_path: Path) -> None:
+    """Issue 28: "Read in context" of a PDF showed qa's Markdown (`## 2.1 Data`) with line
+    numbers of qa's reading, which match nothing in the PDF; now headings are headings, a
+    paragraph's lines flow as one, and the page where each page begins is named."""
+    from documents import write_report
+    from fakes import FakeEmbedder, settings_for
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_report(corpus / "report.pdf")  # 2.1 Data runs from page 2 onto 3, 2.2 Weather is on 3
+    index = Index.open(settings_for(corpus, tmp_path / "index"), embedder=FakeEmbedder())
+    index.build()
+    searcher = index.searcher()
+    weather = searcher.search('"Norwegian meteorological institute"', 1)[0]
+    shown = context_of(searcher, weather)
+    text = visible_text(shown)
+    assert "#" not in text and "**" not in text and 'class="qa-ln"' not in shown
+    assert re.search(r'role="heading" aria-level="\d"><span class="qa-src">2\.2 Weather<', shown)
+    assert weather.span is not None and weather.span.label == "page 3"
+    before_hit = shown.split("qa-hit")[0]
+    assert re.findall(r'aria-label="(page \d+)"', before_hit)[-1] == "page 3"
+    logbooks = searcher.search('"lent the logbooks"', 1)[0]
+    shown = context_of(searcher, logbooks)
+    assert re.findall(r'aria-label="(page \d+)"', shown) == ["page 2", "page 3"]
+    assert "pages 2–3" in visible_text(shown.split('<div class="qa-lines')[0])
+    assert "<mark>The archive in Tromsø lent the logbooks" in shown
+    assert "transcribed by volunteers and checked twice. Interview notes" in visible_text(shown)
+
+
+def test_a_text_passage_reads_in_context_with_the_files_own_lines(tmp_path: Path) -> None:
+    """Each number "Read in context" shows beside a line of a .txt is that line's number in
+    the file, and the text beside it that line of the file."""
+    from fakes import SEED, FakeEmbedder, settings_for
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    odd = corpus / "odd.txt"
+    odd.write_bytes(
+        b"\xef\xbb\xbfHarbour notes\r\n\r\nThe keepers logged   every ship.\tTabs stay.\r\n"
+        b"\r\n\r\n\r\nStorm lamps were lit at dusk.\rA line after a lone CR.\n"
+    )
+    (corpus / SEED.name).write_bytes(SEED.read_bytes())
+    index = Index.open(settings_for(corpus, tmp_path / "index"), embedder=FakeEmbedder())
+    index.build()
+    searcher = index.searcher()
+    for question, path in (('"storm lamps"', odd), ('"safeguard non-combatants"', SEED)):
+        passage = searcher.search(question, 1)[0]
+        assert passage.doc == path.name
+        lines = path.read_bytes().decode("utf-8-sig").splitlines()
+        shown = context_of(searcher, passage)
+        row = r'<span class="qa-ln">(\d+)</span><span class="qa-src">(.*?)</span>'
+        rows = re.findall(row, shown)
+        assert len(rows) > 3
+        for number, body in rows:
+            assert visible_text(body) == lines[int(number) - 1], number
+        hits = [int(n) for n in re.findall(r'qa-hit[^"]*"><span class="qa-ln">(\d+)<', shown)]
+        assert hits == list(range(passage.start_line, passage.end_line + 1))
+        cited = " ".join(lines[passage.start_line - 1 : passage.end_line])
+        assert question.strip('"') in cited.lower()

@@ -160,6 +160,11 @@ footer .divider { display: none !important; }
 .qa-page-break::before, .qa-page-break::after { content: ""; flex: 1;
   border-top: 1px dashed var(--border-color-primary); }
 .qa-page-break::before { flex: 0 0 2.6rem; }
+/* A PDF, HTML or Word section as read: no line numbers, headings in bold. */
+.qa-rendered .qa-line { padding-left: .7rem; }
+.qa-rendered .qa-para { margin: .1rem 0 .45rem; }
+.qa-rendered .qa-page-break::before { flex-basis: .4rem; }
+.qa-line.qa-heading { font-weight: 700; padding-top: .15rem; }
 
 .qa-index dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
 .qa-index dt { color: var(--body-text-color-subdued); }

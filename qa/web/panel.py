@@ -55,7 +55,8 @@ def status_line(
     *,
     rebuilding: bool = False,
 ) -> str:
-    """The panel's one-line label: `1 document · 18 sections · built 3 min ago · up to date`."""
+    """The panel's one-line label: `1 document · 18 sections · built 3 min ago · up to date`,
+    a no-break space before each "·"."""
     documents, sections = counts
     parts = [plural(documents, "document"), plural(sections, "section")]
     when = ago(built_at)
@@ -65,7 +66,8 @@ def status_line(
         parts.append("rebuilding…")
     elif status is not None:
         parts.append("up to date" if status.fresh else "the corpus changed")
-    return " · ".join(parts)
+    # No break before a "·": a line of the wrapped label never starts with one.
+    return "\u00a0· ".join(parts)
 
 
 def index_html(
