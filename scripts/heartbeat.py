@@ -10,7 +10,8 @@ as it is printed, on the stream it was printed on, and its exit code is this scr
 failure also says "qa: WHAT failed (exit code 1) after 9 s" on stderr.
 
 Standard library only: it runs before anything is installed into the virtual environment.
-Not here: the stages of `qa serve`, which say the same in the package (`qa.web.stages`).
+Not here: the stages of `qa build` and `qa serve`, which say the same in the package
+(`qa.stages`).
 """
 
 from __future__ import annotations

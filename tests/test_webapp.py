@@ -507,17 +507,6 @@ def test_an_api_k_that_is_not_a_whole_number_is_refused_clearly(k: object) -> No
         api_count(k)
 
 
-def test_the_first_run_says_the_model_is_prepared_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_embedder: Any
-) -> None:
-    """Issue 10, defect 12: 30 s of silence while the model was exported on the first run."""
-    from qa.web.serve import PREPARING, preparing_note
-
-    assert preparing_note(Settings()) == ""  # exported already: the real model is loaded
-    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "empty-cache"))
-    assert preparing_note(Settings()) == PREPARING == "qa: preparing the model once (about 20 s)…"
-
-
 @pytest.fixture
 def multidoc_handlers(tmp_path: Path) -> Any:
     """The page's handlers over the eight-document corpus, indexed with the fake model."""

@@ -4,7 +4,7 @@
 unless read-only), watches the corpus unless told not to, and serves the page with
 `start()`, with the MCP server when asked: its HTTP routes guarded (see
 `qa.web.guard`), what each client session holds freed once it is done (see
-`qa.web.sessions`).  It says each stage on stderr as it begins (`qa.web.stages`), and
+`qa.web.sessions`).  It says each stage on stderr as it begins (`qa.stages`), and
 while one is silent for a few seconds, that it is still going: preparing the model once
 (the first run's export) or loading it, checking the index or building it (how far the
 embedding is, what was indexed), starting the web server; then the URL, with how long
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.settings import Settings
+from qa.stages import BuildReport, Stages, load_model
 from qa.web.panel import plural
-from qa.web.stages import Stages
 from qa.web.state import describe_rebuild
 
 if TYPE_CHECKING:
@@ -34,23 +34,11 @@ if TYPE_CHECKING:
     from qa.index.status import IndexInfo, IndexStatus
     from qa.index.watch import CorpusWatcher, WatchEvent
 
-PREPARING = "qa: preparing the model once (about 20 s)…"
 WEB_SERVER = "qa: starting the web server (Gradio: a few seconds)…"
 
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def preparing_note(settings: Settings) -> str:
-    """`PREPARING` when the model still has to be exported (the first run), else ""."""
-    from qa.model.embedding import local_folder
-    from qa.model.onnx_export import is_exported
-
-    try:
-        return "" if is_exported(settings.model, local_folder(settings.model)) else PREPARING
-    except QAError:
-        return ""  # loading the model says what is wrong
 
 
 def indexed_line(info: IndexInfo) -> str:
@@ -61,26 +49,13 @@ def indexed_line(info: IndexInfo) -> str:
     )
 
 
-class _BuildReport:
-    """Says how far the embedding of a build is, at each quarter."""
-
-    def __init__(self, stages: Stages) -> None:
-        self.stages, self.shown = stages, -1
-
-    def __call__(self, done: int, total: int) -> None:
-        quarter = 4 * done // total if total > 64 else -1
-        if quarter > self.shown:
-            self.shown = quarter
-            self.stages.say(f"qa: embedding {done:,} of {total:,} pieces of text…")
-
-
 def prepare(index: Index, stages: Stages | None = None) -> None:
     """Unless the page is read-only (it never writes the index), bring the index it serves up
     to date, saying how on stderr (through `stages`), and load it.  A read-only page
     without a usable index says why on each request, and answers once there is one."""
     if index.settings.read_only:
         return
-    stages = stages or Stages()
+    stages = stages or Stages(_say)
     settings = index.settings
     stages.begin(
         "index",
@@ -99,7 +74,7 @@ def prepare(index: Index, stages: Stages | None = None) -> None:
             f"{status.next_step()} ({documents} in {settings.corpus_dir}/)…",
         )
 
-    opened = index.refresh(before_build=rebuilding, progress=_BuildReport(stages))
+    opened = index.refresh(before_build=rebuilding, progress=BuildReport(stages))
     if opened.built is not None:
         stages.say(indexed_line(opened.built))
     index.searcher()  # QAError now, not on the first question, when it cannot answer
@@ -123,7 +98,7 @@ def serve(
     index = Index.open(settings)
     index.refuse_another_corpus()  # before the model is prepared
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    with Stages() as stages:
+    with Stages(_say) as stages:
         if not settings.read_only:  # a read-only page loads it as it starts (`_warm_up`)
             _load_model(index, stages)
         prepare(index, stages)
@@ -143,16 +118,11 @@ def serve(
 
 
 def _load_model(index: Index, stages: Stages) -> None:
-    """The model, loaded now and said so: exported first on a first run (`PREPARING`)."""
+    """The model, loaded now and said so: exported first on a first run (`qa.stages`)."""
     from qa.index.builder import document_files
 
     document_files(index.settings)  # a missing corpus folder is named before the model loads
-    note = preparing_note(index.settings)
-    if note:
-        stages.begin("model", "preparing the model", note)
-    else:
-        stages.begin("model", "loading the model", f"qa: loading the model {index.settings.model}…")
-    index.embedder()
+    load_model(index, stages)
 
 
 def start(
