@@ -12,9 +12,9 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from qa.errors import QAError
 from qa.settings import Settings
@@ -22,6 +22,11 @@ from qa.settings import Settings
 if TYPE_CHECKING:
     from qa.index.owner import Index
     from qa.index.status import IndexInfo, IndexStatus
+    from qa.model.progress import Progress
+    from qa.stages import Stages
+
+# A stage of `qa build` or `qa ask` that ends sooner says nothing, so a warm run stays short.
+QUICK_SECONDS = 1.0
 
 EXAMPLES = """examples:
   qa build                                   index the documents in corpus/
@@ -185,12 +190,71 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _build(args: argparse.Namespace) -> None:
+    """Build, saying each stage that takes a while (`_stages`): the model (prepared once on a
+    first run), then the build, with how far it is; then what was indexed."""
+    from qa.index.builder import document_files
     from qa.index.owner import Index
+    from qa.stages import load_model
 
     index = Index.open(_settings(args))
-    _print_build(index.build(progress=True), index.settings)
+    settings = index.settings
+    with _stages() as stages:
+        # A missing corpus folder is named before the model loads.
+        documents = len(document_files(settings))
+        load_model(index, stages, after=QUICK_SECONDS)
+        line = (
+            f"qa: building {settings.index_dir}/ from {documents} document(s) "
+            f"in {settings.corpus_dir}/…"
+        )
+        stages.begin("index", "building the index", line, after=QUICK_SECONDS)
+        info = index.build(progress=_progress(stages))
+    _print_build(info, settings)
     if args.watch:
         _watch(index)
+
+
+@contextlib.contextmanager
+def _stages() -> Iterator[Stages]:
+    """The stages of a command, said on stderr (`qa.stages`).  On a terminal the model draws
+    its progress bar there: what it draws is a sign of life, and a stage's line goes above it."""
+    from qa.stages import Stages
+
+    with Stages(_say) as stages:
+        if not sys.stderr.isatty():
+            yield stages
+            return
+        with contextlib.redirect_stderr(_Noting(sys.stderr, stages.alive)):
+            yield stages
+
+
+def _say(line: str) -> None:
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)  # above the progress bar, which is drawn again
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _progress(stages: Stages) -> Progress | bool:
+    """How far a build is: the model's own bar on a terminal, else a line at each quarter."""
+    from qa.stages import BuildReport
+
+    return True if sys.stderr.isatty() else BuildReport(stages)
+
+
+class _Noting:
+    """A stream that calls `alive` as it is written to (a progress bar is a sign of life)."""
+
+    def __init__(self, stream: TextIO, alive: Callable[[], None]) -> None:
+        self.stream, self.alive = stream, alive
+
+    def write(self, text: str) -> int:
+        self.alive()
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _print_build(info: IndexInfo, settings: Settings) -> None:
@@ -231,9 +295,17 @@ def _watch(index: Index) -> None:
 
 def _ask(args: argparse.Namespace) -> None:
     from qa.index.owner import Index
+    from qa.stages import load_model
 
     index = Index.open(_settings(args))
-    opened = index.refresh(before_build=_say_rebuilding)
+    with _stages() as stages:
+        load_model(index, stages, after=QUICK_SECONDS)
+
+        def rebuilding(status: IndexStatus) -> None:
+            line = f"qa: {status.describe()}; {status.next_step()}…"
+            stages.begin("index", "building the index", line)
+
+        opened = index.refresh(before_build=rebuilding, progress=_progress(stages))
     if opened.not_rebuilt:
         print(f"qa: warning: {opened.as_is()}", file=sys.stderr, flush=True)
     passages = index.searcher().search(args.question, args.k, documents=args.documents)
@@ -243,10 +315,6 @@ def _ask(args: argparse.Namespace) -> None:
     from qa.render import render_passages
 
     print(render_passages(passages, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
-
-
-def _say_rebuilding(status: IndexStatus) -> None:
-    print(f"qa: {status.describe()}; {status.next_step()}…", file=sys.stderr, flush=True)
 
 
 def _eval(args: argparse.Namespace) -> None:

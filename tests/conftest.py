@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fakes import ROOT, SEED, FakeEmbedder
 
-from qa.errors import QAWarning
+from qa.errors import ModelError, QAWarning
 from qa.model.embedding import Embedder, load_embedder
 from qa.settings import DEFAULT_MODEL, Settings
 
@@ -44,6 +44,8 @@ def real_model_only_in_model_tests(
     if request.node.get_closest_marker("model") is None:
 
         def refuse(name: str) -> Path:
+            if name == FakeEmbedder.name:  # it has no files, as a name that is no model
+                raise ModelError(f"no model files for {name!r}")
             raise AssertionError(f"this test loads the model {name!r}: mark it `model`")
 
         monkeypatch.setattr("qa.model.embedding.local_folder", refuse)

@@ -477,3 +477,108 @@ def test_qa_serve_says_something_at_least_every_5_seconds_until_the_url(tmp_path
         shown = "\n".join(f"{at:6.1f} s  {line}" for at, line in lines)
         silence, ended_by = longest_silence(lines)
         assert silence <= 5, f"{run}: {silence:.1f} s of silence before {ended_by!r}:\n{shown}"
+
+
+@pytest.mark.model
+def test_qa_build_says_something_at_least_every_5_seconds_on_a_first_run(tmp_path: Path) -> None:
+    """Issue 28: `qa build` (and so `make index`) said nothing for 30 s on a first run while
+    it exported the model, loaded it and embedded the corpus.  Run as a user runs it, on a
+    fresh machine (no exported model, no index); then a later build, with nothing to embed,
+    says no more than it did: the lines of quick stages are never said."""
+    import os
+    import sys
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "corpus")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "QA_CACHE_DIR": str(tmp_path / "cache"),  # nothing exported yet
+    }
+    argv = [sys.executable, "-m", "qa.cli", "build"]
+    argv += ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    lines = timed_lines(argv, env, until="Indexed 1 document(s)")
+    shown = "\n".join(f"{at:6.1f} s  {line}" for at, line in lines)
+    silence, ended_by = longest_silence(lines)
+    assert silence <= 5, f"{silence:.1f} s of silence before {ended_by!r}:\n{shown}"
+    assert lines[0][1] == "qa: preparing the model once (about 20 s)…", shown
+    assert "(71 embedded, 0 reused)" in lines[-1][1]
+    later = [line for _, line in timed_lines(argv, env, until="Indexed 1 document(s)")]
+    assert "(0 embedded, 71 reused)" in later[-1]
+    # Said only when the stage is slow (a busy machine): no first-run note, no progress.
+    slow = ("qa: loading the model all-MiniLM-L6-v2…", "qa: building ", "qa: … still ")
+    assert all(line.startswith(slow) for line in later[:-1]), later
+
+
+@pytest.mark.model
+def test_qa_ask_that_builds_first_says_something_at_least_every_5_seconds(tmp_path: Path) -> None:
+    """Issue 28: `qa ask` on a fresh machine said it would build the index, then nothing for
+    10 s while the model was exported; asked again, it says nothing before its answer."""
+    import os
+    import sys
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "corpus")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "QA_CACHE_DIR": str(tmp_path / "cache"),  # nothing exported yet
+    }
+    argv = [sys.executable, "-m", "qa.cli", "ask", "-k", "1", "what is political will"]
+    argv += ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    lines = timed_lines(argv, env, until="1. peacekeeping-partnerships.txt › Political Will")
+    shown = "\n".join(f"{at:6.1f} s  {line}" for at, line in lines)
+    silence, ended_by = longest_silence(lines)
+    assert silence <= 5, f"{silence:.1f} s of silence before {ended_by!r}:\n{shown}"
+    assert lines[0][1] == "qa: preparing the model once (about 20 s)…", shown
+    assert any(line.startswith("qa: no index in ") for _, line in lines), shown
+    again = timed_lines(argv, env, until="1. peacekeeping-partnerships.txt › Political Will")
+    slow = ("qa: loading the model all-MiniLM-L6-v2…", "qa: … still ")
+    assert all(line.startswith(slow) for _, line in again[:-1]), again
+
+
+def on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
+    """What `argv` writes to a 100-column terminal (stdout and stderr), once it has exited."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    process = subprocess.Popen(argv, env=env, stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(300) == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.model
+def test_qa_build_on_a_terminal_draws_the_models_bar_and_says_its_lines_above_it(
+    tmp_path: Path,
+) -> None:
+    """A build on a terminal keeps the model's progress bar (drawn over one line with \\r); a
+    stage's line never starts on the bar's line, and the moving bar is a sign of life."""
+    import os
+    import re
+    import sys
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "corpus")
+    argv = [sys.executable, "-m", "qa.cli", "build"]
+    argv += ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    shown = on_a_terminal(argv, {**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert "Embedding: 100%" in shown and "71/71" in shown
+    assert re.search(r"Embedding:[^\r\n]*qa: ", shown) is None, shown  # not glued to the bar
+    lines = [line.split("\r")[-1] for line in shown.split("\r\n")]  # as the terminal shows
+    assert lines[-2].startswith("qa: left out") and lines[-3].startswith("Indexed 1 document(s)")
