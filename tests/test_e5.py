@@ -95,7 +95,11 @@ def test_a_question_in_any_language_finds_its_section_in_any_language(
 
 
 def test_the_answer_in_a_french_document_is_highlighted_in_french(built: Settings) -> None:
-    found = Index.open(built).searcher().search("Pendant combien de minutes le boulanger cuit-il le pain ?", 1)
+    found = (
+        Index.open(built)
+        .searcher()
+        .search("Pendant combien de minutes le boulanger cuit-il le pain ?", 1)
+    )
     highlighted = " ".join(h.text for h in found[0].highlights)
     assert "quarante minutes" in highlighted
 
