@@ -12,7 +12,7 @@ the question as a whole, not a line that mentions it in a list of topics), the
 late-interaction score of the question's word pieces against
 the chunk's token vectors (`qa.rank.late`; an index without token vectors is ranked by the
 others), and whether the chunk is in its document's lead section (the first with text:
-an abstract, an introduction, a summary).
+an abstract, an introduction, a summary; in a document of four sections or more).
 
 Relevance is a weighted sum of features of that evidence (`features`).  Every cosine
 enters standardised over the question's candidates (its z-score): what counts is how

@@ -40,6 +40,11 @@ from qa.rank.topics import document_topics, section_means, topic_dots
 from qa.text.language import ENGLISH, language_of
 
 CANDIDATES = 100  # per retriever; both lists are fused
+# Sections a document needs for its first to be its lead (an abstract, an introduction): in
+# a shorter one the first section is as likely the matter itself.  The families of `make fit`
+# have one section a document (SQuAD) or six and more (the essay, Qasper): any value from 2
+# to 6 gives them the same features.
+LEAD_SECTIONS = 4
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,13 @@ class Retriever:
         for row, chunk in enumerate(self.chunks):
             doc_rows.setdefault(chunk.doc, []).append(row)
         self._doc_rows = {doc: np.array(rows, dtype=np.int64) for doc, rows in doc_rows.items()}
-        # A document's lead section is the section of its first chunk (the first with text).
-        firsts = [rows[0] for rows in doc_rows.values()]
+        # A document's lead section is the section of its first chunk (the first with text),
+        # in a document long enough for one to sum up the others (`LEAD_SECTIONS`).
+        firsts = [
+            rows[0]
+            for rows in doc_rows.values()
+            if len(set(self._section_array[rows].tolist())) >= LEAD_SECTIONS
+        ]
         lead_sections = self._section_array[firsts] if firsts else np.zeros(0, dtype=np.int64)
         self._lead = np.isin(self._section_array, lead_sections).astype(np.float32)
         self._section_vectors = section_means(
