@@ -138,6 +138,12 @@ def fit_answer(
     return Linear(names, tuple(float(v) for v in w), math.ceil((bias + 1e-9) * 1000) / 1000)
 
 
+def _padded(linear: Linear, width: int) -> Linear:
+    """`linear` with a weight of 0 for each feature its examples lacked: a model without token
+    vectors (multilingual-e5-small) has no weakest match, even where the scorer names it."""
+    return replace(linear, weights=linear.weights + (0.0,) * (width - len(linear.weights)))
+
+
 def fit_scorers(data: dict[str, list[Asked]], searchers: dict[str, Searcher]) -> Scorers:
     """Ranking and answer score fitted on the families of `data`."""
     ranking = fit_ranking(data)
@@ -152,7 +158,7 @@ def fit_scorers(data: dict[str, list[Asked]], searchers: dict[str, Searcher]) ->
             for name, asked in data.items()
         }
         names = ANSWER_FEATURES if tokens else ANSWER_FEATURES[:-1]
-        answers[tokens] = fit_answer(examples, names)
+        answers[tokens] = _padded(fit_answer(examples, names), len(names))
     return Scorers(ranking, ranking_without, answers[True], answers[False])
 
 

@@ -12,7 +12,7 @@ from qa.errors import QAError
 from qa.rank.confidence import ANSWER_FEATURES
 from qa.rank.fitted import Fitted, Linear, defaults, fitted_for, weights_file
 from qa.rank.ranking import FEATURES, Ranking
-from qa.settings import DEFAULT_MODEL
+from qa.settings import DEFAULT_MODEL, MODELS
 
 
 def test_what_is_written_is_read_back_the_same(tmp_path: Path) -> None:
@@ -25,10 +25,13 @@ def test_what_is_written_is_read_back_the_same(tmp_path: Path) -> None:
     assert Fitted.read(tmp_path / "model.json") == fitted
 
 
-def test_the_bundled_model_has_its_own_file_recording_what_it_was_fitted_on() -> None:
-    fitted = fitted_for(DEFAULT_MODEL)
-    assert weights_file(DEFAULT_MODEL).is_file()
-    assert fitted.model == DEFAULT_MODEL and fitted.date
+@pytest.mark.parametrize("model", MODELS)
+def test_each_supported_model_has_its_own_file_recording_what_it_was_fitted_on(
+    model: str,
+) -> None:
+    fitted = fitted_for(model)
+    assert weights_file(model).is_file()
+    assert fitted.model == model and fitted.date
     assert set(fitted.fitted_on) == set(fitted.held_out) == {"seed", "squad", "qasper"}
     for family in fitted.held_out:  # each family's figures when it was left out of the fit
         assert 0 < fitted.figures[family]["hit_at_1"] <= 1
