@@ -36,6 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import corpora
 import encoders
+import models
 import recipe
 
 ROOT = corpora.ROOT
@@ -55,6 +56,7 @@ SECTIONS = (
     "robustness",
     "memory",
     "scale",
+    "models",
 )
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
 
@@ -437,6 +439,24 @@ class Bench:
             "s",
             note=f"a fresh process; the build itself takes {info.seconds:.2f} s of it",
         )
+
+    def models(self) -> None:
+        """Every supported model side by side (benchmarks/models.py): what the default is
+        chosen by (docs/models.md)."""
+        from qa.eval.evaluate import read_questions
+
+        squad = self.squad_corpus()
+        sample = [q.question for q in read_questions(self.work / "squad" / "questions.jsonl")]
+        asked = {"seed": questions(), "squad": sample[:: max(1, len(sample) // 200)]}
+        results = models.compare(self.seed, squad, asked, self.work / "models", run_child)
+        units = {"chunks/s": "chunks/s", " ms": "ms", " s": "s", " MiB": "MiB"}
+        for result in results:
+            for key, value in result.items():
+                unit = next((u for end, u in units.items() if key.endswith(end)), None)
+                if unit and isinstance(value, float):
+                    metric = f"{result['model']}: {key.removesuffix(' ' + unit)}"
+                    self.row(metric, value, None, unit)
+        print("\n" + models.markdown(results) + "\n", flush=True)
 
     def squad_corpus(self) -> Path:
         from qa.eval.squad import squad_to_corpus
