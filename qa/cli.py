@@ -32,6 +32,8 @@ EXAMPLES = """examples:
   qa build                                   index the documents in corpus/
   qa build --watch                           ...and rebuild whenever they change
   qa build --model multilingual-e5-small     index with E5 (pip install 'qa[e5]')
+  qa build --backend milvus --uri URI        serve candidates from a Milvus at URI
+  qa build --ray 10.0.0.5:6379               embed on a Ray cluster (pip install 'qa[ray]')
   qa ask "how do partnerships protect civilians"
   qa ask -k 3 --json "what is political will"
   qa ask --doc notes.md "what was decided"   ask only that document
@@ -85,6 +87,24 @@ def _add_build(commands: Any) -> None:
         "--watch",
         action="store_true",
         help="then keep watching the corpus and rebuild when documents change (Ctrl-C stops)",
+    )
+    build.add_argument(
+        "--backend",
+        choices=("faiss", "milvus"),
+        help="what serves the candidates: faiss, in the index folder (the default), or milvus "
+        "(pip install 'qa[milvus]'; QA_BACKEND)",
+    )
+    build.add_argument(
+        "--uri",
+        help="with --backend milvus: the Milvus server (QA_MILVUS_URI, http://127.0.0.1:19530)",
+    )
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="embed with a Ray Data pipeline (pip install 'qa[ray]'): on the cluster at "
+        "ADDRESS (host:6379), or alone on a local Ray with this machine's cores",
     )
 
 
@@ -186,6 +206,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         index_dir=getattr(args, "index", None),
         read_only=getattr(args, "read_only", None),
         model=getattr(args, "model", None),
+        backend=getattr(args, "backend", None),
+        milvus_uri=getattr(args, "uri", None),
     )
 
 
@@ -207,10 +229,21 @@ def _build(args: argparse.Namespace) -> None:
             f"in {settings.corpus_dir}/…"
         )
         stages.begin("index", "building the index", line, after=QUICK_SECONDS)
-        info = index.build(progress=_progress(stages))
+        info = index.build(progress=_progress(stages), maker=_maker(args))
     _print_build(info, settings)
     if args.watch:
         _watch(index)
+
+
+def _maker(args: argparse.Namespace) -> Any:
+    """What makes the build: the local build, or one embedded by Ray with `--ray`."""
+    from qa.index.builder import make_build
+
+    if args.ray is None:
+        return make_build
+    from qa.index.ray_build import ray_maker
+
+    return ray_maker(args.ray or None)
 
 
 @contextlib.contextmanager

@@ -55,6 +55,9 @@ from qa.rank.search import Searcher
 from qa.readers.corpus import FileState, corpus_state
 from qa.settings import Settings
 
+# Makes a build: (settings, model, progress) -> what was built (`make_build`'s signature).
+Maker = Callable[[Settings, Embedder, Progress | bool], IndexInfo]
+
 
 class Index:
     """One index folder and its corpus (`Index.open`); safe to share between threads."""
@@ -142,14 +145,16 @@ class Index:
         self.refuse_another_corpus()
         return open_live(self.settings)
 
-    def build(self, *, progress: Progress | bool = False) -> IndexInfo:
+    def build(self, *, progress: Progress | bool = False, maker: Maker = make_build) -> IndexInfo:
         """A new build of the corpus, re-embedding only changed chunks, swapped in.
 
         `progress`: told (texts embedded, texts in the model's call) as the model goes, or
         True for the model's own bar, on a terminal only (`qa.index.builder.make_build`).
+        `maker`: what makes it, `make_build` or one with its model's work elsewhere
+        (`qa.index.ray_build.ray_build`).
         """
         document_files(self.settings)  # a missing corpus folder is named before the model loads
-        info = make_build(self.settings, self.embedder(), progress)
+        info = maker(self.settings, self.embedder(), progress)
         self._replacing = None  # the index is of this corpus now
         return info
 

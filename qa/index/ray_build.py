@@ -1,0 +1,244 @@
+"""A build whose texts are embedded by a Ray Data pipeline (`qa build --ray [ADDRESS]`).
+
+    ray_build(settings, embedder, address=None)   # a local Ray on this machine's cores
+
+The build is the local one (`qa.index.builder.make_build`): the same reading, chunking,
+reuse of the live build's vectors, write and swap, so it writes the same bytes.  Only the
+model's work moves: each call of the model becomes a Ray Data pipeline, one row per window
+of texts (the windows the model itself tokenises at once, so it pads and batches them as in
+a local build: int8 vectors depend on their batch), `map_batches` over an actor pool in
+which each worker loads the model once (`load_embedder` with the build's model and
+precision).  The rows come back to this process, which writes the build.  Only the texts a
+local build would embed go through the pipeline: an incremental build sends only the
+changed documents' chunks.
+
+Without an address, a local Ray is started with this machine's cores and shut down at the
+end; with one, the build joins that cluster and leaves it running.  A Ray this process
+already runs is used as it is.  Never `ray stop`: it ends every Ray on the machine.
+
+Not here: what is embedded and what is reused (see `qa.index.vectors`), the build itself
+(see `qa.index.builder`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from qa.errors import QAError
+from qa.index.builder import make_build
+from qa.index.owner import Maker
+from qa.index.status import IndexInfo
+from qa.model.embedding import Embedder, TokenEmbedder, Vectors
+from qa.model.onnx_model import _windows as model_windows
+from qa.model.progress import Progress
+from qa.settings import Settings
+
+INSTALL = "Ray is not installed: run `pip install 'qa[ray]'`, or build without --ray"
+
+
+def ray_build(
+    settings: Settings,
+    embedder: Embedder,
+    address: str | None = None,
+    progress: Progress | bool = False,
+    *,
+    cpus: int | None = None,
+) -> IndexInfo:
+    """`make_build` with the model's work done by Ray: on the cluster at `address`, or on a
+    local Ray of `cpus` cores (default: all of this machine's), stopped at the end."""
+    with ray_session(address, cpus) as workers:
+        model = _model_kind(embedder)(embedder, settings.precision, workers)
+        return make_build(settings, model, progress)
+
+
+def ray_maker(address: str | None = None, *, cpus: int | None = None) -> Maker:
+    """A build maker for `Index.build(maker=...)`: `ray_build` on the cluster at `address`,
+    or on a local Ray of `cpus` cores."""
+    return functools.partial(ray_build, address=address, cpus=cpus)
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, cpus: int | None = None) -> Iterator[int]:
+    """Ray for the length of the block, and how many CPUs its workers have: the one this
+    process runs already, the cluster at `address`, or a local one started (and shut
+    down at the end) with `cpus` cores.  QAError naming the fix when Ray cannot start."""
+    try:
+        import ray
+        import ray.data  # configures its logger, which then says less: not a line per pipeline
+    except ImportError as error:
+        raise QAError(INSTALL) from error
+    started = not ray.is_initialized()
+    if started:
+        _start(ray, address, cpus)
+    data_log = logging.getLogger("ray.data")
+    level = data_log.level
+    try:
+        data_log.setLevel(logging.ERROR)
+        _quiet_data()
+        yield max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+    finally:
+        data_log.setLevel(level)
+        if started:
+            ray.shutdown()
+
+
+def _start(ray: Any, address: str | None, cpus: int | None) -> None:
+    """`ray.init` for a build: no dashboard, no worker logs on this terminal."""
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+    }
+    try:
+        if address is None:
+            ray.init(num_cpus=cpus or os.cpu_count() or 1, **options)
+        else:
+            ray.init(address=address, **options)
+    except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError...
+        ray.shutdown()
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise QAError(
+            f"Cannot start {where} ({str(error).splitlines()[0] if str(error) else error!r}): "
+            "give the address of a running cluster's head (`ray start --head` prints it, "
+            "e.g. `qa build --ray 10.0.0.5:6379`), or `qa build --ray` alone for a local Ray"
+        ) from error
+
+
+def _quiet_data() -> None:
+    """No progress bars from Ray Data: the library never prints (the build reports its own)."""
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.enable_operator_progress_bars = False
+    context.print_on_execution_start = False
+
+
+class _RayModel:
+    """A model whose `encode` runs on Ray workers; counts tokens here (chunking is local)."""
+
+    def __init__(self, local: Embedder, precision: str, workers: int) -> None:
+        self.local, self.workers = local, workers
+        self.name, self.dimension, self.max_tokens = local.name, local.dimension, local.max_tokens
+        self.precision = getattr(local, "precision", precision)
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for first, window, _ in self._windows(texts, tokens=False):
+            vectors[first : first + len(window)] = window
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        return self.local.count_tokens(text)
+
+    def _windows(
+        self, texts: Sequence[str], tokens: bool, words_only: bool = False
+    ) -> Iterator[tuple[int, Vectors, list[Vectors]]]:
+        """(first text, vectors, token vectors) of each window of `texts`, as they come."""
+        if not texts:
+            return
+        rows = [
+            {"first": first, "texts": list(texts[first:last])}
+            for first, last in model_windows([len(text) for text in texts])
+        ]
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates the remote arguments, max_restarts among them, it documents.
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+            made = self._pipeline(rows, tokens, words_only)
+        for batch in made.iter_batches(batch_size=None, batch_format="numpy"):
+            for at in range(len(batch["first"])):
+                yield _unpacked(batch, at, self.dimension)
+
+    def _pipeline(self, rows: list[dict[str, Any]], tokens: bool, words_only: bool) -> Any:
+        """The Ray Data pipeline: `rows` (windows of texts) embedded by an actor pool."""
+        import ray.data
+
+        return ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            _Worker,
+            fn_constructor_kwargs={
+                "model": self.name,
+                "precision": self.precision,
+                "tokens": tokens,
+                "words_only": words_only,
+            },
+            batch_size=1,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(self.workers, len(rows))),
+            num_cpus=1,
+            max_restarts=0,  # a lost worker fails the build: the index stays as it was
+        )
+
+
+class _RayTokenModel(_RayModel):
+    """A `TokenEmbedder` on Ray: each text's token vectors come back with its vector."""
+
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        *,
+        words_only: bool = False,
+        progress: bool = False,
+        keep: Callable[[Vectors], Any] | None = None,
+    ) -> tuple[Vectors, list[Any]]:
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        found: list[Any] = [None] * len(texts)
+        for first, window, tokens in self._windows(texts, tokens=True, words_only=words_only):
+            vectors[first : first + len(window)] = window
+            for row, rows in enumerate(tokens, start=first):
+                found[row] = rows if keep is None else keep(rows)
+        return vectors, found
+
+
+def _model_kind(embedder: Embedder) -> type[_RayModel]:
+    """The Ray model with the abilities of `embedder`: token vectors only if it gives them."""
+    return _RayTokenModel if isinstance(embedder, TokenEmbedder) else _RayModel
+
+
+class _Worker:
+    """One Ray Data actor: the model, loaded once, embedding one window of texts per row."""
+
+    def __init__(self, model: str, precision: str, tokens: bool, words_only: bool) -> None:
+        from qa.model.embedding import load_embedder
+
+        self.embedder = load_embedder(model, precision)
+        self.tokens, self.words_only = tokens, words_only
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, list[Any]] = {"first": [], "vectors": [], "tokens": [], "lengths": []}
+        for first, texts in zip(batch["first"], batch["texts"], strict=True):
+            texts = [str(text) for text in texts]
+            found: list[Vectors] = []
+            if self.tokens and isinstance(self.embedder, TokenEmbedder):
+                vectors, found = self.embedder.encode_tokens(texts, words_only=self.words_only)
+            else:
+                vectors = self.embedder.encode(texts)
+            width = found[0].shape[1] if found else 0
+            tokens = np.concatenate(found) if found else np.zeros((0, width), np.float32)
+            out["first"].append(int(first))
+            out["vectors"].append(np.ascontiguousarray(vectors, np.float32).tobytes())
+            out["tokens"].append(np.ascontiguousarray(tokens, np.float32).tobytes())
+            out["lengths"].append(np.array([len(t) for t in found], np.int64).tobytes())
+        return {
+            "first": np.array(out["first"], np.int64),
+            **{key: np.array(out[key], dtype=object) for key in ("vectors", "tokens", "lengths")},
+        }
+
+
+def _unpacked(batch: dict[str, Any], at: int, dimension: int) -> tuple[int, Vectors, list[Vectors]]:
+    """Row `at` of a worker's batch: (first text, its window's vectors, their token vectors)."""
+    vectors = np.frombuffer(batch["vectors"][at], np.float32).reshape(-1, dimension)
+    lengths = np.frombuffer(batch["lengths"][at], np.int64)
+    flat = np.frombuffer(batch["tokens"][at], np.float32)
+    width = len(flat) // max(1, int(lengths.sum()))
+    tokens = flat.reshape(-1, width) if len(flat) else flat.reshape(0, 0)
+    bounds = np.cumsum([0, *lengths.tolist()])
+    rows = [tokens[bounds[i] : bounds[i + 1]].copy() for i in range(len(lengths))]
+    return int(batch["first"][at]), vectors.copy(), rows
