@@ -9,12 +9,16 @@ CHROMIUM := /usr/bin/chromium
 # axe-core checks the page's accessibility in the browser tests; npm installs it here (ignored by git).
 AXE_VERSION := 4.14.1
 AXE := .tools/node_modules/axe-core/axe.min.js
+# The Milvus tests start milvus-lite 2.5.1's C++ server binary (3.x is pure Python: not it);
+# pip puts it here (ignored by git), without its Python dependencies.
+MILVUS_LITE_VERSION := 2.5.1
+MILVUS := .tools/milvus-lite/milvus_lite/lib/milvus
 export HF_HUB_OFFLINE := 1
 # One BLAS thread for qa's processes: numpy's BLAS threads spin on between the model's runs and
 # take the cores from ONNX Runtime's (docs/performance.md, "Threads").
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: run test lint bench fit fuzz load index chromium axe clean
+.PHONY: run test lint bench fit fuzz load index chromium axe milvus clean
 
 # Runs a quiet command, saying every 4 s that it is still going; its errors and exit code are
 # the command's (scripts/heartbeat.py: standard library only, as nothing is installed yet).
@@ -63,7 +67,13 @@ $(AXE):
 	npm install --silent --no-audit --no-fund --prefix .tools axe-core@$(AXE_VERSION)
 	@test -f $(AXE) || { echo "axe-core did not install into .tools/: the accessibility tests cannot run" >&2; exit 1; }
 
-test: $(STAMP) chromium axe lint
+milvus: $(MILVUS)
+
+$(MILVUS): | $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --target .tools/milvus-lite milvus-lite==$(MILVUS_LITE_VERSION)
+	@test -x $(MILVUS) || { echo "milvus-lite did not install its server into .tools/milvus-lite/: the Milvus tests cannot run" >&2; exit 1; }
+
+test: $(STAMP) chromium axe milvus lint
 	$(PY) -m pytest
 
 # `make bench BENCH_ARGS="--repeats 5 --skip scale"`: see benchmarks/bench.py --help.

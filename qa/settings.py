@@ -33,6 +33,10 @@ PRECISIONS = ("fp32", "int8")
 # `dataclasses.replace` passes them on as they are, and any folder given is another object.
 DEFAULT_CORPUS = Path("corpus")
 DEFAULT_INDEX = Path("index")
+# Where a build's candidates are served from: the build folder's FAISS file and BM25 (the
+# default, embedded), or a Milvus server (`pip install 'qa[milvus]'`, docs/scale.md).
+BACKENDS = ("faiss", "milvus")
+DEFAULT_MILVUS_URI = "http://127.0.0.1:19530"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class Settings:
     follow_links: bool = False
     # "int8" runs a quantised copy of the model: faster, cosines within ~0.01 of fp32.
     precision: str = PRECISIONS[0]
+    # "milvus" builds also fill a Milvus collection at `milvus_uri`, which serves candidates.
+    backend: str = BACKENDS[0]
+    milvus_uri: str = DEFAULT_MILVUS_URI
     # Whether each folder was chosen (an argument, --corpus/--index, QA_CORPUS_DIR/QA_INDEX_DIR)
     # or left at its default: an index opened without a corpus chosen keeps the corpus it was
     # built from, and only a build given both replaces it with another's
@@ -79,11 +86,16 @@ class Settings:
                 f"QA_PRECISION={self.precision!r} is not one of {', '.join(PRECISIONS)}: "
                 f"use {PRECISIONS[0]}"
             )
+        if self.backend not in BACKENDS:
+            raise QAError(
+                f"QA_BACKEND={self.backend!r} is not one of {', '.join(BACKENDS)}: "
+                f"use {BACKENDS[0]} (the default) or milvus"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Defaults overridden by QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL, QA_READ_ONLY,
-        QA_FOLLOW_LINKS and QA_PRECISION."""
+        QA_FOLLOW_LINKS, QA_PRECISION, QA_BACKEND and QA_MILVUS_URI."""
         env = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         if env.get("QA_CORPUS_DIR"):
@@ -98,6 +110,10 @@ class Settings:
             changes["follow_links"] = _parse_bool("QA_FOLLOW_LINKS", env["QA_FOLLOW_LINKS"])
         if env.get("QA_PRECISION"):
             changes["precision"] = env["QA_PRECISION"].strip().lower()
+        if env.get("QA_BACKEND"):
+            changes["backend"] = env["QA_BACKEND"].strip().lower()
+        if env.get("QA_MILVUS_URI"):
+            changes["milvus_uri"] = env["QA_MILVUS_URI"].strip()
         return dataclasses.replace(cls(), **changes)
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -58,6 +58,10 @@ def make_build(
     model = embedder if isinstance(progress, bool) else reporting(embedder, progress)
     index_dir = settings.index_dir
     store.make_writable_dir(index_dir)
+    if settings.backend == "milvus":  # a server that is down is named before the model runs
+        from qa.index.milvus import client
+
+        client(settings.milvus_uri)
     # Token vectors go to files in `staging` as they come, for the build folder to link in.
     with build_lock(index_dir), token_staging(index_dir) as staging:
         before = live_documents(index_dir)
@@ -66,7 +70,13 @@ def make_build(
         added, removed, changed = file_changes(before, manifest.documents)
         manifest = replace(manifest, added=added, removed=removed, changed=changed)
         build = store.Build(manifest, made.sections, made.chunks, *made.vectors, made.tokens)
-        swap(index_dir, store.write_build(index_dir, build))
+        folder = store.write_build(index_dir, build)
+        if settings.backend == "milvus":  # its collection filled first, then swapped in
+            from qa.index.milvus import publish
+
+            publish(settings, folder, build)
+        else:
+            swap(index_dir, folder)
     return IndexInfo(
         documents=len(made.corpus.documents),
         sections=len(made.sections),

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelError, QueryError
+from qa.index.candidates import Asked
+from qa.index.milvus import candidate_source
 from qa.index.store import LoadedIndex
 from qa.model.embedding import Embedder, TokenEmbedder, encode_queries, local_folder
 from qa.rank.answer_kind import asked_kind, holds_kind
@@ -71,6 +73,7 @@ class Retriever:
         self.sentence_vectors = np.asarray(index.sentence_vectors)
         self._title_vectors = np.asarray(index.title_vectors)
         self._tokens = index.tokens
+        self._source = candidate_source(index, self.embeddings)  # FAISS+BM25, or Milvus
         self._piece_coverage = PieceCoverage.of_model(_model_folder(index.manifest.model))
         self._chunk_pieces: dict[int, Ids] = {}  # chunk row: its word pieces, as needed
         sections = {(s.doc, s.start_line): i for i, s in enumerate(index.sections)}
@@ -129,7 +132,8 @@ class Retriever:
         query_terms = terms(plain, language)
         chunk_bm25 = self._chunk_bm25.scores(query_terms)
         within = None if documents is None else self.rows_of(documents)
-        candidates = self._candidates(query, chunk_bm25, phrases, k, within)
+        request = Asked(plain, query, chunk_bm25)
+        candidates = self._candidates(request, phrases, k, within)
         if not candidates:
             return None
         rows = np.array(candidates)
@@ -288,14 +292,14 @@ class Retriever:
 
     def _candidates(
         self,
-        query: np.ndarray,
-        chunk_bm25: np.ndarray,
+        asked: Asked,
         phrases: list[str],
         k: int,
         within: np.ndarray | None = None,
     ) -> list[int]:
         """Rows worth ranking: every chunk with the quoted phrases, or both retrievers'
-        best; only rows `within`, when given."""
+        best, from the build's candidate source (`qa.index.candidates`); only rows `within`,
+        when given."""
         allowed = np.arange(len(self.chunks)) if within is None else within
         if phrases:
             return [
@@ -306,19 +310,7 @@ class Retriever:
         depth = min(len(allowed), max(CANDIDATES, 10 * k))
         if depth == 0:
             return []
-        if within is None:
-            _, nearest = self.index.vectors.search(query.reshape(1, -1), depth)
-            found = [int(r) for r in nearest[0] if r >= 0]
-        else:  # a few documents: their vectors by brute force, exact
-            cosines = self.embeddings[within] @ query
-            best = np.argpartition(-cosines, depth - 1)[:depth]
-            found = [int(r) for r in within[best[np.argsort(-cosines[best], kind="stable")]]]
-        bm25 = chunk_bm25[allowed]
-        keyword_best = allowed[np.argpartition(-bm25, depth - 1)[:depth]]
-        found += sorted(
-            (int(r) for r in keyword_best if chunk_bm25[r] > 0), key=lambda r: -chunk_bm25[r]
-        )
-        return list(dict.fromkeys(found))
+        return self._source.rows(asked, depth, within)
 
     def _pieces_of(self, rows: list[int]) -> list[Ids]:
         """The word pieces of each chunk, worked out once per chunk of the index."""
