@@ -17,7 +17,8 @@ from milvus_server import free_port, milvus_server
 from qa.cli import main
 from qa.errors import QAError
 from qa.index.folder import current_folder
-from qa.index.milvus import client, collection_name, collection_of, live_collection
+from qa.index.milvus import client, collection_name, collection_of
+from qa.index.milvus_build import live_collection
 from qa.index.owner import Index
 from qa.rank import retrieval
 from qa.rank.search import Searcher
@@ -145,6 +146,18 @@ def test_a_milvus_build_asked_while_milvus_is_down_says_so(tmp_path: Path) -> No
         assert searcher.search("sourdough yeast", 1)
     with pytest.raises(QAError, match=r"Cannot reach Milvus at .* \(QA_MILVUS_URI"):
         searcher.search("sourdough yeast", 1)
+
+
+def test_a_collection_dropped_by_hand_is_named_with_the_fix(tmp_path: Path, milvus: str) -> None:
+    index = _milvus_index(tmp_path, milvus)
+    searcher = index.searcher()
+    served = collection_of(current_folder(index.settings.index_dir))
+    assert served is not None
+    client(milvus).drop_collection(served.collection)
+    with pytest.raises(QAError, match=f"collection {served.collection} of this build is gone"):
+        searcher.search("sourdough yeast", 1)
+    index.build()  # the fix it names: a build that fills a new collection
+    assert index.searcher().search("sourdough yeast", 1)[0].doc == "bread.md"
 
 
 def test_a_bad_backend_names_the_choices() -> None:

@@ -72,7 +72,7 @@ def make_build(
         build = store.Build(manifest, made.sections, made.chunks, *made.vectors, made.tokens)
         folder = store.write_build(index_dir, build)
         if settings.backend == "milvus":  # its collection filled first, then swapped in
-            from qa.index.milvus import publish
+            from qa.index.milvus_build import publish
 
             publish(settings, folder, build)
         else:

@@ -1,27 +1,25 @@
-"""The Milvus back end: a collection per build serves its candidates (`pip install 'qa[milvus]'`).
+"""The Milvus back end's serving side: a build's candidates from its collection
+(`pip install 'qa[milvus]'`).
 
-    publish(settings, folder, build)   # fill the build's collection, swap, point, drop old
-    MilvusCandidates(served, docs).rows(asked, depth=100, within=None)   # hybrid search
+    candidate_source(loaded, embeddings)    # MilvusCandidates for a build made for Milvus
+    MilvusCandidates(served, docs).rows(asked, depth=100, within=None)   # one hybrid search
 
-A build made with `Settings.backend == "milvus"` is written to its folder as any build (the
-sentence and token vectors, the chunks' citations: what the second stage reads), and also to
-one Milvus collection named for that folder: each chunk's row, id, document, section, lines,
-its text (analysed, with Milvus's own BM25 function filling a sparse field) and its vector.
-Only when the collection is complete is CURRENT swapped (`qa.index.folder.swap`), so a
-reader never meets a half-filled one; then the pointer row of this index in the
-`qa_current` collection names it (the server of the tests has no aliases), and collections
-of build folders that `swap` removed are dropped.  A question's candidates are one
-`hybrid_search` (dense and BM25, fused by RRF), filtered by document when asked.
+A build made with `Settings.backend == "milvus"` (`qa.index.milvus_build`) records in its
+folder (`milvus.json`) which collection on which server holds it; that build's candidates
+are one `hybrid_search` (the question's vector and its text through Milvus's BM25, fused by
+RRF), filtered by document when asked.  Its rows are the build folder's chunk rows, so the
+second stage reads the folder's vectors for them as for FAISS candidates.  A qa process
+serves from the collection of the build folder it loaded (so rows and vectors agree); the
+pointer row (`qa.index.milvus_build.live_collection`) is for readers without the folder.
 
-Not here: the second stage (see `qa.rank.retrieval`), the build folder (see `qa.index.store`).
+Not here: filling a collection (see `qa.index.milvus_build`), the second stage (see
+`qa.rank.retrieval`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +28,11 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QAError
-from qa.index.ann import EXACT_MAX
 from qa.index.candidates import Asked, CandidateSource, LocalCandidates
-from qa.index.folder import swap
-from qa.index.store import Build, LoadedIndex, write_failed
-from qa.settings import Settings
+from qa.index.store import LoadedIndex
 
 RECORD = "milvus.json"  # in a build folder: which collection, on which server, serves it
-POINTERS = "qa_current"  # one row per index folder: the collection of its live build
-BATCH = 1000  # rows a request: ~2 MB of vectors and text, far below gRPC's 64 MB
 RRF_K = 60  # the usual constant of reciprocal rank fusion
-TEXT_BYTES = 65535  # Milvus's VARCHAR limit
 
 
 @dataclass(frozen=True)
@@ -77,10 +69,11 @@ def collection_name(index_dir: Path, folder: Path) -> str:
     >>> collection_name(Path("/i"), Path("/i/build-20260101T000000000000-7"))
     'qa_08cdee5c7f_20260101T000000000000_7'
     """
-    return f"{_prefix(index_dir)}{folder.name.removeprefix('build-').replace('-', '_')}"
+    return f"{index_key(index_dir)}{folder.name.removeprefix('build-').replace('-', '_')}"
 
 
-def _prefix(index_dir: Path) -> str:
+def index_key(index_dir: Path) -> str:
+    """The start of the names of the collections of `index_dir`."""
     return f"qa_{hashlib.sha256(str(index_dir.resolve()).encode()).hexdigest()[:10]}_"
 
 
@@ -115,138 +108,6 @@ _CLIENTS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-def publish(settings: Settings, folder: Path, build: Build) -> None:
-    """Fill the collection of build `folder`, record it there, swap the build in, point this
-    index's row at it and drop the collections of removed builds.  On failure the folder
-    and the collection are removed and the previous build stays live."""
-    milvus = client(settings.milvus_uri)
-    name = collection_name(settings.index_dir, folder)
-    try:
-        _fill(milvus, name, build)
-        record = {"uri": settings.milvus_uri, "collection": name}
-        (folder / RECORD).write_text(json.dumps(record), encoding="utf-8")
-    except OSError as error:
-        _abandon(milvus, name, folder)
-        raise write_failed(settings.index_dir, error) from error
-    except Exception as error:  # the server's answer: MilvusException or gRPC's
-        _abandon(milvus, name, folder)
-        raise unreachable(settings.milvus_uri, error) from None
-    swap(settings.index_dir, folder)
-    try:
-        _point(milvus, settings.index_dir, name)
-        _drop_removed(milvus, settings.index_dir)
-    except Exception as error:
-        raise unreachable(settings.milvus_uri, error) from None
-
-
-def live_collection(settings: Settings) -> str | None:
-    """The collection this index's pointer row names (what a reader without the build
-    folder serves from); None before the first Milvus build."""
-    milvus = client(settings.milvus_uri)
-    try:
-        if not milvus.has_collection(POINTERS):
-            return None
-        key = json.dumps(_prefix(settings.index_dir))
-        rows = milvus.query(POINTERS, filter=f"index_key == {key}", output_fields=["collection"])
-    except Exception as error:
-        raise unreachable(settings.milvus_uri, error) from None
-    return str(rows[0]["collection"]) if rows else None
-
-
-def _fill(milvus: Any, name: str, build: Build) -> None:
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False)
-    schema.add_field("row", DataType.INT64, is_primary=True)
-    schema.add_field("chunk", DataType.VARCHAR, max_length=64)
-    schema.add_field("doc", DataType.VARCHAR, max_length=4096)
-    schema.add_field("section", DataType.VARCHAR, max_length=4096)
-    schema.add_field("start_line", DataType.INT64)
-    schema.add_field("end_line", DataType.INT64)
-    english = {"type": "english"}  # stems and stop words, as the local BM25 does for English
-    schema.add_field(
-        "text",
-        DataType.VARCHAR,
-        max_length=TEXT_BYTES,
-        enable_analyzer=True,
-        analyzer_params=english,
-    )
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=build.manifest.dimension)
-    schema.add_function(
-        Function(
-            "bm25", FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]
-        )
-    )
-    indexes = milvus.prepare_index_params()
-    # Exact up to the size where the FAISS back end is exact too (`qa.index.ann`).
-    exact = len(build.chunks) <= EXACT_MAX
-    indexes.add_index("dense", index_type="FLAT" if exact else "AUTOINDEX", metric_type="IP")
-    indexes.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    milvus.create_collection(name, schema=schema, index_params=indexes)
-    vectors = np.asarray(build.embeddings, dtype=np.float32)
-    for start in range(0, len(build.chunks), BATCH):
-        rows = [
-            {
-                "row": row,
-                "chunk": chunk.hash,
-                "doc": _clip(chunk.doc, 4096),
-                "section": _clip(" > ".join(chunk.section_path), 4096),
-                "start_line": chunk.start_line,
-                "end_line": chunk.end_line,
-                "text": _clip(chunk.text, TEXT_BYTES),
-                "dense": vectors[row].tolist(),
-            }
-            for row, chunk in enumerate(build.chunks[start : start + BATCH], start)
-        ]
-        milvus.insert(name, rows)
-    milvus.flush(name)
-    milvus.load_collection(name)
-
-
-def _clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-8 bytes, on a character boundary."""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def _abandon(milvus: Any, name: str, folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-    # A server that is down keeps it; the next build drops it (`_drop_removed`).
-    with contextlib.suppress(Exception):
-        milvus.drop_collection(name)
-
-
-def _point(milvus: Any, index_dir: Path, name: str) -> None:
-    """Replace this index's pointer row (one upsert: readers see the old row or the new)."""
-    from pymilvus import DataType, MilvusClient
-
-    if not milvus.has_collection(POINTERS):
-        schema = MilvusClient.create_schema(auto_id=False)
-        schema.add_field("index_key", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("index_dir", DataType.VARCHAR, max_length=4096)
-        schema.add_field("collection", DataType.VARCHAR, max_length=255)
-        schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # a collection needs a vector
-        indexes = milvus.prepare_index_params()
-        indexes.add_index("unused", index_type="FLAT", metric_type="L2")
-        milvus.create_collection(POINTERS, schema=schema, index_params=indexes)
-    row = {
-        "index_key": _prefix(index_dir),
-        "index_dir": _clip(str(index_dir.resolve()), 4096),
-        "collection": name,
-        "unused": [0.0, 0.0],
-    }
-    milvus.upsert(POINTERS, [row])
-
-
-def _drop_removed(milvus: Any, index_dir: Path) -> None:
-    """Drop this index's collections whose build folder is gone (as `swap` removes them)."""
-    kept = {collection_name(index_dir, folder) for folder in index_dir.glob("build-*")}
-    prefix = _prefix(index_dir)
-    for name in milvus.list_collections():
-        if name.startswith(prefix) and name not in kept:
-            milvus.drop_collection(name)
-
-
 class MilvusCandidates:
     """A build's candidates from its Milvus collection: one hybrid search a question."""
 
@@ -274,17 +135,25 @@ class MilvusCandidates:
                 name, [dense, keywords], RRFRanker(RRF_K), limit=2 * depth, output_fields=["row"]
             )
         except Exception as error:
-            if not _exists(milvus, name):
-                raise QAError(
-                    f"The Milvus collection {name} of this build is gone (dropped by hand or "
-                    "by two newer builds): run `qa build --backend milvus`, then ask again"
-                ) from None
-            raise unreachable(self._served.uri, error) from None
+            raise failed(milvus, self._served.uri, f"search {name}", error) from None
         return [int(hit["entity"]["row"]) for hit in found[0]]
 
 
-def _exists(milvus: Any, name: str) -> bool:
+def failed(milvus: Any, uri: str, doing: str, error: BaseException) -> QAError:
+    """The error for a request that failed: the server is unreachable, the collection is
+    gone, or the server refused (its own words)."""
     try:
-        return bool(milvus.has_collection(name))
+        collections = milvus.list_collections()
     except Exception:
-        return True  # the server itself is the trouble
+        return unreachable(uri, error)
+    name = doing.rsplit(" ", 1)[-1]
+    if doing.startswith("search") and name not in collections:
+        return QAError(
+            f"The Milvus collection {name} of this build is gone from {uri} (dropped by hand "
+            "or by two newer builds): run `qa build --backend milvus`, then ask again"
+        )
+    detail = getattr(error, "message", None) or str(error)
+    return QAError(
+        f"Milvus at {uri} (QA_MILVUS_URI) could not {doing} ({detail}): check its log, "
+        "then run `qa build --backend milvus`"
+    )
