@@ -1,6 +1,7 @@
 """A build whose texts are embedded by a Ray Data pipeline (`qa build --ray [ADDRESS]`).
 
-    ray_build(settings, embedder, address=None)   # a local Ray on this machine's cores
+    ray_build(settings, embedder)   # a local Ray on this machine's cores
+    Index.open(settings).build(maker=ray_maker("10.0.0.5:6379"))   # on a cluster
 
 The build is the local one (`qa.index.builder.make_build`): the same reading, chunking,
 reuse of the live build's vectors, write and swap, so it writes the same bytes.  Only the
@@ -26,6 +27,7 @@ import contextlib
 import functools
 import logging
 import os
+import socket
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -47,9 +49,9 @@ INSTALL = "Ray is not installed: run `pip install 'qa[ray]'`, or build without -
 def ray_build(
     settings: Settings,
     embedder: Embedder,
-    address: str | None = None,
     progress: Progress | bool = False,
     *,
+    address: str | None = None,
     cpus: int | None = None,
 ) -> IndexInfo:
     """`make_build` with the model's work done by Ray: on the cluster at `address`, or on a
@@ -101,15 +103,29 @@ def _start(ray: Any, address: str | None, cpus: int | None) -> None:
         if address is None:
             ray.init(num_cpus=cpus or os.cpu_count() or 1, **options)
         else:
+            _reachable(address)  # else Ray waits minutes for it, retrying
             ray.init(address=address, **options)
     except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError...
         ray.shutdown()
         where = f"the Ray cluster at {address}" if address else "a local Ray"
+        why = str(error).splitlines()[0] if str(error) else repr(error)
         raise QAError(
-            f"Cannot start {where} ({str(error).splitlines()[0] if str(error) else error!r}): "
-            "give the address of a running cluster's head (`ray start --head` prints it, "
-            "e.g. `qa build --ray 10.0.0.5:6379`), or `qa build --ray` alone for a local Ray"
+            f"Cannot start {where} ({why}): give the address of a running cluster's head "
+            "(`ray start --head` prints it, e.g. `qa build --ray 10.0.0.5:6379`), or "
+            "`qa build --ray` alone for a local Ray"
         ) from error
+
+
+def _reachable(address: str, seconds: float = 5.0) -> None:
+    """OSError unless something answers at `address` ("host:port" or "ray://host:port";
+    "auto", the cluster this machine runs, is left to Ray)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise OSError(f"{address!r} is not host:port")
+    with socket.create_connection((host, int(port)), timeout=seconds):
+        pass
 
 
 def _quiet_data() -> None:
