@@ -72,11 +72,15 @@ class Settings:
     # Likewise the model: an index opened without one chosen answers with the model it was
     # built with, and only a build given one changes it.
     model_given: bool = field(init=False)
+    # Likewise the back end: an index opened without one chosen is served as its live build was
+    # built (`qa.index.folder.own_corpus`), and its next build stays there.
+    backend_given: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corpus_given", self.corpus_dir is not DEFAULT_CORPUS)
         object.__setattr__(self, "index_given", self.index_dir is not DEFAULT_INDEX)
         object.__setattr__(self, "model_given", self.model is not DEFAULT_MODEL)
+        object.__setattr__(self, "backend_given", self.backend is not BACKENDS[0])
         # Folders may be given as strings; they are always Paths afterwards.
         for name in ("corpus_dir", "index_dir"):
             if not isinstance(getattr(self, name), Path):

@@ -124,6 +124,38 @@ def test_a_rebuild_while_a_client_asks_never_shows_a_half_index(
     assert kept == {collection_name(index.settings.index_dir, f) for f in folders}
 
 
+def test_qa_build_backend_milvus_then_qa_ask(
+    tmp_path: Path, milvus: str, fake_cli: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = _corpus(tmp_path / "corpus", DOCUMENTS)
+    index = tmp_path / "index"
+    folders = ["--corpus", str(corpus), "--index", str(index)]
+    assert main(["build", *folders, "--backend", "milvus", "--uri", milvus]) == 0
+    served = collection_of(current_folder(index))
+    assert served is not None and served.uri == milvus
+    capsys.readouterr()
+    assert main(["ask", "--json", "where do swallows build their nests", *folders]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer[0]["doc"] == "birds.md" and "mud" in answer[0]["text"]
+
+
+def test_a_rebuild_without_a_backend_chosen_stays_on_milvus(
+    tmp_path: Path, milvus: str, fake_cli: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = _corpus(tmp_path / "corpus", DOCUMENTS)
+    index = tmp_path / "index"
+    folders = ["--corpus", str(corpus), "--index", str(index)]
+    assert main(["build", *folders, "--backend", "milvus", "--uri", milvus]) == 0
+    (corpus / "bread.md").write_text("# Bread\n\nRye bread keeps for a week.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["ask", "--json", "how long does rye bread keep", *folders]) == 0  # rebuilds
+    assert "Rye bread" in json.loads(capsys.readouterr().out)[0]["text"]
+    served = collection_of(current_folder(index))
+    assert served is not None and served.uri == milvus  # not a FAISS build now
+    assert Settings.from_env({"QA_BACKEND": "faiss"}).backend_given  # a chosen faiss is chosen
+    assert not Settings().backend_given
+
+
 def test_milvus_down_is_one_clear_error(
     tmp_path: Path, fake_cli: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

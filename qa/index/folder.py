@@ -11,7 +11,7 @@ one live; `open_live` reads the live one, checked against the settings.
 An index belongs to the corpus it was built from (`own_corpus`): opened without a corpus
 chosen, it keeps that one; given another, it is refused, unless a build is given both
 folders (`qa build --corpus C --index I`), which replaces it with an index of C.  Opened
-without a model chosen, it keeps the model it was built with too.
+without a model or a back end chosen, it keeps the model and back end it was built with too.
 
 Not here: what a build folder holds (see `qa.index.store`), building one (see `qa.index.build`).
 """
@@ -88,7 +88,21 @@ def own_corpus(settings: Settings, *, replacing: bool = False) -> Settings:
     manifest = _newest_manifest(settings.index_dir)
     if manifest is None:
         return settings  # no index yet: nothing to keep
-    return corpus_of(manifest, settings, replacing=replacing)
+    return _own_backend(corpus_of(manifest, settings, replacing=replacing))
+
+
+def _own_backend(settings: Settings) -> Settings:
+    """`settings` with the back end of the live build (Milvus, at its URI, for a build that
+    recorded a collection: `qa.index.milvus.collection_of`) unless one is chosen."""
+    from qa.index.milvus import collection_of
+
+    if settings.backend_given:
+        return settings
+    with contextlib.suppress(QAError):
+        served = collection_of(current_folder(settings.index_dir))
+        if served is not None:
+            return dataclasses.replace(settings, backend="milvus", milvus_uri=served.uri)
+    return settings
 
 
 def _newest_manifest(index_dir: Path) -> Manifest | None:

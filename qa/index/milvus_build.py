@@ -43,7 +43,7 @@ def publish(settings: Settings, folder: Path, build: Build) -> None:
     milvus = client(settings.milvus_uri)
     name = collection_name(settings.index_dir, folder)
     try:
-        _fill(milvus, name, build)
+        fill(milvus, name, build)
         record = {"uri": settings.milvus_uri, "collection": name}
         (folder / RECORD).write_text(json.dumps(record), encoding="utf-8")
     except OSError as error:
@@ -74,7 +74,8 @@ def live_collection(settings: Settings) -> str | None:
     return str(rows[0]["collection"]) if rows else None
 
 
-def _fill(milvus: Any, name: str, build: Build) -> None:
+def fill(milvus: Any, name: str, build: Build) -> None:
+    """Create collection `name` for `build` and fill it with every chunk; loaded when done."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     schema = MilvusClient.create_schema(auto_id=False)
