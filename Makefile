@@ -77,7 +77,7 @@ test: $(STAMP) chromium axe milvus lint
 	$(PY) -m pytest
 
 # `make bench BENCH_ARGS="--repeats 5 --skip scale"`: see benchmarks/bench.py --help.
-bench: $(STAMP)
+bench: $(STAMP) milvus
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 

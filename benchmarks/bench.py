@@ -36,6 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import corpora
 import encoders
+import milvus as milvus_bench
 import models
 import recipe
 
@@ -57,6 +58,7 @@ SECTIONS = (
     "memory",
     "scale",
     "models",
+    "milvus",
 )
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
 
@@ -233,6 +235,41 @@ class Bench:
                 "≤ 10 ms at 1–2k chunks",
                 f"recipe column: p95; {type(searcher.index.vectors).__name__}",
             )
+
+    def milvus(self) -> None:
+        """Warm questions with candidates from Milvus (one hybrid search) against FAISS + BM25
+        in the index folder, on the SQuAD half tiled to each size (benchmarks/milvus.py)."""
+        from qa.eval.evaluate import read_questions
+        from qa.index.build import build_index, load_index
+        from qa.rank.search import Searcher
+
+        settings = self.settings(self.squad_corpus(), self.work / "warm-squad")
+        build_index(settings, progress=False)
+        index = load_index(settings)
+        questions = [q.question for q in read_questions(self.work / "squad" / "questions.jsonl")]
+        sample = questions[:: max(1, len(questions) // 200)]
+        with milvus_bench.server(self.work / "milvus") as uri:
+            for size in self.args.milvus_sizes:
+                tiled = corpora.tiled_index(index, max(1, round(size / len(index.chunks))))
+                label = f"{len(tiled.chunks):,} chunks"
+                print(f"Milvus and FAISS, {label}…", flush=True)
+                local = Searcher(tiled)
+                served = Searcher(
+                    milvus_bench.on_milvus(tiled, uri, self.work / "milvus-index"),
+                    embedder=local.embedder,
+                )
+                on_milvus, on_faiss = milvus_bench.timings([served, local], sample)
+                for what, at in (("whole question", 0), ("candidates alone", 1)):
+                    ours, theirs = on_milvus[at], on_faiss[at]
+                    for name, p in (("p50", 50), ("p95", 95)):
+                        self.row(
+                            f"Milvus {what} {name}, {label}",
+                            1000 * float(np.percentile(ours, p)),
+                            1000 * float(np.percentile(theirs, p)),
+                            "ms",
+                            "",
+                            "recipe column: FAISS + BM25 in the index folder",
+                        )
 
     def search_loop(self, qs: list[str], searcher_p50: float) -> None:
         """`qa.search()` called in a loop: a kept Index and a `stat` a file, each call."""
@@ -650,6 +687,12 @@ def main() -> None:
         type=lambda s: tuple(int(x) for x in s.split(",")),
         default=(1, 5, 20),
         help="MB of text of the memory section's builds",
+    )
+    parser.add_argument(
+        "--milvus-sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[20_000, 200_000],
+        help="chunks of the milvus section's collections",
     )
     parser.add_argument("--skip", default="", help=f"comma-separated: {','.join(SECTIONS)}")
     parser.add_argument("--only", default="", help="comma-separated: run these sections alone")
