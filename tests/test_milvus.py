@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,6 +191,17 @@ def test_a_collection_dropped_by_hand_is_named_with_the_fix(tmp_path: Path, milv
         searcher.search("sourdough yeast", 1)
     index.build()  # the fix it names: a build that fills a new collection
     assert index.searcher().search("sourdough yeast", 1)[0].doc == "bread.md"
+
+
+def test_without_pymilvus_the_extra_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if not installed
+    uri = f"http://127.0.0.1:{free_port()}"
+    corpus = _corpus(tmp_path / "corpus", DOCUMENTS)
+    settings = settings_for(corpus, tmp_path / "index", backend="milvus", milvus_uri=uri)
+    with pytest.raises(QAError, match=r"needs pymilvus: run `pip install 'qa\[milvus\]'`"):
+        Index.open(settings, embedder=FakeEmbedder()).build()
 
 
 def test_a_bad_backend_names_the_choices() -> None:
