@@ -47,7 +47,7 @@ def milvus_server(folder: Path) -> Iterator[str]:
     except ImportError:
         unavailable("pymilvus is not installed (pip install -e '.[dev]')")
     if not BINARY.is_file():
-        unavailable(f"{BINARY.relative_to(ROOT)} is missing")
+        unavailable(f"{BINARY} is missing")
     port = free_port()
     log = folder / "milvus.log"
     env = {**os.environ, "LD_LIBRARY_PATH": str(LIB)}

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import milvus_server as milvus_server_module
 import pytest
 from fakes import ROOT, FakeEmbedder, settings_for
 from milvus_server import free_port, milvus_server
@@ -202,6 +203,18 @@ def test_without_pymilvus_the_extra_is_named(
     settings = settings_for(corpus, tmp_path / "index", backend="milvus", milvus_uri=uri)
     with pytest.raises(QAError, match=r"needs pymilvus: run `pip install 'qa\[milvus\]'`"):
         Index.open(settings, embedder=FakeEmbedder()).build()
+
+
+def test_a_missing_server_skips_here_and_fails_in_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(milvus_server_module, "BINARY", tmp_path / "no-milvus")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="run `make milvus`"), milvus_server(tmp_path):
+        pass
+    monkeypatch.setenv("CI", "true")  # CI must run the Milvus tests, never skip them
+    with pytest.raises(pytest.fail.Exception, match="run `make milvus`"), milvus_server(tmp_path):
+        pass
 
 
 def test_a_bad_backend_names_the_choices() -> None:
