@@ -5,6 +5,7 @@ client asks, old collections dropped, and a Milvus that is down."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import threading
@@ -188,8 +189,17 @@ def test_a_collection_dropped_by_hand_is_named_with_the_fix(tmp_path: Path, milv
     served = collection_of(current_folder(index.settings.index_dir))
     assert served is not None
     client(milvus).drop_collection(served.collection)
-    with pytest.raises(QAError, match=f"collection {served.collection} of this build is gone"):
-        searcher.search("sourdough yeast", 1)
+    # pymilvus prints its log (with a traceback) to stderr itself: what would reach it here.
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    logging.getLogger("pymilvus").addHandler(handler)
+    try:
+        with pytest.raises(QAError, match=f"collection {served.collection} of this build is gone"):
+            searcher.search("sourdough yeast", 1)
+    finally:
+        logging.getLogger("pymilvus").removeHandler(handler)
+    assert [r.getMessage()[:80] for r in logged if r.levelno >= logging.ERROR] == []
     index.build()  # the fix it names: a build that fills a new collection
     assert index.searcher().search("sourdough yeast", 1)[0].doc == "bread.md"
 

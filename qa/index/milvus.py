@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,9 @@ def client(uri: str) -> Any:
                 raise QAError(
                     "QA_BACKEND=milvus needs pymilvus: run `pip install 'qa[milvus]'`"
                 ) from None
+            # qa reports a failed request itself, in one line (`failed`); pymilvus's own log
+            # of it, a traceback printed to stderr, would repeat it.
+            logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
             try:
                 _CLIENTS[uri] = MilvusClient(uri, timeout=10)
             except Exception as error:  # pymilvus raises MilvusException or gRPC's own
