@@ -38,6 +38,7 @@ import corpora
 import encoders
 import milvus as milvus_bench
 import models
+import ray_builds
 import recipe
 
 ROOT = corpora.ROOT
@@ -59,6 +60,7 @@ SECTIONS = (
     "scale",
     "models",
     "milvus",
+    "ray",
 )
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "squad-dev-half.json"
 
@@ -270,6 +272,14 @@ class Bench:
                             "",
                             "recipe column: FAISS + BM25 in the index folder",
                         )
+
+    def ray(self) -> None:
+        """`qa build --ray` on a local Ray against the local build of the same corpus, and 10M
+        chunks projected on N workers (benchmarks/ray_builds.py)."""
+        print("Ray builds…", flush=True)
+        work, megabytes = self.work / "ray", self.args.ray_megabytes
+        for what, value, unit in ray_builds.figures(work, megabytes, self.args.repeats):
+            self.row(f"Ray: {what}", value, None, unit, "", "one machine: no speed-up expected")
 
     def search_loop(self, qs: list[str], searcher_p50: float) -> None:
         """`qa.search()` called in a loop: a kept Index and a `stat` a file, each call."""
@@ -693,6 +703,9 @@ def main() -> None:
         type=lambda s: [int(x) for x in s.split(",")],
         default=[20_000, 200_000],
         help="chunks of the milvus section's collections",
+    )
+    parser.add_argument(
+        "--ray-megabytes", type=float, default=0.5, help="MB of text of the ray section's corpus"
     )
     parser.add_argument("--skip", default="", help=f"comma-separated: {','.join(SECTIONS)}")
     parser.add_argument("--only", default="", help="comma-separated: run these sections alone")
