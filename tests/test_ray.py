@@ -79,7 +79,7 @@ def test_a_ray_build_is_the_local_build_and_stops_its_ray(tmp_path: Path, precis
 
 
 @pytest.mark.model
-def test_an_incremental_ray_build_embeds_only_the_changed_document(
+def test_an_incremental_ray_build_chunks_and_embeds_only_the_changed_document(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus = corpus_with_extra(tmp_path)
@@ -95,12 +95,20 @@ def test_an_incremental_ray_build_embeds_only_the_changed_document(
         return windows(self, texts, *args, **kwargs)
 
     monkeypatch.setattr(ray_build_module._RayModel, "_windows", counted)
+    chunked: list[str] = []
+    chunk_documents = ray_build_module._RayModel.chunk_documents
+
+    def chunking(self: Any, documents: list[Any], *args: Any) -> Any:
+        chunked.extend(doc.path for doc in documents)
+        return chunk_documents(self, documents, *args)
+
+    monkeypatch.setattr(ray_build_module._RayModel, "chunk_documents", chunking)
     (corpus / "notes.md").write_text(EXTRA + "\nThe queen bee lives five years.\n", "utf-8")
     info = index.build(maker=ray_maker(cpus=2))
     assert not ray.is_initialized()
     built = index.load()
     notes = [c for c in built.chunks if c.doc == "notes.md"]
-    assert info.changed == ("notes.md",)
+    assert info.changed == ("notes.md",) and chunked == ["notes.md"]  # chunked on Ray
     assert info.chunks_embedded == len(notes) and info.chunks_reused == info.chunks - len(notes)
     # Only that document's texts went through the pipeline: its chunks, sentences, titles.
     own = {c.embed_text for c in notes} | {t for c in notes for t in c.sentence_texts()}

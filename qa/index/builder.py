@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import qa.index.store as store
 from qa.errors import EmptyCorpusError, QAWarning
@@ -219,21 +220,43 @@ def _chunk_all(
     """Sections and chunks of every document; those of an unchanged file come from `reusable`."""
     sections: list[Section] = []
     chunks: list[Chunk] = []
+    kept = {d.path for d in documents if reusable.get(d.path, ("",))[0] == d.sha256}
+    fresh = iter(_chunk_fresh([d for d in documents if d.path not in kept], embedder, settings))
     for doc in documents:
-        old = reusable.get(doc.path)
-        if old is not None and old[0] == doc.sha256:
+        if doc.path in kept:
+            old = reusable[doc.path]
             # A build from before sections knew their pages gets them from the document.
             doc_sections = [
                 replace(s, pages=page_breaks(doc, s.start_line, s.end_line)) for s in old[1]
             ]
             doc_chunks = old[2]
         else:
-            doc_sections, doc_chunks = chunk_document(
-                doc, embedder.count_tokens, settings.max_tokens, settings.min_chunk_tokens
-            )
+            doc_sections, doc_chunks = next(fresh)
         sections += doc_sections
         chunks += doc_chunks
     return sections, chunks
+
+
+Chunked = tuple[list[Section], list[Chunk]]
+
+
+@runtime_checkable
+class Chunker(Protocol):
+    """A model that chunks documents too, elsewhere (a Ray build's, `qa.index.ray_build`)."""
+
+    def chunk_documents(
+        self, documents: list[Document], max_tokens: int, min_tokens: int
+    ) -> list[Chunked]: ...
+
+
+def _chunk_fresh(
+    documents: list[Document], embedder: Embedder, settings: Settings
+) -> list[Chunked]:
+    """Sections and chunks of each of `documents`: by the model where it chunks, else here."""
+    limits = (settings.max_tokens, settings.min_chunk_tokens)
+    if isinstance(embedder, Chunker):
+        return embedder.chunk_documents(documents, *limits)
+    return [chunk_document(doc, embedder.count_tokens, *limits) for doc in documents]
 
 
 def _without_text(documents: list[Document], chunks: list[Chunk]) -> list[str]:

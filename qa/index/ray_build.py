@@ -35,13 +35,15 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QAError
-from qa.index.builder import make_build
+from qa.index.builder import Chunked, make_build
 from qa.index.owner import Maker
 from qa.index.status import IndexInfo
 from qa.model.embedding import Embedder, TokenEmbedder, Vectors
 from qa.model.onnx_model import _windows as model_windows
 from qa.model.progress import Progress
+from qa.readers.corpus import Document
 from qa.settings import Settings
+from qa.text.chunking import chunk_document
 
 INSTALL = "Ray is not installed: run `pip install 'qa[ray]'`, or build without --ray"
 
@@ -155,6 +157,25 @@ class _RayModel:
     def count_tokens(self, text: str) -> int:
         return self.local.count_tokens(text)
 
+    def chunk_documents(
+        self, documents: list[Document], max_tokens: int, min_tokens: int
+    ) -> list[Chunked]:
+        """Sections and chunks of each document, made on the workers (`qa.index.builder`
+        hands this only the documents it cannot reuse); one row per document."""
+        if not documents:
+            return []
+        found: list[Chunked | None] = [None] * len(documents)
+        rows = [{"at": at, "document": doc} for at, doc in enumerate(documents)]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+            made = self._pool(
+                rows, _Chunking, {"limits": (max_tokens, min_tokens)}, blocks=self.workers * 4
+            )
+        for batch in made.iter_batches(batch_size=None, batch_format="numpy"):
+            for at, chunked in zip(batch["at"], batch["chunked"], strict=True):
+                found[int(at)] = chunked
+        return [chunked for chunked in found if chunked is not None]
+
     def _windows(
         self, texts: Sequence[str], tokens: bool, words_only: bool = False
     ) -> Iterator[tuple[int, Vectors, list[Vectors]]]:
@@ -175,19 +196,22 @@ class _RayModel:
 
     def _pipeline(self, rows: list[dict[str, Any]], tokens: bool, words_only: bool) -> Any:
         """The Ray Data pipeline: `rows` (windows of texts) embedded by an actor pool."""
+        options = {"tokens": tokens, "words_only": words_only}
+        return self._pool(rows, _Worker, options, blocks=len(rows))
+
+    def _pool(
+        self, rows: list[dict[str, Any]], actor: type, options: dict[str, Any], blocks: int
+    ) -> Any:
+        """`rows` through `map_batches` on a pool of `actor`s, each with the model loaded."""
         import ray.data
 
-        return ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            _Worker,
-            fn_constructor_kwargs={
-                "model": self.name,
-                "precision": self.precision,
-                "tokens": tokens,
-                "words_only": words_only,
-            },
-            batch_size=1,
+        blocks = min(blocks, len(rows))
+        return ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+            actor,
+            fn_constructor_kwargs={"model": self.name, "precision": self.precision, **options},
+            batch_size=None,  # a block at a time
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(self.workers, len(rows))),
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(self.workers, blocks)),
             num_cpus=1,
             max_restarts=0,  # a lost worker fails the build: the index stays as it was
         )
@@ -246,6 +270,21 @@ class _Worker:
             "first": np.array(out["first"], np.int64),
             **{key: np.array(out[key], dtype=object) for key in ("vectors", "tokens", "lengths")},
         }
+
+
+class _Chunking:
+    """One Ray Data actor: the model's tokenizer, loaded once, chunking one document per row."""
+
+    def __init__(self, model: str, precision: str, limits: tuple[int, int]) -> None:
+        from qa.model.embedding import load_embedder
+
+        self.embedder, self.limits = load_embedder(model, precision), limits
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        chunked = np.empty(len(batch["at"]), dtype=object)  # a (sections, chunks) pair each
+        for row, doc in enumerate(batch["document"]):
+            chunked[row] = chunk_document(doc, self.embedder.count_tokens, *self.limits)
+        return {"at": np.asarray(batch["at"], np.int64), "chunked": chunked}
 
 
 def _unpacked(batch: dict[str, Any], at: int, dimension: int) -> tuple[int, Vectors, list[Vectors]]:
