@@ -1,24 +1,24 @@
-"""A build whose texts are embedded by a Ray Data pipeline (`qa build --ray [ADDRESS]`).
+"""A build whose model work runs as Ray Data pipelines (`qa build --ray [ADDRESS]`).
 
     ray_build(settings, embedder)   # a local Ray on this machine's cores
     Index.open(settings).build(maker=ray_maker("10.0.0.5:6379"))   # on a cluster
 
-The build is the local one (`qa.index.builder.make_build`): the same reading, chunking,
-reuse of the live build's vectors, write and swap, so it writes the same bytes.  Only the
-model's work moves: each call of the model becomes a Ray Data pipeline, one row per window
-of texts (the windows the model itself tokenises at once, so it pads and batches them as in
-a local build: int8 vectors depend on their batch), `map_batches` over an actor pool in
-which each worker loads the model once (`load_embedder` with the build's model and
-precision).  The rows come back to this process, which writes the build.  Only the texts a
-local build would embed go through the pipeline: an incremental build sends only the
-changed documents' chunks.
+The build is the local one (`qa.index.builder.make_build`): the same reading, reuse of the
+live build's chunks and vectors, write and swap, so it writes the same bytes.  What moves to
+Ray is the work on the documents and texts the build cannot reuse: the documents to chunk,
+one row each, and the texts to embed, one row per window (the windows the model itself
+tokenises at once, so it pads and batches them as in a local build: int8 vectors depend on
+their batch), each through `map_batches` on an actor pool whose workers load the model once
+(`load_embedder` with the build's model and precision; `qa.index.ray_workers`).  The rows come
+back to this process, which writes the build: an incremental build sends only the changed
+documents and their texts.
 
 Without an address, a local Ray is started with this machine's cores and shut down at the
 end; with one, the build joins that cluster and leaves it running.  A Ray this process
 already runs is used as it is.  Never `ray stop`: it ends every Ray on the machine.
 
-Not here: what is embedded and what is reused (see `qa.index.vectors`), the build itself
-(see `qa.index.builder`).
+Not here: reading the corpus and what is reused (see `qa.index.builder`, `qa.index.vectors`),
+the workers' side (see `qa.index.ray_workers`).
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ import numpy as np
 from qa.errors import QAError
 from qa.index.builder import Chunked, make_build
 from qa.index.owner import Maker
+from qa.index.ray_workers import Chunking, Embedding, unpacked
 from qa.index.status import IndexInfo
 from qa.model.embedding import Embedder, TokenEmbedder, Vectors
 from qa.model.onnx_model import _windows as model_windows
 from qa.model.progress import Progress
 from qa.readers.corpus import Document
 from qa.settings import Settings
-from qa.text.chunking import chunk_document
 
 INSTALL = "Ray is not installed: run `pip install 'qa[ray]'`, or build without --ray"
 
@@ -169,7 +169,7 @@ class _RayModel:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
             made = self._pool(
-                rows, _Chunking, {"limits": (max_tokens, min_tokens)}, blocks=self.workers * 4
+                rows, Chunking, {"limits": (max_tokens, min_tokens)}, blocks=self.workers * 4
             )
         for batch in made.iter_batches(batch_size=None, batch_format="numpy"):
             for at, chunked in zip(batch["at"], batch["chunked"], strict=True):
@@ -192,12 +192,12 @@ class _RayModel:
             made = self._pipeline(rows, tokens, words_only)
         for batch in made.iter_batches(batch_size=None, batch_format="numpy"):
             for at in range(len(batch["first"])):
-                yield _unpacked(batch, at, self.dimension)
+                yield unpacked(batch, at, self.dimension)
 
     def _pipeline(self, rows: list[dict[str, Any]], tokens: bool, words_only: bool) -> Any:
         """The Ray Data pipeline: `rows` (windows of texts) embedded by an actor pool."""
         options = {"tokens": tokens, "words_only": words_only}
-        return self._pool(rows, _Worker, options, blocks=len(rows))
+        return self._pool(rows, Embedding, options, blocks=len(rows))
 
     def _pool(
         self, rows: list[dict[str, Any]], actor: type, options: dict[str, Any], blocks: int
@@ -240,60 +240,3 @@ class _RayTokenModel(_RayModel):
 def _model_kind(embedder: Embedder) -> type[_RayModel]:
     """The Ray model with the abilities of `embedder`: token vectors only if it gives them."""
     return _RayTokenModel if isinstance(embedder, TokenEmbedder) else _RayModel
-
-
-class _Worker:
-    """One Ray Data actor: the model, loaded once, embedding one window of texts per row."""
-
-    def __init__(self, model: str, precision: str, tokens: bool, words_only: bool) -> None:
-        from qa.model.embedding import load_embedder
-
-        self.embedder = load_embedder(model, precision)
-        self.tokens, self.words_only = tokens, words_only
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, list[Any]] = {"first": [], "vectors": [], "tokens": [], "lengths": []}
-        for first, texts in zip(batch["first"], batch["texts"], strict=True):
-            texts = [str(text) for text in texts]
-            found: list[Vectors] = []
-            if self.tokens and isinstance(self.embedder, TokenEmbedder):
-                vectors, found = self.embedder.encode_tokens(texts, words_only=self.words_only)
-            else:
-                vectors = self.embedder.encode(texts)
-            width = found[0].shape[1] if found else 0
-            tokens = np.concatenate(found) if found else np.zeros((0, width), np.float32)
-            out["first"].append(int(first))
-            out["vectors"].append(np.ascontiguousarray(vectors, np.float32).tobytes())
-            out["tokens"].append(np.ascontiguousarray(tokens, np.float32).tobytes())
-            out["lengths"].append(np.array([len(t) for t in found], np.int64).tobytes())
-        return {
-            "first": np.array(out["first"], np.int64),
-            **{key: np.array(out[key], dtype=object) for key in ("vectors", "tokens", "lengths")},
-        }
-
-
-class _Chunking:
-    """One Ray Data actor: the model's tokenizer, loaded once, chunking one document per row."""
-
-    def __init__(self, model: str, precision: str, limits: tuple[int, int]) -> None:
-        from qa.model.embedding import load_embedder
-
-        self.embedder, self.limits = load_embedder(model, precision), limits
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        chunked = np.empty(len(batch["at"]), dtype=object)  # a (sections, chunks) pair each
-        for row, doc in enumerate(batch["document"]):
-            chunked[row] = chunk_document(doc, self.embedder.count_tokens, *self.limits)
-        return {"at": np.asarray(batch["at"], np.int64), "chunked": chunked}
-
-
-def _unpacked(batch: dict[str, Any], at: int, dimension: int) -> tuple[int, Vectors, list[Vectors]]:
-    """Row `at` of a worker's batch: (first text, its window's vectors, their token vectors)."""
-    vectors = np.frombuffer(batch["vectors"][at], np.float32).reshape(-1, dimension)
-    lengths = np.frombuffer(batch["lengths"][at], np.int64)
-    flat = np.frombuffer(batch["tokens"][at], np.float32)
-    width = len(flat) // max(1, int(lengths.sum()))
-    tokens = flat.reshape(-1, width) if len(flat) else flat.reshape(0, 0)
-    bounds = np.cumsum([0, *lengths.tolist()])
-    rows = [tokens[bounds[i] : bounds[i + 1]].copy() for i in range(len(lengths))]
-    return int(batch["first"][at]), vectors.copy(), rows
