@@ -40,7 +40,7 @@ from qa.index.owner import Maker
 from qa.index.ray_workers import Chunking, Embedding, unpacked
 from qa.index.status import IndexInfo
 from qa.model.embedding import Embedder, TokenEmbedder, Vectors
-from qa.model.onnx_model import _windows as model_windows
+from qa.model.onnx_model import text_windows
 from qa.model.progress import Progress
 from qa.readers.corpus import Document
 from qa.settings import Settings
@@ -184,7 +184,7 @@ class _RayModel:
             return
         rows = [
             {"first": first, "texts": list(texts[first:last])}
-            for first, last in model_windows([len(text) for text in texts])
+            for first, last in text_windows([len(text) for text in texts])
         ]
         with warnings.catch_warnings():
             # Ray 2.60 deprecates the remote arguments, max_restarts among them, it documents.

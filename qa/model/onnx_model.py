@@ -142,7 +142,7 @@ class OnnxEmbedder:
         by length within it, so memory holds one window's word pieces, not the corpus's
         (an encoding costs about 180 bytes a word piece: 30 MB per MB of text).
         """
-        for first, last in _windows([len(text) for text in texts]):
+        for first, last in text_windows([len(text) for text in texts]):
             window = texts[first:last]
             if self._lowercase:
                 window = [text.lower() for text in window]
@@ -207,11 +207,11 @@ class OnnxEmbedder:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
 
-def _windows(sizes: Sequence[int]) -> list[tuple[int, int]]:
+def text_windows(sizes: Sequence[int]) -> list[tuple[int, int]]:
     """(first, last) runs of texts of about `_WINDOW_CHARS` characters (and at most
     `_WINDOW_TEXTS` texts) in all, in order: what is tokenised at once.
 
-    >>> _windows([100_000] * 7)
+    >>> text_windows([100_000] * 7)
     [(0, 3), (3, 6), (6, 7)]
     """
     windows, first, chars = [], 0, 0
