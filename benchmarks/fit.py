@@ -1,6 +1,7 @@
 """Fit a model's ranking and answer score on the development sets; judge each family held out.
 
     make fit          # .venv/bin/python benchmarks/fit.py [--workdir .qa-eval/fit]
+    QA_MODEL=multilingual-e5-small make fit    # its indexes in .qa-eval/fit-multilingual-e5-small
 
 The families are those of `benchmarks/families.py` (the seed essay, the SQuAD development
 half, the Qasper development papers).  For each family the ranking weights (a listwise
@@ -35,6 +36,7 @@ from qa.rank.confidence import ANSWER_FEATURES, answer_numbers
 from qa.rank.fitted import DEFAULTS_FILE, WEIGHTS_DIR, Fitted, Linear, Scorers, weights_file
 from qa.rank.ranking import FEATURES, Baseline, Ranking, relevance
 from qa.rank.search import Searcher, clean_question
+from qa.settings import Settings
 
 LATE = FEATURES.index("late interaction")
 FLAGGED_ANSWERABLE = 0.08  # the share of each family's answered examples the fit may flag
@@ -235,11 +237,20 @@ def default_numbers() -> Fitted:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workdir", type=Path, default=Path(".qa-eval/fit"))
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where the families' corpora and indexes go (.qa-eval/fit, or fit-<model> for a "
+        "model chosen by QA_MODEL: each model keeps its indexes)",
+    )
     args = parser.parse_args()
     defaults = default_numbers()  # written first: the searchers below start from them
     defaults.write(WEIGHTS_DIR / DEFAULTS_FILE)
-    declared = families(args.workdir)
+    chosen = Settings.from_env()
+    workdir = args.workdir or Path(
+        ".qa-eval/fit" if not chosen.model_given else f".qa-eval/fit-{Path(chosen.model).name}"
+    )
+    declared = families(workdir)
     searchers = {f.name: searcher_of(f, defaults.scorers) for f in declared}
     model = searchers["seed"].index.manifest.model
     data = {f.name: collect(f, searchers[f.name]) for f in declared}
