@@ -474,6 +474,11 @@ def _show_warning(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # One BLAS thread, set before anything loads numpy (importing qa.cli does not): numpy's
+    # BLAS threads spin on between the model's runs and take the cores from ONNX Runtime's,
+    # which made a warm query twice as slow (docs/performance.md, "Threads").  A value the
+    # user set stays.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = _parser().parse_args(argv)
     warnings.showwarning = _show_warning
     handlers = {"build": _build, "ask": _ask, "eval": _eval, "serve": _serve}

@@ -14,14 +14,33 @@ def test_all_is_exactly_the_public_names() -> None:
 
     import types
 
+    loaded = [getattr(qa, name) for name in qa.__all__]  # names load when first used
+    assert all(value is not None for value in loaded)
     public = {
         name
         for name, value in vars(qa).items()
         if not name.startswith("_")
+        and name != "TYPE_CHECKING"
         and not isinstance(value, types.ModuleType | __future__._Feature)
     }
     assert sorted(qa.__all__) == qa.__all__
     assert set(qa.__all__) == public
+    with pytest.raises(AttributeError, match="no attribute 'serch'"):
+        qa.serch  # noqa: B018
+
+
+def test_import_qa_loads_nothing_heavy_so_the_command_starts_at_once() -> None:
+    # `qa --help` and the command's one-BLAS-thread setting (qa.cli.main) need numpy unloaded.
+    import subprocess
+    import sys
+
+    heavy = "{'numpy', 'faiss', 'onnxruntime'}"
+    probe = f"import sys, qa, qa.cli; print(sorted({heavy} & set(sys.modules)))"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert found.stdout.strip() == "[]"
 
 
 def test_readme_names_are_exported() -> None:

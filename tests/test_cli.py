@@ -582,3 +582,26 @@ def test_qa_build_on_a_terminal_draws_the_models_bar_and_says_its_lines_above_it
     assert re.search(r"Embedding:[^\r\n]*qa: ", shown) is None, shown  # not glued to the bar
     lines = [line.split("\r")[-1] for line in shown.split("\r\n")]  # as the terminal shows
     assert lines[-2].startswith("qa: left out") and lines[-3].startswith("Indexed 1 document(s)")
+
+
+def test_the_qa_command_runs_numpy_on_one_blas_thread(seed_index: Path) -> None:
+    # As the app (tests/test_server.py): numpy's spinning BLAS threads made a warm query of
+    # `qa serve` twice as slow (docs/performance.md, "Threads"), unless the user set it.
+    # (FAISS's own OpenBLAS is an OpenMP build, which OPENBLAS_NUM_THREADS does not set.)
+    import subprocess
+    import sys
+
+    folders = ["--corpus", str(seed_index.parent / "corpus"), "--index", str(seed_index)]
+    probe = (
+        "import os, sys; os.environ.pop('OPENBLAS_NUM_THREADS', None); "
+        "from qa.cli import main; "
+        f"assert main(['ask', '-k', '1', 'civilians', *{folders!r}]) == 0; "
+        "from threadpoolctl import threadpool_info; "
+        "print([p['num_threads'] for p in threadpool_info() "
+        "if p['user_api'] == 'blas' and 'numpy' in p['filepath']])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert found.stdout.strip().splitlines()[-1] == "[1]", found.stdout
