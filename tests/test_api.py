@@ -94,3 +94,27 @@ def test_every_error_is_a_qa_error() -> None:
             and not issubclass(value, Warning)
         ):
             assert issubclass(value, qa.QAError), name
+
+
+def test_every_module_imports_on_its_own() -> None:
+    # A program may import any module first (`from qa.rank.search import Searcher`); an import
+    # cycle shows only then, in a fresh interpreter, whatever order the tests import in.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(qa.__file__).parent
+    modules = sorted(
+        ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        for path in root.rglob("*.py")
+        if path.name != "__main__.py"
+    )
+    failed = []
+    for module in modules:
+        found = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60
+        )
+        if found.returncode:
+            failed.append(f"{module}: {found.stderr.strip().splitlines()[-1]}")
+    assert len(modules) > 50
+    assert not failed, "\n".join(failed)
