@@ -4,8 +4,11 @@ started and stopped by the build itself, and the build it writes the local build
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +119,47 @@ def test_an_incremental_ray_build_chunks_and_embeds_only_the_changed_document(
     assert {c.embed_text for c in notes} <= set(sent) <= own
     make_build(real(corpus, tmp_path / "local"), index.embedder())
     assert_same_build(tmp_path / "ray", tmp_path / "local")
+
+
+@pytest.fixture
+def temp_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path]]:
+    """(where Python makes temporary folders, where Ray puts its sessions by default):
+    two empty folders of this test's own, short, as Unix socket paths must be."""
+    python, ray_default = (Path(tempfile.mkdtemp(prefix="qa-t-", dir="/tmp")) for _ in "12")
+    monkeypatch.setattr(tempfile, "tempdir", str(python))
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_default))  # Ray's /tmp/ray is $RAY_TMPDIR/ray
+    yield python, ray_default
+    for folder in (python, ray_default):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sessions(root: Path) -> list[Path]:
+    """Ray's session folders under `root`: session_<time>, and session_latest linking to it."""
+    return sorted(root.rglob("session_*"))
+
+
+@pytest.mark.model
+def test_a_local_ray_build_leaves_no_session_folders_behind(
+    tmp_path: Path, temp_roots: tuple[Path, Path]
+) -> None:
+    python, ray_default = temp_roots
+    corpus = corpus_with_extra(tmp_path)
+    embedder = load_embedder(Settings().model, "fp32")
+    made = ray_build(real(corpus, tmp_path / "ray"), embedder, cpus=2)
+    assert made.chunks > 0 and not ray.is_initialized()
+    assert os.listdir(python) == []  # its own temporary folder is gone
+    assert sessions(ray_default) == []  # and nothing went to /tmp/ray
+
+
+def test_a_local_ray_that_fails_leaves_no_session_folders_behind(
+    temp_roots: tuple[Path, Path],
+) -> None:
+    python, ray_default = temp_roots
+    with pytest.raises(RuntimeError, match="a failing build"), ray_session(None, cpus=1):
+        assert [path.parent.name[:7] for path in sessions(python)] == ["qa-ray-"] * 2
+        raise RuntimeError("a failing build")
+    assert not ray.is_initialized()
+    assert os.listdir(python) == [] and sessions(ray_default) == []
 
 
 def test_a_ray_that_cannot_be_reached_is_named_with_the_fix(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ back to this process, which writes the build: an incremental build sends only th
 documents and their texts.
 
 Without an address, a local Ray is started with this machine's cores and shut down at the
-end; with one, the build joins that cluster and leaves it running.  A Ray this process
-already runs is used as it is.  Never `ray stop`: it ends every Ray on the machine.
+end, its session folders (logs, sockets, spilled objects) in a temporary folder of its own
+that goes with it, rather than piling up in /tmp/ray; with an address, the build joins that
+cluster and leaves it running.  A Ray this process already runs is used as it is.  Never
+`ray stop`: it ends every Ray on the machine.
 
 Not here: reading the corpus and what is reused (see `qa.index.builder`, `qa.index.vectors`),
 the workers' side (see `qa.index.ray_workers`).
@@ -27,7 +29,10 @@ import contextlib
 import functools
 import logging
 import os
+import shutil
 import socket
+import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -80,22 +85,34 @@ def ray_session(address: str | None, cpus: int | None = None) -> Iterator[int]:
     except ImportError as error:
         raise QAError(INSTALL) from error
     started = not ray.is_initialized()
-    if started:
-        _start(ray, address, cpus)
-    data_log = logging.getLogger("ray.data")
-    level = data_log.level
-    try:
+    with contextlib.ExitStack() as stack:
+        if started:
+            # Unix socket paths hold ~107 bytes: the folder is a short one, in /tmp by default.
+            folder = tempfile.mkdtemp(prefix="qa-ray-") if address is None else None
+            if folder is not None:
+                stack.callback(_remove, folder)  # runs last: after the shutdown below
+            stack.callback(ray.shutdown)
+            _start(ray, address, cpus, folder)
+        data_log = logging.getLogger("ray.data")
+        stack.callback(data_log.setLevel, data_log.level)
         data_log.setLevel(logging.ERROR)
         _quiet_data()
         yield max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
-    finally:
-        data_log.setLevel(level)
-        if started:
-            ray.shutdown()
 
 
-def _start(ray: Any, address: str | None, cpus: int | None) -> None:
-    """`ray.init` for a build: no dashboard, no worker logs on this terminal."""
+def _remove(folder: str, tries: int = 3) -> None:
+    """Remove the local Ray's temporary `folder`; its processes may still be closing files
+    just after `ray.shutdown`, so a folder that is not yet empty is tried again."""
+    for _ in range(tries):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.exists(folder):
+            return
+        time.sleep(0.5)
+
+
+def _start(ray: Any, address: str | None, cpus: int | None, folder: str | None) -> None:
+    """`ray.init` for a build: no dashboard, no worker logs on this terminal; a local Ray
+    keeps its sessions in `folder`."""
     options: dict[str, Any] = {
         "include_dashboard": False,
         "log_to_driver": False,
@@ -103,7 +120,7 @@ def _start(ray: Any, address: str | None, cpus: int | None) -> None:
     }
     try:
         if address is None:
-            ray.init(num_cpus=cpus or os.cpu_count() or 1, **options)
+            ray.init(num_cpus=cpus or os.cpu_count() or 1, _temp_dir=folder, **options)
         else:
             _reachable(address)  # else Ray waits minutes for it, retrying
             ray.init(address=address, **options)
