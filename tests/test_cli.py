@@ -578,7 +578,9 @@ def test_qa_build_on_a_terminal_draws_the_models_bar_and_says_its_lines_above_it
     argv = [sys.executable, "-m", "qa.cli", "build"]
     argv += ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
     shown = on_a_terminal(argv, {**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert "Embedding: 100%" in shown and "71/71" in shown
+    # The bar moves over the 71 chunks (it is cleared at the end, so whether 100% is ever
+    # drawn depends on how fast the last batch runs).
+    assert re.search(r"Embedding: +\d+%\|[^\r\n]*\| \d+/71 ", shown), shown
     assert re.search(r"Embedding:[^\r\n]*qa: ", shown) is None, shown  # not glued to the bar
     lines = [line.split("\r")[-1] for line in shown.split("\r\n")]  # as the terminal shows
     assert lines[-2].startswith("qa: left out") and lines[-3].startswith("Indexed 1 document(s)")
