@@ -1,4 +1,5 @@
-"""The web app's look: a Gradio theme, the CSS of `qa.web.render`'s HTML, the header, a JS hook.
+"""The web app's look: a Gradio theme, the CSS of `qa.web.render`'s and `qa.web.context`'s HTML,
+the header, a JS hook.
 
 Colours come from Gradio's CSS variables, so light and dark mode both work;
 `.dark` rules adjust the few colours of our own (marks, notices, ranks), each

@@ -11,7 +11,7 @@
   defaults to None, such as `documents` of `search`, may be left out: the body is
   completed with null, so calls written before it existed keep working);
 - a named API call (`/call/search`, `/run/search`, `/call/v2/search`) sends values
-  that the function's check refuses (see `qa.web.app.API_CHECKS`).
+  that the function's check refuses (see `qa.web.tool.API_CHECKS`).
 
 Not here: the bounds on size and uploads (see `qa.web.guard`), or what the function
 refuses once it runs (an unknown document name, an empty question).

@@ -17,7 +17,7 @@ request asks for and when a client stops reading one, so what a session holds is
 freed once it is done; the MCP tool's stream (its loopback client sends
 `x-gradio-user: mcp`) is kept open between calls.
 
-Not here: checking the values themselves (see `qa.web.app`, which turns a bad `k`
+Not here: checking the values themselves (see `qa.web.tool`, which turns a bad `k`
 into a message) or Gradio's own routes.
 """
 

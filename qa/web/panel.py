@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from qa.web.render import esc
+from qa.web.escape import esc
 
 if TYPE_CHECKING:
     from qa.index.status import IndexStatus

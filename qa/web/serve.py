@@ -137,10 +137,11 @@ def start(
     requests guarded (see `qa.web.guard`) and its sessions freed when done (`qa.web.sessions`)."""
     from starlette.middleware import Middleware
 
-    from qa.web.app import API_CHECKS, make_app
+    from qa.web.app import make_app
     from qa.web.assets import CSS, theme
     from qa.web.guard import RequestGuard
     from qa.web.sessions import Sessions
+    from qa.web.tool import API_CHECKS
 
     page = make_app(index, watcher)
     page.queue(default_concurrency_limit=1)
@@ -164,9 +165,9 @@ def start(
 
 
 def _tool_results_as_json(page: gr.Blocks) -> None:
-    """The MCP tool's passages sent as JSON (`qa.web.app.tool_json`): Gradio sends a tool's
+    """The MCP tool's passages sent as JSON (`qa.web.tool.tool_json`): Gradio sends a tool's
     returned list as its Python repr, which an agent cannot parse."""
-    from qa.web.app import tool_json
+    from qa.web.tool import tool_json
 
     server = page.mcp_server_obj
     if server is None:
