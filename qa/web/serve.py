@@ -134,17 +134,19 @@ def start(
     mcp: bool = False,
 ) -> gr.Blocks:
     """The page over `index`, served by a background thread (`.close()` stops it), its
-    requests guarded (see `qa.web.guard`) and its sessions freed when done (`qa.web.sessions`)."""
+    requests guarded (see `qa.web.guard`), its queue bounded (`qa.web.busy`) and its
+    sessions freed when done (`qa.web.sessions`)."""
     from starlette.middleware import Middleware
 
     from qa.web.app import make_app
     from qa.web.assets import CSS, theme
+    from qa.web.busy import QUEUE_SIZE, Busy
     from qa.web.guard import RequestGuard
     from qa.web.sessions import Sessions
     from qa.web.tool import API_CHECKS
 
     page = make_app(index, watcher)
-    page.queue(default_concurrency_limit=1)
+    page.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     guard = Middleware(RequestGuard, sessions=Sessions(page), checks=API_CHECKS)
     page.launch(
         server_name=host,
@@ -156,7 +158,7 @@ def start(
         show_error=False,
         quiet=True,  # Gradio's hints (share=True, ...) are not for a `qa serve` user
         mcp_server=mcp,
-        app_kwargs={"middleware": [guard]},
+        app_kwargs={"middleware": [guard, Middleware(Busy)]},  # the guard first
         prevent_thread_lock=True,
     )
     if mcp:
