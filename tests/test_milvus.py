@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -202,6 +203,31 @@ def test_a_collection_dropped_by_hand_is_named_with_the_fix(tmp_path: Path, milv
     assert [r.getMessage()[:80] for r in logged if r.levelno >= logging.ERROR] == []
     index.build()  # the fix it names: a build that fills a new collection
     assert index.searcher().search("sourdough yeast", 1)[0].doc == "bread.md"
+
+
+# Without qa's keepalive options, milvus-lite ends an idle client's connection after 140 s.
+IDLE_SECONDS = 160
+IDLE_CLIENT = """import sys, time
+from qa.index.milvus import client
+milvus = client(sys.argv[1])
+milvus.list_collections()
+time.sleep(float(sys.argv[2]))  # as `qa serve` between two questions
+milvus.list_collections()
+"""
+
+
+def test_a_client_idle_between_requests_prints_no_grpc_goaway(milvus: str) -> None:
+    # A process of its own, as a user's: gRPC logs to its stderr, from its own connections
+    # only (this one holds others, such as the one `milvus_server` checked the server with).
+    done = subprocess.run(
+        [sys.executable, "-c", IDLE_CLIENT, milvus, str(IDLE_SECONDS)],
+        capture_output=True,
+        text=True,
+        timeout=IDLE_SECONDS + 60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "too_many_pings" not in done.stderr
 
 
 def test_without_pymilvus_the_extra_is_named(

@@ -93,7 +93,11 @@ def client(uri: str) -> Any:
             # of it, a traceback printed to stderr, would repeat it.
             logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
             try:
-                _CLIENTS[uri] = MilvusClient(uri, timeout=10)
+                # Its own connection (not one shared with other clients of `uri` in this
+                # process), so that it has the keepalive options below.
+                _CLIENTS[uri] = MilvusClient(
+                    uri, timeout=10, dedicated=True, grpc_options=KEEPALIVE
+                )
             except Exception as error:  # pymilvus raises MilvusException or gRPC's own
                 raise unreachable(uri, error) from None
         return _CLIENTS[uri]
@@ -107,6 +111,13 @@ def unreachable(uri: str, error: BaseException) -> QAError:
         "QA_MILVUS_URI to one that runs, or use QA_BACKEND=faiss to serve from the index folder"
     )
 
+
+# gRPC keepalive pings the server accepts.  pymilvus pings every 10 s, idle or not; a gRPC
+# server with gRPC's defaults (milvus-lite's) allows a ping every 5 minutes during a call and
+# one every 2 hours without one, and after 2 pings too many it ends the connection with
+# "GOAWAY ... too_many_pings" (logged on stderr; seen after 140 s of an idle client): so no
+# ping without a call, and one every 5 minutes at most during one.
+KEEPALIVE = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 
 _CLIENTS: dict[str, Any] = {}
 _LOCK = threading.Lock()
