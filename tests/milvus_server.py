@@ -79,7 +79,7 @@ def _wait_ready(server: subprocess.Popen[bytes], uri: str, pymilvus: object, log
             tail = log.read_text(errors="replace")[-500:]
             unavailable(f"the Milvus binary exited with {server.returncode} ({tail.strip()})")
         try:
-            pymilvus.MilvusClient(uri, timeout=2).close()  # type: ignore[attr-defined]
+            pymilvus.MilvusClient(uri, timeout=2, dedicated=True).close()  # type: ignore[attr-defined]
             return
         except Exception:
             time.sleep(0.2)
