@@ -205,6 +205,47 @@ def test_a_collection_dropped_by_hand_is_named_with_the_fix(tmp_path: Path, milv
     assert index.searcher().search("sourdough yeast", 1)[0].doc == "bread.md"
 
 
+GERMAN = {
+    "vertrag.md": "# Der Vertrag\n\nIm Jahr 2004 dauerte jede Verhandlung drei Wochen. Sie fand in "
+    "Bonn statt, und am Ende stand ein Abkommen mit allen Nachbarn.\n",
+    "fluss.md": "# Der Rhein\n\nDer Rhein fließt durch die Schweiz, durch Deutschland und durch "
+    "die Niederlande, bevor er in die Nordsee mündet.\n",
+    "brot.md": "# Das Brot\n\nSauerteig geht langsam auf, weil die wilde Hefe schwächer ist als "
+    "die Hefe des Bäckers, und das Brot bleibt lange frisch.\n",
+}
+
+
+def _bm25_hits(uri: str, collection: str, question: str) -> list[int]:
+    """The rows Milvus's BM25 alone finds for `question` (the keyword half of the hybrid search)."""
+    found = client(uri).search(
+        collection,
+        [question],
+        anns_field="sparse",
+        search_params={"metric_type": "BM25"},
+        limit=10,
+        output_fields=["row"],
+    )
+    return [int(hit["entity"]["row"]) for hit in found[0]]
+
+
+def test_milvus_keyword_search_stems_the_documents_language(tmp_path: Path, milvus: str) -> None:
+    index = _milvus_index(tmp_path / "de", milvus, GERMAN)
+    served = collection_of(current_folder(index.settings.index_dir))
+    assert served is not None
+    chunks = index.searcher().chunks
+    # Asked in other forms than the text's ("dauerten", "Verhandlungen"; it has "dauerte",
+    # "Verhandlung"): only a German stemmer finds it; "die" and "wie" are stop words.
+    hits = _bm25_hits(milvus, served.collection, "Wie lange dauerten die Verhandlungen?")
+    assert hits and chunks[hits[0]].doc == "vertrag.md"
+    # An English corpus keeps Milvus's English analyzer ("measured", "floods" in the text).
+    english = _milvus_index(tmp_path / "en", milvus)
+    served = collection_of(current_folder(english.settings.index_dir))
+    assert served is not None
+    chunks = english.searcher().chunks
+    hits = _bm25_hits(milvus, served.collection, "measuring flooding")
+    assert hits and chunks[hits[0]].doc == "rivers.md"
+
+
 # Without qa's keepalive options, milvus-lite ends an idle client's connection after 140 s.
 IDLE_SECONDS = 160
 IDLE_CLIENT = """import sys, time

@@ -6,6 +6,9 @@ A build made with `Settings.backend == "milvus"` is written to its folder as any
 sentence and token vectors, the chunks' citations: what the second stage reads), and also to
 one Milvus collection named for that folder: each chunk's row, id, document, section, lines,
 its text (analysed, with Milvus's own BM25 function filling a sparse field) and its vector.
+The text's analyzer follows the corpus's language (`corpus_language`, `analyzer`): Milvus
+analyses a question with the field's analyzer, so its keyword candidates are found with the
+stemmer and stop words qa's own keyword search uses for that language.
 Only when the collection is complete and loaded is CURRENT swapped
 (`qa.index.folder.swap`), so a reader never meets a half-filled one; then this index's row
 in the `qa_current` collection is replaced by an upsert to name it (the server of the tests
@@ -20,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +35,22 @@ from qa.index.folder import swap
 from qa.index.milvus import RECORD, client, collection_name, failed, index_key, unreachable
 from qa.index.store import Build, write_failed
 from qa.settings import Settings
+from qa.text.chunking import Chunk
+from qa.text.language import ENGLISH, function_words, language_of
 
 POINTERS = "qa_current"  # one row per index folder: the collection of its live build
 BATCH = 1000  # rows a request: ~2 MB of vectors and text, far below gRPC's 64 MB
 TEXT_BYTES = 65535  # Milvus's VARCHAR limit
+# The languages milvus-lite 2.5.1's stemmer filter takes (each tried; "arabic", "czech" and
+# "polish" were not: the collection is created, but every insert fails).  Every one of
+# `qa.text.language.LANGUAGES` is among them.
+STEMMERS = frozenset(
+    {
+        *("danish", "dutch", "english", "finnish", "french", "german", "greek", "hungarian"),
+        *("italian", "norwegian", "portuguese", "romanian", "russian", "spanish", "swedish"),
+        *("tamil", "turkish"),
+    }
+)
 
 
 def publish(settings: Settings, folder: Path, build: Build) -> None:
@@ -85,13 +102,12 @@ def fill(milvus: Any, name: str, build: Build) -> None:
     schema.add_field("section", DataType.VARCHAR, max_length=4096)
     schema.add_field("start_line", DataType.INT64)
     schema.add_field("end_line", DataType.INT64)
-    english = {"type": "english"}  # stems and stop words, as the local BM25 does for English
     schema.add_field(
         "text",
         DataType.VARCHAR,
         max_length=TEXT_BYTES,
         enable_analyzer=True,
-        analyzer_params=english,
+        analyzer_params=analyzer(corpus_language(build.chunks)),
     )
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("dense", DataType.FLOAT_VECTOR, dim=build.manifest.dimension)
@@ -124,6 +140,46 @@ def fill(milvus: Any, name: str, build: Build) -> None:
         milvus.insert(name, rows)
     milvus.flush(name)
     milvus.load_collection(name)
+
+
+def corpus_language(chunks: Sequence[Chunk]) -> str:
+    """The language most of `chunks` are in: each document's language, told as the retriever
+    tells it (`language_of` its first 8 chunks: `qa.rank.retrieval`), counted once per chunk
+    of it; English on a tie or for no chunks."""
+    texts: dict[str, list[str]] = {}
+    for chunk in chunks:
+        texts.setdefault(chunk.doc, []).append(chunk.text)
+    counts = Counter[str]()
+    for doc_texts in texts.values():
+        counts[language_of(" ".join(doc_texts[:8]))] += len(doc_texts)
+    return max(counts, key=lambda lang: (counts[lang], lang == ENGLISH), default=ENGLISH)
+
+
+def analyzer(language: str) -> dict[str, Any]:
+    """Milvus's analyzer for text in `language` (a name `language_of` gives): English's
+    built-in one, else the stop words qa's keyword search drops for it (`function_words`,
+    dropped before stemming, as there) and its stemmer; no stemmer, no stop words for a
+    language Milvus cannot stem.
+
+    >>> analyzer("english")
+    {'type': 'english'}
+    >>> analyzer("german")["filter"][2]
+    {'type': 'stemmer', 'language': 'german'}
+    >>> analyzer("klingon")
+    {'type': 'standard'}
+
+    The stop words are listed: milvus-lite 2.5.1 knows `_english_` alone, and takes
+    `"_german_"` for a word of that spelling.
+    """
+    if language == ENGLISH:
+        return {"type": "english"}  # what every build had before: English ones keep it
+    if language not in STEMMERS:
+        return {"type": "standard"}  # lowercased words
+    stop = {"type": "stop", "stop_words": sorted(function_words(language))}
+    return {
+        "tokenizer": "standard",
+        "filter": ["lowercase", stop, {"type": "stemmer", "language": language}],
+    }
 
 
 def _clip(text: str, limit: int) -> str:
