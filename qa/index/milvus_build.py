@@ -36,7 +36,7 @@ from qa.index.milvus import RECORD, client, collection_name, failed, index_key, 
 from qa.index.store import Build, write_failed
 from qa.settings import Settings
 from qa.text.chunking import Chunk
-from qa.text.language import ENGLISH, function_words, language_of
+from qa.text.language import ENGLISH, document_language, function_words
 
 POINTERS = "qa_current"  # one row per index folder: the collection of its live build
 BATCH = 1000  # rows a request: ~2 MB of vectors and text, far below gRPC's 64 MB
@@ -144,14 +144,14 @@ def fill(milvus: Any, name: str, build: Build) -> None:
 
 def corpus_language(chunks: Sequence[Chunk]) -> str:
     """The language most of `chunks` are in: each document's language, told as the retriever
-    tells it (`language_of` its first 8 chunks: `qa.rank.retrieval`), counted once per chunk
-    of it; English on a tie or for no chunks."""
+    tells it (`document_language`), counted once per chunk of it; English on a tie or for no
+    chunks."""
     texts: dict[str, list[str]] = {}
     for chunk in chunks:
         texts.setdefault(chunk.doc, []).append(chunk.text)
     counts = Counter[str]()
     for doc_texts in texts.values():
-        counts[language_of(" ".join(doc_texts[:8]))] += len(doc_texts)
+        counts[document_language(doc_texts)] += len(doc_texts)
     return max(counts, key=lambda lang: (counts[lang], lang == ENGLISH), default=ENGLISH)
 
 

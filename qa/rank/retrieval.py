@@ -39,7 +39,7 @@ from qa.rank.lexical import (
 from qa.rank.pieces import Ids, PieceCoverage
 from qa.rank.ranking import Array, Evidence
 from qa.rank.topics import document_topics, section_means, topic_dots
-from qa.text.language import ENGLISH, language_of
+from qa.text.language import DOCUMENT_CHUNKS, ENGLISH, document_language, language_of
 
 CANDIDATES = 100  # per retriever; both lists are fused
 # Sections a document needs for its first to be its lead (an abstract, an introduction): in
@@ -97,7 +97,7 @@ class Retriever:
         )
         # Each document's language (`qa.text.language`), told by its first chunks.
         self.language_of_doc = {
-            doc: language_of(" ".join(self.chunks[row].text for row in rows[:8]))
+            doc: document_language([self.chunks[row].text for row in rows[:DOCUMENT_CHUNKS]])
             for doc, rows in doc_rows.items()
         }
         self.row_language = [self.language_of_doc[c.doc] for c in self.chunks]

@@ -18,6 +18,7 @@ Not here: stemming (see `qa.rank.lexical`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 ENGLISH = "english"
@@ -37,6 +38,7 @@ LANGUAGES = (
 )
 _WORD = re.compile(r"(?u)\b\w+\b")
 SAMPLE = 400  # words read: a document's language shows in its first paragraphs
+DOCUMENT_CHUNKS = 8  # a document's language is told by its first chunks (`document_language`)
 MARGIN = 2  # function words another language needs beyond English's to be preferred
 
 
@@ -57,3 +59,9 @@ def language_of(text: str) -> str:
     counts = {lang: sum(word in function_words(lang) for word in words) for lang in LANGUAGES}
     best = max(LANGUAGES, key=lambda lang: counts[lang])  # the first of a tie: English
     return best if counts[best] >= counts[ENGLISH] + MARGIN else ENGLISH
+
+
+def document_language(texts: Sequence[str]) -> str:
+    """The language of a document whose chunks' texts are `texts`, in order: that of its
+    first `DOCUMENT_CHUNKS` (what the retriever and Milvus's analyzer both go by)."""
+    return language_of(" ".join(texts[:DOCUMENT_CHUNKS]))
