@@ -3,13 +3,14 @@
 For a question the Searcher takes the candidate chunks and their evidence from
 its `qa.rank.retrieval.Retriever`, ranks them (`qa.rank.ranking`), groups neighbouring chunks
 of a section into passages, marks the answer sentences (`qa.rank.highlight`) and gives
-each passage a calibrated 0..1 score.  A phrase in double quotes restricts the
-answers to passages containing it.  It follows the index folder: a newer build
-swapped in on disk answers the next question.
+each passage a calibrated 0..1 score (`qa.rank.assembly`).  A phrase in double quotes
+restricts the answers to passages containing it.  It follows the index folder: a newer
+build swapped in on disk answers the next question.
 
 Not here: building, storing or refreshing the index (see `qa.index.owner.Index`, whose
 `searcher()` is the Searcher over the live build, and `search()`), the evidence itself (see
-`qa.rank.retrieval`).
+`qa.rank.retrieval`), checking the question (see `qa.rank.question`), making the chosen
+chunks into passages (see `qa.rank.assembly`).
 """
 
 from __future__ import annotations
@@ -26,18 +27,17 @@ from qa.index.folder import current_folder, open_live
 from qa.index.manifest import Manifest
 from qa.index.store import LoadedIndex
 from qa.model.embedding import Embedder, load_embedder
-from qa.rank.confidence import answer_scores, is_confident
+from qa.rank.assembly import Answers, PassageMaker
 from qa.rank.fitted import Scorers, fitted_for
-from qa.rank.highlight import choose_highlights
-from qa.rank.lexical import terms
-from qa.rank.passage import Passage, joined_span, never_rising
+from qa.rank.passage import Passage, never_rising
+from qa.rank.question import MAX_QUESTION_CHARS, clean_question, document_names
 from qa.rank.ranking import Ranking, choose_passages, relevance
-from qa.rank.retrieval import Candidates, Retriever
+from qa.rank.retrieval import Retriever
 from qa.settings import Settings
-from qa.text.chunking import line_gap
 from qa.text.sections import Section
 
-MAX_QUESTION_CHARS = 2000  # the model reads ~256 word pieces; more text only costs time
+# Imported from here by `qa.web.app`, the tests and the benchmarks.
+__all__ = ["MAX_QUESTION_CHARS", "Searcher", "clean_question"]
 
 
 class Searcher:
@@ -75,7 +75,7 @@ class Searcher:
             )
         self.chunks = self.index.chunks
         self.retriever = Retriever(index, self.embedder)
-        self._sentence_terms: dict[int, frozenset[str]] = {}  # sentence row: its terms, as needed
+        self._passages = PassageMaker(self.retriever)
         self._newest, self._skipped = self, index.folder
         self._switching = threading.Lock()
 
@@ -155,7 +155,7 @@ class Searcher:
             raise QueryError(f"k must be a whole number of at least 1, not {k!r}")
         if not self.chunks:
             raise CorpusError(_nothing_indexed(self.index.manifest))
-        documents = _document_names(documents)
+        documents = document_names(documents)
         retriever = self.retriever
         found = retriever.candidates(question, k, documents)
         if found is None:
@@ -166,7 +166,7 @@ class Searcher:
         found = retriever.with_late_interaction(found, first[: self.ranking.late_depth])
         scores = relevance(found.evidence, self.ranking)
         unmentioned = retriever.unmentioned(question)
-        answers = _Answers(retriever, question, found, self.scorers, names_known=not unmentioned)
+        answers = Answers(retriever, question, found, self.scorers, names_known=not unmentioned)
         order = np.argsort(-scores, kind="stable")
         # The best few are nearly always shown or considered: one batch instead of one each.
         answers.scores([candidates[i] for i in order[: 3 * k]])
@@ -184,96 +184,12 @@ class Searcher:
         score_of = answers.scores([row for group in groups for row in group])
         passages = [
             replace(
-                self._passage(sorted(g), score_of, found.query, found.query_terms),
+                self._passages.passage(sorted(g), score_of, found.query, found.query_terms),
                 unmentioned=unmentioned,
             )
             for g in groups
         ]
         return never_rising(passages)
-
-    def _terms_of(self, sentence_rows: np.ndarray, chunk_rows: list[int]) -> list[frozenset[str]]:
-        """The terms of each sentence, worked out once per sentence of the index."""
-        cache, keys = self._sentence_terms, sentence_rows.tolist()
-        if any(key not in cache for key in keys):
-            offsets = self.index.sentence_offsets
-            for row in chunk_rows:
-                chunk, first = self.chunks[row], int(offsets[row])
-                language = self.retriever.row_language[row]
-                for number, (a, b) in enumerate(chunk.sentences):
-                    if first + number not in cache:
-                        cache[first + number] = frozenset(terms(chunk.text[a:b], language))
-        return [cache[key] for key in keys]
-
-    def _passage(
-        self,
-        rows: list[int],
-        score_of: dict[int, float],
-        query: np.ndarray,
-        query_terms: list[str],
-    ) -> Passage:
-        first, last = self.chunks[rows[0]], self.chunks[rows[-1]]
-        text, spans = "", []
-        previous_end = None
-        for row in rows:
-            chunk = self.chunks[row]
-            if previous_end is not None:
-                text += line_gap(previous_end, chunk.start_line)
-            spans += [(len(text) + a, len(text) + b) for a, b in chunk.sentences]
-            text += chunk.text
-            previous_end = chunk.end_line
-        sentence_rows, _ = self.retriever.sentence_rows(np.array(rows, dtype=np.int64))
-        cosines = self.retriever.sentence_vectors[sentence_rows] @ query
-        score = max(score_of[row] for row in rows)
-        return Passage(
-            text=text,
-            doc=first.doc,
-            section=first.section,
-            section_path=first.section_path,
-            start_line=first.start_line,
-            end_line=last.end_line,
-            score=round(score, 4),
-            confident=is_confident(score),
-            highlights=choose_highlights(
-                text, spans, cosines.tolist(), query_terms, self._terms_of(sentence_rows, rows)
-            ),
-            span=joined_span(first.span, last.span),
-        )
-
-
-class _Answers:
-    """The answer scores of a question's candidates, each worked out when first needed: the
-    word-piece coverage costs the most, and a list of passages needs few of them.  `row in
-    answers` says whether that candidate chunk is a credible answer (`is_confident`)."""
-
-    def __init__(
-        self,
-        retriever: Retriever,
-        question: str,
-        found: Candidates,
-        scorers: Scorers,
-        *,
-        names_known: bool,
-    ) -> None:
-        self._retriever, self._found, self._names_known = retriever, found, names_known
-        self._question, self._scorers = question, scorers
-        self._position = {row: i for i, row in enumerate(found.rows)}
-        self._known: dict[int, float] = {}
-
-    def scores(self, rows: Sequence[int]) -> dict[int, float]:
-        """The score of each of `rows` (chunk rows among the candidates)."""
-        new = list(dict.fromkeys(row for row in rows if row not in self._known))
-        if new:
-            at = np.array([self._position[row] for row in new], dtype=np.intp)
-            pieces = self._retriever.piece_coverage(self._found, at.tolist())
-            missing = self._retriever.kind_missing(self._question, self._found, at.tolist())
-            found = answer_scores(
-                self._found.evidence, pieces, missing, self._scorers, self._names_known, at=at
-            )
-            self._known.update(zip(new, found.tolist(), strict=True))
-        return {row: self._known[row] for row in rows}
-
-    def __contains__(self, row: object) -> bool:
-        return isinstance(row, int) and is_confident(self.scores([row])[row])
 
 
 def _nothing_indexed(manifest: Manifest) -> str:
@@ -297,27 +213,3 @@ def _same_encoder(a: Manifest, b: Manifest) -> bool:
         b.model,
         b.encoder.get("precision", precision),
     )
-
-
-def _document_names(documents: Sequence[str] | None) -> list[str] | None:
-    """`documents` as a list of names; QueryError for a single string or an empty list."""
-    if documents is None:
-        return None
-    if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
-        raise QueryError(
-            f"documents must be a list of document names, not {documents!r}: "
-            'write documents=["report.pdf"]'
-        )
-    if not documents:
-        raise QueryError("documents is empty: name at least one document, or pass None for all")
-    return list(documents)
-
-
-def clean_question(question: str) -> str:
-    if not isinstance(question, str):
-        raise QueryError(f"The question must be text, not {type(question).__name__}")
-    printable = "".join(c if c.isprintable() else " " for c in question[: MAX_QUESTION_CHARS * 2])
-    cleaned = " ".join(printable.split())[:MAX_QUESTION_CHARS]
-    if not any(c.isalnum() for c in cleaned):
-        raise QueryError("The question has no words: type a few words about what you want to find")
-    return cleaned
