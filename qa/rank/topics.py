@@ -5,7 +5,7 @@ text once its topic is taken away is what it says that the others do not
 (`qa.rank.confidence.centred_cosine`).  A section's mean vector (`section_means`) says
 what the section as a whole is about.
 
-Not here: the cosines with the question (see `qa.rank.retrieval`).
+Not here: the cosines with the question (see `qa.rank.tables`).
 """
 
 from __future__ import annotations
