@@ -193,3 +193,22 @@ def test_a_ray_build_without_ray_installed_says_what_to_install(
     with pytest.raises(QAError, match=r"pip install 'qa\[ray\]'"):
         ray_build(settings, FakeEmbedder())
     assert not (tmp_path / "index").exists() or not any((tmp_path / "index").iterdir())
+
+
+def test_a_local_ray_whose_first_start_fails_is_started_again(
+    temp_roots: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen once in a CI run: Ray's control server did not write its port in 30 s.
+    real_init, starts = ray.init, []
+
+    def init(*args: Any, **kwargs: Any) -> Any:
+        starts.append(kwargs.get("_temp_dir"))
+        if len(starts) == 1:
+            raise RuntimeError("Timed out waiting for file …/gcs_server_port_…")
+        return real_init(*args, **kwargs)
+
+    monkeypatch.setattr(ray, "init", init)
+    with ray_session(None, cpus=1) as cpus:
+        assert cpus == 1 and ray.is_initialized()
+    assert len(starts) == 2 and starts[0] == starts[1]
+    assert not ray.is_initialized()

@@ -51,6 +51,7 @@ from qa.readers.corpus import Document
 from qa.settings import Settings
 
 INSTALL = "Ray is not installed: run `pip install 'qa[ray]'`, or build without --ray"
+LOCAL_STARTS = 2  # a local Ray that fails to start is started once more (`_start_local`)
 
 
 def ray_build(
@@ -120,7 +121,7 @@ def _start(ray: Any, address: str | None, cpus: int | None, folder: str | None) 
     }
     try:
         if address is None:
-            ray.init(num_cpus=cpus or os.cpu_count() or 1, _temp_dir=folder, **options)
+            _start_local(ray, cpus or os.cpu_count() or 1, folder, options)
         else:
             _reachable(address)  # else Ray waits minutes for it, retrying
             ray.init(address=address, **options)
@@ -133,6 +134,20 @@ def _start(ray: Any, address: str | None, cpus: int | None, folder: str | None) 
             "(`ray start --head` prints it, e.g. `qa build --ray 10.0.0.5:6379`), or "
             "`qa build --ray` alone for a local Ray"
         ) from error
+
+
+def _start_local(ray: Any, cpus: int, folder: str | None, options: dict[str, Any]) -> None:
+    """A local Ray, started again once when its first start fails: on a loaded machine its
+    control server has been seen not to come up in Ray's 30 s once in a few starts, and
+    the next start then works."""
+    for attempt in range(LOCAL_STARTS):
+        try:
+            ray.init(num_cpus=cpus, _temp_dir=folder, **options)
+            return
+        except Exception:
+            ray.shutdown()
+            if attempt + 1 == LOCAL_STARTS:
+                raise
 
 
 def _reachable(address: str, seconds: float = 5.0) -> None:
