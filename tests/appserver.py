@@ -1,4 +1,5 @@
-"""Start and stop `python app.py` on a free loopback port, for the tests that need a server."""
+"""Start and stop `python app.py` on a free loopback port, for the tests that need a server;
+or serve the page in this process over a given model (`serve_in_process`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def serve_in_process(corpus: Path, embedder: Any) -> Iterator[tuple[Any, str]]:
+    """The page over `corpus` (indexed beside it with the fake model), served by this process
+    on a free port with `embedder` answering: (the Gradio page, its URL); closed after."""
+    from fakes import fake_build, settings_for
+
+    from qa.index.owner import Index
+    from qa.web.serve import start
+
+    index = corpus.parent / "index"
+    fake_build(corpus, index)
+    port = free_port()
+    page = start(Index.open(settings_for(corpus, index), embedder=embedder), port=port)
+    try:
+        yield page, f"http://127.0.0.1:{port}/"
+    finally:
+        page.close()
 
 
 def start_app(workdir: Path, corpus: Path, index: Path, *flags: str) -> Server:

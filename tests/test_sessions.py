@@ -19,10 +19,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from appserver import ask_new_session, free_port
-from fakes import FakeEmbedder, fake_build, settings_for
+from appserver import ask_new_session, serve_in_process
+from fakes import FakeEmbedder
 
-from qa.index.owner import Index
 from qa.model.embedding import Vectors
 from qa.web.sessions import API_IDLE, PAGE_IDLE, UNREAD
 
@@ -72,19 +71,13 @@ class Served:
 
 @pytest.fixture
 def served(seed_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    from qa.web.serve import start
-
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    index = seed_corpus.parent / "index"
-    fake_build(seed_corpus, index)
     embedder = GatedEmbedder()
-    port = free_port()
-    page = start(Index.open(settings_for(seed_corpus, index), embedder=embedder), port=port)
-    try:
-        yield Served(page, f"http://127.0.0.1:{port}/", embedder)
-    finally:
-        embedder.opened.set()
-        page.close()
+    with serve_in_process(seed_corpus, embedder) as (page, url):
+        try:
+            yield Served(page, url, embedder)
+        finally:
+            embedder.opened.set()  # before the page closes: it waits for the searches held
 
 
 def post(url: str, path: str, payload: object) -> tuple[int, Any]:
